@@ -1,0 +1,182 @@
+//! Assembling the service: store, secret, hashers, mailer, reset core, HTTP server and
+//! outbox worker; and stopping it cleanly.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dropshot::{ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Switch};
+use crate::mail::{MailTransport, MailUrlError};
+use crate::mail::{OutboxWorker, RetryPolicy};
+use crate::reset::ResetCore;
+use crate::security::keyed_hash::TokenHasher;
+use crate::security::password_hash::{HashError, PasswordHasher};
+use crate::security::random;
+use crate::store::{Store, StoreError};
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub core: ResetCore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("mail.url: {0}")]
+    Mail(#[from] MailUrlError),
+    #[error("mail.from: {0}")]
+    MailFrom(#[from] crate::mail::MessageError),
+    #[error("argon2: {0}")]
+    Hash(#[from] HashError),
+    #[error("building the API: {0}")]
+    Api(String),
+    #[error("cannot listen on {addr}: {message}")]
+    Bind { addr: SocketAddr, message: String },
+}
+
+/// The settings key under which a generated server secret is kept.
+const SECRET_SETTING: &str = "server_secret";
+
+/// Everything but the HTTP server: what the CLI's account commands need too.
+pub struct Services {
+    pub core: ResetCore,
+    pub store: Store,
+    pub mail_wake: Arc<Notify>,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+}
+
+impl Services {
+    /// Opens the store (running pending migrations) and builds the core.
+    pub async fn open(config: Config, clock: SharedClock) -> Result<Services, StartError> {
+        let store = Store::open(&config.database_url).await?;
+        let secret = match &config.secret {
+            Some(secret) => secret.expose().to_owned(),
+            None => {
+                let secret = store
+                    .get_or_init_setting(SECRET_SETTING, &random::alphanumeric(64), clock.now_ms())
+                    .await?;
+                tracing::warn!(
+                    "no `secret` configured: using one generated and kept in the database; \
+                     set RESETD_SECRET so a copy of the database alone cannot check tokens"
+                );
+                secret
+            }
+        };
+        let passwords = PasswordHasher::new(
+            config.argon2.memory_kib,
+            config.argon2.iterations,
+            config.argon2.parallelism,
+            config.hash_concurrency(),
+        )?;
+        let config = Arc::new(config);
+        let mail_wake = Arc::new(Notify::new());
+        let core = ResetCore::new(
+            store.clone(),
+            config.clone(),
+            TokenHasher::from_secret(&secret),
+            passwords,
+            clock.clone(),
+            mail_wake.clone(),
+        );
+        Ok(Services {
+            core,
+            store,
+            mail_wake,
+            clock,
+            config,
+        })
+    }
+}
+
+/// A running server and its outbox worker.
+pub struct RunningServer {
+    server: HttpServer<AppState>,
+    worker: JoinHandle<()>,
+    stop_worker: watch::Sender<bool>,
+}
+
+impl RunningServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, then stops the outbox worker
+    /// (unsent mail stays queued for the next start).
+    pub async fn shutdown(self) -> Result<(), String> {
+        let closed = self.server.close().await;
+        let _ = self.stop_worker.send(true);
+        let _ = self.worker.await;
+        closed
+    }
+
+    /// Resolves when the HTTP server has stopped for any reason.
+    pub async fn wait(&self) -> Result<(), String> {
+        self.server.wait_for_shutdown().await
+    }
+}
+
+/// Starts the HTTP server and the outbox worker.
+pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
+    if config.security.rate_limits == Switch::Off {
+        tracing::warn!("rate limits are off (RESETD_RATE_LIMITS=off)");
+    }
+    let transport = MailTransport::from_url(config.mail.url.expose())?;
+    let from = crate::mail::parse_from(&config.mail.from)?;
+    let services = Services::open(config, clock).await?;
+    let config = services.config.clone();
+
+    let (stop_worker, worker_stop_rx) = watch::channel(false);
+    let worker = OutboxWorker::new(
+        services.store.clone(),
+        transport,
+        services.clock.clone(),
+        from,
+        RetryPolicy {
+            max_attempts: config.outbox.max_attempts,
+            base_delay: Duration::from_millis(config.outbox.base_delay_ms),
+            max_delay: Duration::from_millis(config.outbox.max_delay_ms),
+            lease: Duration::from_millis(config.outbox.lease_ms),
+            poll_interval: Duration::from_millis(config.outbox.poll_interval_ms),
+            ..RetryPolicy::default()
+        },
+    );
+    let worker = tokio::spawn(worker.run(services.mail_wake.clone(), worker_stop_rx));
+
+    let mut api = resetd_api::resetd_api_mod::api_description::<crate::dialects::ResetdServer>()
+        .map_err(|e| StartError::Api(e.to_string()))?;
+    crate::routes::register(&mut api).map_err(|e| StartError::Api(e.to_string()))?;
+    let server_config = ConfigDropshot {
+        bind_address: config.bind,
+        default_request_body_max_bytes: config.security.max_body_bytes,
+        // Handlers run to completion even when a client hangs up, so a reset is never
+        // half-applied and shutdown drains them.
+        default_handler_task_mode: HandlerTaskMode::Detached,
+        ..ConfigDropshot::default()
+    };
+    let server = ServerBuilder::new(
+        api,
+        AppState {
+            core: services.core,
+        },
+        crate::logging::dropshot_logger(),
+    )
+    .config(server_config)
+    .start()
+    .map_err(|e| StartError::Bind {
+        addr: config.bind,
+        message: e.to_string(),
+    })?;
+    tracing::info!(address = %server.local_addr(), "resetd listening");
+    Ok(RunningServer {
+        server,
+        worker,
+        stop_worker,
+    })
+}

@@ -1,0 +1,325 @@
+//! The `resetd` command line (INTERFACE.md). Errors print one line and exit non-zero.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::{self, Services, StartError};
+use crate::clock::SystemClock;
+use crate::config::{Config, ConfigError};
+use crate::reset::{AdminError, NewAccount};
+use crate::store::{OutboxStatus, StoreError, User, UserPatch, UserStatus};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "resetd",
+    version,
+    about = "Self-hosted password reset and account recovery"
+)]
+pub struct Cli {
+    /// TOML configuration file (also RESETD_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve HTTP and deliver queued mail until SIGINT/SIGTERM.
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect and re-queue outgoing mail.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Print the merged OpenAPI document.
+    Openapi,
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account and print its id.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// The password (visible in the process list: prefer --password-stdin).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        nickname: Option<String>,
+        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
+        status: StatusArg,
+    },
+    /// List accounts.
+    List,
+    /// Show one account.
+    Show { email: String },
+    /// Change an account's status.
+    SetStatus {
+        email: String,
+        #[arg(value_enum)]
+        status: StatusArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List queued, sent or dead messages.
+    List {
+        #[arg(long, value_enum)]
+        status: Option<OutboxStatusArg>,
+    },
+    /// Put a message back in the queue for delivery now.
+    Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Inactive,
+    Banned,
+}
+
+impl From<StatusArg> for UserStatus {
+    fn from(arg: StatusArg) -> Self {
+        match arg {
+            StatusArg::Active => UserStatus::Active,
+            StatusArg::Inactive => UserStatus::Inactive,
+            StatusArg::Banned => UserStatus::Banned,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutboxStatusArg {
+    Pending,
+    Sending,
+    Sent,
+    Dead,
+}
+
+impl From<OutboxStatusArg> for OutboxStatus {
+    fn from(arg: OutboxStatusArg) -> Self {
+        match arg {
+            OutboxStatusArg::Pending => OutboxStatus::Pending,
+            OutboxStatusArg::Sending => OutboxStatus::Sending,
+            OutboxStatusArg::Sent => OutboxStatus::Sent,
+            OutboxStatusArg::Dead => OutboxStatus::Dead,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] AdminError),
+    #[error("reading the password from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("no password on standard input")]
+    EmptyPassword,
+    #[error("no outbox message with id {0}")]
+    NoSuchMessage(i64),
+    #[error("server: {0}")]
+    Server(String),
+}
+
+/// Runs the command line; the caller turns an error into one line and exit code 1.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = Config::load(cli.config.as_deref(), &Config::process_env())?;
+    crate::logging::init(&config.log);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let services = open(config).await?;
+            let applied = services.store.migrate().await?;
+            println!(
+                "database is up to date ({} migrations applied now)",
+                applied.len()
+            );
+            Ok(())
+        }
+        Command::User(command) => user(config, command).await,
+        Command::Outbox(command) => outbox(config, command).await,
+        Command::Openapi => {
+            print!("{}", crate::routes::OPENAPI_YAML);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            println!("# configuration is valid; effective values:");
+            print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn open(config: Config) -> Result<Services, CliError> {
+    Ok(Services::open(config, Arc::new(SystemClock)).await?)
+}
+
+async fn serve(config: Config) -> Result<(), CliError> {
+    let server = app::serve(config, Arc::new(SystemClock)).await?;
+    tokio::select! {
+        () = shutdown_signal() => tracing::info!("shutting down: finishing in-flight requests"),
+        result = server.wait() => result.map_err(CliError::Server)?,
+    }
+    server.shutdown().await.map_err(CliError::Server)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn user(config: Config, command: UserCommand) -> Result<(), CliError> {
+    let services = open(config).await?;
+    let core = &services.core;
+    match command {
+        UserCommand::Add {
+            email,
+            password,
+            password_stdin,
+            nickname,
+            status,
+        } => {
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                password
+            };
+            let user = core
+                .create_account(NewAccount {
+                    email,
+                    password,
+                    nickname,
+                    status: status.into(),
+                    language: None,
+                })
+                .await?;
+            println!("{}", user.public_id);
+        }
+        UserCommand::List => {
+            for user in services.store.list_users().await? {
+                println!("{}", user_line(&user));
+            }
+        }
+        UserCommand::Show { email } => {
+            let user = core.account_by_email(&email).await?;
+            println!("{}", user_line(&user));
+        }
+        UserCommand::SetStatus { email, status } => {
+            let user = core.account_by_email(&email).await?;
+            let user = core
+                .update_account(
+                    &user.public_id,
+                    UserPatch {
+                        status: Some(status.into()),
+                        nickname: None,
+                    },
+                )
+                .await?;
+            println!("{}", user_line(&user));
+        }
+    }
+    Ok(())
+}
+
+async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> {
+    let services = open(config).await?;
+    match command {
+        OutboxCommand::List { status } => {
+            for m in services.store.list_outbox(status.map(Into::into)).await? {
+                println!(
+                    "{}\t{}\t{}\tattempts={}\t{}\t{}",
+                    m.id,
+                    m.status.as_str(),
+                    m.recipient,
+                    m.attempts,
+                    m.subject,
+                    m.last_error.as_deref().unwrap_or("-"),
+                );
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            if !services
+                .store
+                .retry_outbox(id, services.clock.now_ms())
+                .await?
+            {
+                return Err(CliError::NoSuchMessage(id));
+            }
+            println!("message {id} queued for delivery");
+        }
+    }
+    Ok(())
+}
+
+fn user_line(user: &User) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        user.public_id,
+        user.email,
+        user.status.as_str(),
+        user.nickname.as_deref().unwrap_or("-"),
+        if user.password_hash.is_some() {
+            "password set"
+        } else {
+            "no password"
+        },
+    )
+}
+
+fn read_password_line() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(CliError::EmptyPassword);
+    }
+    Ok(password)
+}

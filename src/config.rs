@@ -1,0 +1,597 @@
+//! One typed configuration: defaults, then a TOML file, then `RESETD_*` environment variables.
+//!
+//! Every value is checked before the server starts; a bad one stops it with the key named.
+//! The key and variable names are part of the operator interface (INTERFACE.md): keep them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A configuration problem, always naming the key it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Environment variables and the keys they set (INTERFACE.md).
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("RESETD_BIND", "bind"),
+    ("RESETD_DATABASE_URL", "database_url"),
+    ("RESETD_MAIL_URL", "mail.url"),
+    ("RESETD_MAIL_FROM", "mail.from"),
+    ("RESETD_PUBLIC_BASE_URL", "public_base_url"),
+    ("RESETD_SECRET", "secret"),
+    ("RESETD_ADMIN_TOKEN", "admin_token"),
+    ("RESETD_LOG", "log.filter"),
+    ("RESETD_LOG_FORMAT", "log.format"),
+    ("RESETD_RATE_LIMITS", "security.rate_limits"),
+];
+
+/// The environment variable naming the config file.
+pub const CONFIG_FILE_ENV: &str = "RESETD_CONFIG";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    /// The only source of links in emails: never the request's Host.
+    pub public_base_url: url::Url,
+    /// Keys the token hashes. Unset: generated once and kept in the database.
+    pub secret: Option<Secret>,
+    /// Bearer token of the admin API. Unset: the admin API answers 404.
+    pub admin_token: Option<Secret>,
+    pub mail: MailConfig,
+    pub log: LogConfig,
+    pub argon2: Argon2Config,
+    pub sessions: SessionConfig,
+    pub outbox: OutboxConfig,
+    pub dialects: DialectsConfig,
+    pub security: SecurityConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://resetd.db".to_owned(),
+            public_base_url: url::Url::parse("http://127.0.0.1:8080")
+                .expect("the default base URL is valid"),
+            secret: None,
+            admin_token: None,
+            mail: MailConfig::default(),
+            log: LogConfig::default(),
+            argon2: Argon2Config::default(),
+            sessions: SessionConfig::default(),
+            outbox: OutboxConfig::default(),
+            dialects: DialectsConfig::default(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `file://DIR`, `smtp://host:port[?tls=required|opportunistic]`, `smtps://host:port`.
+    pub url: Secret,
+    pub from: String,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("file://mail-out"),
+            from: "resetd <no-reply@localhost>".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// argon2id parameters; the defaults are OWASP's minimum (m=19 MiB, t=2, p=1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; each holds `memory_kib` of memory. 0 = one per core.
+    pub max_concurrent: usize,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 3_600,
+            refresh_ttl_secs: 30 * 24 * 3_600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Attempts before a message is marked dead.
+    pub max_attempts: i32,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    /// How long a claimed message stays with its worker before another may take it.
+    pub lease_ms: u64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay_ms: 2_000,
+            max_delay_ms: 15 * 60 * 1_000,
+            lease_ms: 60_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialectConfig {
+    pub enabled: bool,
+    pub token_ttl_secs: u64,
+}
+
+impl Default for DialectConfig {
+    /// Links live an hour by default (SECURITY.md item 8).
+    fn default() -> Self {
+        Self::with_ttl(3_600)
+    }
+}
+
+impl DialectConfig {
+    fn with_ttl(token_ttl_secs: u64) -> Self {
+        Self {
+            enabled: true,
+            token_ttl_secs,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IpcolaConfig {
+    pub enabled: bool,
+    pub token_ttl_secs: u64,
+    /// The `user_tag` every request must carry.
+    pub user_tag: String,
+}
+
+impl Default for IpcolaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token_ttl_secs: 15 * 60,
+            user_tag: "ipcola".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialectsConfig {
+    pub ipcola: IpcolaConfig,
+    pub strapi: DialectConfig,
+    pub cloudreve: DialectConfig,
+    pub selfcommunity: DialectConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    #[default]
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Answer unknown/banned/inactive accounts the way the original product did (leaks who
+    /// has an account).
+    pub reveal_unknown_accounts: bool,
+    pub captcha: bool,
+    pub rate_limits: Switch,
+    /// Failed redemptions after which a token is burned.
+    pub max_failed_attempts: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            reveal_unknown_accounts: false,
+            captcha: false,
+            rate_limits: Switch::On,
+            max_failed_attempts: 5,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// A value never shown: `Debug`, `Display` and `Serialize` print `<redacted>`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// Shortest accepted `secret`: it keys every token hash.
+const MIN_SECRET_CHARS: usize = 32;
+
+impl Config {
+    /// Loads defaults, then `file` (or `$RESETD_CONFIG`), then the `RESETD_*` variables in
+    /// `env`, and validates the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(CONFIG_FILE_ENV).map(PathBuf::from));
+        let mut table = match &file {
+            Some(path) => read_table(path)?,
+            None => toml::Table::new(),
+        };
+        for (var, key) in ENV_KEYS {
+            if let Some(value) = env.get(*var) {
+                set_dotted(&mut table, key, toml::Value::String(value.clone()))?;
+            }
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
+                let key = err.path().to_string();
+                ConfigError::invalid(key, err.into_inner().message().to_owned())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The process environment's `RESETD_*` variables.
+    pub fn process_env() -> BTreeMap<String, String> {
+        std::env::vars()
+            .filter(|(k, _)| k.starts_with("RESETD_"))
+            .collect()
+    }
+
+    /// Checks what serde cannot: ranges, URL shapes, parameters other crates must accept.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.database_url.starts_with("sqlite://") {
+            return Err(ConfigError::invalid(
+                "database_url",
+                "must start with sqlite:// (PostgreSQL support is not in this build)",
+            ));
+        }
+        match self.public_base_url.scheme() {
+            "http" | "https" => {}
+            other => {
+                return Err(ConfigError::invalid(
+                    "public_base_url",
+                    format!("scheme must be http or https, not {other}"),
+                ))
+            }
+        }
+        if self.public_base_url.query().is_some() || self.public_base_url.fragment().is_some() {
+            return Err(ConfigError::invalid(
+                "public_base_url",
+                "must not carry a query or fragment",
+            ));
+        }
+        if let Some(secret) = &self.secret {
+            if secret.expose().chars().count() < MIN_SECRET_CHARS {
+                return Err(ConfigError::invalid(
+                    "secret",
+                    format!("must be at least {MIN_SECRET_CHARS} characters"),
+                ));
+            }
+        }
+        if let Some(token) = &self.admin_token {
+            if token.expose().chars().count() < 16 {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    "must be at least 16 characters",
+                ));
+            }
+        }
+        crate::mail::MailUrl::parse(self.mail.url.expose())
+            .map_err(|err| ConfigError::invalid("mail.url", err.to_string()))?;
+        crate::mail::parse_from(&self.mail.from)
+            .map_err(|err| ConfigError::invalid("mail.from", err.to_string()))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .map_err(|err| ConfigError::invalid("log.filter", err.to_string()))?;
+        argon2::Params::new(
+            self.argon2.memory_kib,
+            self.argon2.iterations,
+            self.argon2.parallelism,
+            None,
+        )
+        .map_err(|err| ConfigError::invalid("argon2", err.to_string()))?;
+        let ttls = [
+            (
+                "dialects.ipcola.token_ttl_secs",
+                self.dialects.ipcola.token_ttl_secs,
+            ),
+            (
+                "dialects.strapi.token_ttl_secs",
+                self.dialects.strapi.token_ttl_secs,
+            ),
+            (
+                "dialects.cloudreve.token_ttl_secs",
+                self.dialects.cloudreve.token_ttl_secs,
+            ),
+            (
+                "dialects.selfcommunity.token_ttl_secs",
+                self.dialects.selfcommunity.token_ttl_secs,
+            ),
+            ("sessions.access_ttl_secs", self.sessions.access_ttl_secs),
+            ("sessions.refresh_ttl_secs", self.sessions.refresh_ttl_secs),
+        ];
+        for (key, secs) in ttls {
+            if secs == 0 || secs > 366 * 24 * 3_600 {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be between 1 s and one year",
+                ));
+            }
+        }
+        if self.dialects.ipcola.user_tag.is_empty() {
+            return Err(ConfigError::invalid(
+                "dialects.ipcola.user_tag",
+                "must not be empty",
+            ));
+        }
+        if self.outbox.max_attempts < 1 {
+            return Err(ConfigError::invalid(
+                "outbox.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.outbox.base_delay_ms == 0 || self.outbox.base_delay_ms > self.outbox.max_delay_ms {
+            return Err(ConfigError::invalid(
+                "outbox.base_delay_ms",
+                "must be at least 1 and not above outbox.max_delay_ms",
+            ));
+        }
+        if self.security.max_failed_attempts == 0 {
+            return Err(ConfigError::invalid(
+                "security.max_failed_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.security.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "security.max_body_bytes",
+                "must be at least 1024",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (for `resetd config check`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|err| format!("# cannot render: {err}\n"))
+    }
+
+    /// Concurrent argon2 hashes allowed (`argon2.max_concurrent`, 0 = one per core).
+    pub fn hash_concurrency(&self) -> usize {
+        match self.argon2.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|err| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: err.message().to_owned(),
+        })
+}
+
+/// Sets `a.b.c` in a TOML table, creating the intermediate tables.
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), ConfigError> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::invalid(part, "must be a table"))?;
+    }
+    current.insert(last.to_owned(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://resetd.db");
+        assert_eq!(config.argon2.memory_kib, 19_456);
+        assert!(config.dialects.cloudreve.enabled);
+    }
+
+    #[test]
+    fn env_overrides_file_and_file_overrides_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\n[argon2]\nmemory_kib = 8192\n[dialects.cloudreve]\ntoken_ttl_secs = 60\n",
+        )
+        .expect("write");
+        let config = Config::load(
+            Some(&path),
+            &env(&[
+                ("RESETD_BIND", "127.0.0.1:9100"),
+                ("RESETD_LOG_FORMAT", "json"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:9100");
+        assert_eq!(config.argon2.memory_kib, 8192);
+        assert_eq!(config.dialects.cloudreve.token_ttl_secs, 60);
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err =
+            Config::load(None, &env(&[("RESETD_BIND", "not-an-address")])).expect_err("rejected");
+        assert!(err.to_string().contains("`bind`"), "{err}");
+
+        let err =
+            Config::load(None, &env(&[("RESETD_MAIL_URL", "gopher://x")])).expect_err("rejected");
+        assert!(err.to_string().contains("`mail.url`"), "{err}");
+
+        let err =
+            Config::load(None, &env(&[("RESETD_RATE_LIMITS", "sometimes")])).expect_err("rejected");
+        assert!(err.to_string().contains("`security.rate_limits`"), "{err}");
+
+        let err = Config::load(None, &env(&[("RESETD_SECRET", "short")])).expect_err("rejected");
+        assert!(err.to_string().contains("`secret`"), "{err}");
+        assert!(
+            !err.to_string().contains("short"),
+            "the secret is not echoed: {err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(&path, "[argon2]\nmemroy_kib = 1\n").expect("write");
+        let err = Config::load(Some(&path), &BTreeMap::new()).expect_err("rejected");
+        assert!(err.to_string().contains("argon2"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("RESETD_SECRET", "0123456789abcdef0123456789abcdef-x"),
+                ("RESETD_MAIL_URL", "smtp://user:hunter2hunter2@127.0.0.1:25"),
+            ]),
+        )
+        .expect("loads");
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(format!("{config:?}").contains("<redacted>"));
+    }
+}

@@ -1,0 +1,115 @@
+//! SelfCommunity v2: recover answers 204 for every email; a reset logs the user in and
+//! answers the token; errors are Django REST framework's `{detail, code}`.
+
+use dropshot::{ErrorStatusCode, HttpResponseOk, HttpResponseUpdatedNoContent};
+use resetd_api::errors::SelfcommunityHttpError;
+use resetd_api::types::{
+    SelfcommunityError, SelfcommunityRecoverRequest, SelfcommunityResetRequest,
+    SelfcommunityResetResponse, SelfcommunityToken,
+};
+
+use crate::reset::{Binding, Dialect, RedeemError, Redemption, RequestError, ServiceError};
+
+use super::call::Call;
+
+const CLIENT_ID: &str = "selfcommunity";
+const SCOPE: &str = "read write";
+
+pub async fn recover_account(
+    call: &Call<'_>,
+    body: SelfcommunityRecoverRequest,
+) -> Result<HttpResponseUpdatedNoContent, SelfcommunityHttpError> {
+    match call
+        .core
+        .request_reset(Dialect::Selfcommunity, &body.email)
+        .await
+    {
+        Ok(_) => Ok(HttpResponseUpdatedNoContent()),
+        Err(RequestError::InvalidEmail(_)) => {
+            Err(bad_request("invalid", "Enter a valid email address."))
+        }
+        Err(RequestError::DialectDisabled(_)) => Err(not_available()),
+        Err(RequestError::Service(err)) => Err(service_error(&err)),
+    }
+}
+
+pub async fn reset_password(
+    call: &Call<'_>,
+    body: SelfcommunityResetRequest,
+) -> Result<HttpResponseOk<SelfcommunityResetResponse>, SelfcommunityHttpError> {
+    let redemption = Redemption {
+        token: &body.validation_code,
+        binding: Binding::None,
+        new_password: body.password.as_str(),
+    };
+    let user = match call.core.redeem(Dialect::Selfcommunity, redemption).await {
+        Ok(user) => user,
+        Err(RedeemError::InvalidToken) => {
+            return Err(bad_request(
+                "invalid_code",
+                "Invalid or expired validation code.",
+            ))
+        }
+        Err(RedeemError::PasswordRejected(why)) => {
+            return Err(bad_request("password_too_weak", &why.to_string()))
+        }
+        Err(RedeemError::AccountBanned | RedeemError::AccountInactive) => {
+            return Err(bad_request("invalid", "This account cannot be recovered."))
+        }
+        Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
+        Err(RedeemError::Service(err)) => return Err(service_error(&err)),
+    };
+    let session = call
+        .core
+        .open_session(&user, CLIENT_ID, SCOPE)
+        .await
+        .map_err(|err| service_error(&err))?;
+    Ok(HttpResponseOk(SelfcommunityResetResponse {
+        token: SelfcommunityToken {
+            access_token: session.access_token,
+            expires_in: i64::try_from(session.expires_in).unwrap_or(i64::MAX),
+            token_type: "Bearer".to_owned(),
+            refresh_token: session.refresh_token,
+            client_id: session.client_id,
+            scope: session.scope,
+        },
+    }))
+}
+
+fn not_available() -> SelfcommunityHttpError {
+    bad_request(
+        "not_available",
+        "This operation is not available on this server.",
+    )
+}
+
+fn service_error(err: &ServiceError) -> SelfcommunityHttpError {
+    if err.is_unavailable() {
+        error(
+            ErrorStatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service temporarily unavailable, try again later.",
+        )
+    } else {
+        tracing::error!(error = %err, "selfcommunity request failed");
+        error(
+            ErrorStatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "A server error occurred.",
+        )
+    }
+}
+
+fn bad_request(code: &str, detail: &str) -> SelfcommunityHttpError {
+    error(ErrorStatusCode::BAD_REQUEST, code, detail)
+}
+
+fn error(status: ErrorStatusCode, code: &str, detail: &str) -> SelfcommunityHttpError {
+    SelfcommunityHttpError::new(
+        status,
+        SelfcommunityError {
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+        },
+    )
+}

@@ -1,0 +1,131 @@
+//! Strapi users-permissions: `{ok: true}` for every forgot-password request, `{jwt, user}`
+//! after a reset, errors as `{code, message}` with `code` the HTTP status.
+
+use dropshot::{ErrorStatusCode, HttpResponseOk};
+use resetd_api::errors::StrapiHttpError;
+use resetd_api::types::{
+    StrapiAuthResponse, StrapiError, StrapiForgotPasswordRequest, StrapiOkResponse,
+    StrapiResetPasswordRequest, StrapiUser,
+};
+
+use crate::reset::{Binding, Dialect, RedeemError, Redemption, RequestError, ServiceError};
+use crate::store::{User, UserStatus};
+
+use super::call::{datetime, Call};
+
+/// `client_id` and scope of the session a Strapi reset opens.
+const CLIENT_ID: &str = "strapi";
+const SCOPE: &str = "";
+
+type Answer<T> = Result<HttpResponseOk<T>, StrapiHttpError>;
+
+pub async fn forgot_password(
+    call: &Call<'_>,
+    body: StrapiForgotPasswordRequest,
+) -> Answer<StrapiOkResponse> {
+    match call.core.request_reset(Dialect::Strapi, &body.email).await {
+        // Strapi itself answers `{ok: true}` for unknown and blocked emails too; resetd keeps
+        // that even with `reveal_unknown_accounts`.
+        Ok(_) => Ok(HttpResponseOk(StrapiOkResponse { ok: true })),
+        Err(RequestError::InvalidEmail(_)) => Err(error(
+            ErrorStatusCode::BAD_REQUEST,
+            "email must be a valid email",
+        )),
+        Err(RequestError::DialectDisabled(_)) => Err(not_available()),
+        Err(RequestError::Service(err)) => Err(service_error(&err)),
+    }
+}
+
+pub async fn reset_password(
+    call: &Call<'_>,
+    body: StrapiResetPasswordRequest,
+) -> Answer<StrapiAuthResponse> {
+    if body.password != body.password_confirmation {
+        return Err(error(
+            ErrorStatusCode::BAD_REQUEST,
+            "Passwords do not match",
+        ));
+    }
+    let redemption = Redemption {
+        token: &body.code,
+        binding: Binding::None,
+        new_password: &body.password,
+    };
+    let user = match call.core.redeem(Dialect::Strapi, redemption).await {
+        Ok(user) => user,
+        Err(RedeemError::InvalidToken) => {
+            return Err(error(ErrorStatusCode::FORBIDDEN, "Incorrect code provided"))
+        }
+        Err(RedeemError::PasswordRejected(why)) => {
+            return Err(error(ErrorStatusCode::BAD_REQUEST, &why.to_string()))
+        }
+        Err(RedeemError::AccountBanned) => {
+            return Err(error(
+                ErrorStatusCode::FORBIDDEN,
+                "Your account has been blocked by an administrator",
+            ))
+        }
+        Err(RedeemError::AccountInactive) => {
+            return Err(error(
+                ErrorStatusCode::FORBIDDEN,
+                "Your account email is not confirmed",
+            ))
+        }
+        Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
+        Err(RedeemError::Service(err)) => return Err(service_error(&err)),
+    };
+    let session = call
+        .core
+        .open_session(&user, CLIENT_ID, SCOPE)
+        .await
+        .map_err(|err| service_error(&err))?;
+    Ok(HttpResponseOk(StrapiAuthResponse {
+        jwt: session.access_token,
+        user: to_strapi_user(&user),
+    }))
+}
+
+fn to_strapi_user(user: &User) -> StrapiUser {
+    StrapiUser {
+        id: user.id,
+        username: user.nickname.clone().unwrap_or_else(|| user.email.clone()),
+        email: user.email.clone(),
+        provider: "local".to_owned(),
+        confirmed: user.status != UserStatus::Inactive,
+        blocked: user.status == UserStatus::Banned,
+        created_at: datetime(user.created_at),
+        updated_at: datetime(user.updated_at),
+    }
+}
+
+fn not_available() -> StrapiHttpError {
+    error(
+        ErrorStatusCode::NOT_FOUND,
+        "This operation is not available on this server",
+    )
+}
+
+fn service_error(err: &ServiceError) -> StrapiHttpError {
+    if err.is_unavailable() {
+        error(
+            ErrorStatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable, try again later",
+        )
+    } else {
+        tracing::error!(error = %err, "strapi request failed");
+        error(
+            ErrorStatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+        )
+    }
+}
+
+fn error(status: ErrorStatusCode, message: &str) -> StrapiHttpError {
+    StrapiHttpError::new(
+        status,
+        StrapiError {
+            code: i64::from(status.as_u16()),
+            message: message.to_owned(),
+        },
+    )
+}

@@ -1,0 +1,15 @@
+//! resetd: self-hosted password reset speaking four public reset APIs.
+//!
+//! Requests flow one way: HTTP -> [`dialects`] -> [`reset`] -> [`store`] / [`mail`].
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod dialects;
+pub mod logging;
+pub mod mail;
+pub mod reset;
+pub mod routes;
+pub mod security;
+pub mod store;

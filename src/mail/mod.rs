@@ -1,0 +1,25 @@
+//! Outgoing mail: templates, building messages from outbox rows, transports (`file://`,
+//! `smtp://`, `smtps://`) and the outbox worker that delivers with retries.
+//!
+//! Mail is never sent inside a request: the request queues an outbox row in the same
+//! transaction as its other writes, and [`OutboxWorker`] delivers it.
+
+pub mod mail_url;
+pub mod message;
+pub mod outbox_worker;
+pub mod templates;
+pub mod transport;
+
+pub use mail_url::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
+pub use message::{build_message, parse_from, MessageError};
+pub use outbox_worker::{DeliveryStats, OutboxWorker, RetryPolicy};
+pub use transport::{MailError, MailTransport};
+
+/// The integration tests' SMTP sink, compiled into the unit tests too so the real
+/// transports can be tested against it here.
+#[cfg(test)]
+#[path = "../../tests/support/smtp_sink.rs"]
+mod smtp_sink;
+
+#[cfg(test)]
+mod delivery_tests;

@@ -1,0 +1,297 @@
+//! Delivers queued mail: claims due outbox rows, sends them, records the outcome, and
+//! schedules retries with exponential backoff until a message is declared dead.
+//!
+//! Delivery is at least once: a worker that dies after sending but before recording it
+//! leaves the row leased; when the lease ends the row is sent again, with the same
+//! `Message-ID`, so the duplicate is recognisable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+
+use super::message::build_message;
+use super::transport::MailTransport;
+use crate::clock::{Millis, SharedClock};
+use crate::store::{OutboxMessage, Store, StoreError};
+
+/// When to try again, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts (the first included) before a message is marked dead.
+    pub max_attempts: i32,
+    /// Delay after the first failure; doubled after each further one.
+    pub base_delay: Duration,
+    /// Cap on the delay between attempts.
+    pub max_delay: Duration,
+    /// How long a claimed message stays reserved for its worker.
+    pub lease: Duration,
+    /// How often to look for due mail when nobody wakes the worker.
+    pub poll_interval: Duration,
+    /// Messages claimed at once.
+    pub batch: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            batch: 16,
+        }
+    }
+}
+
+/// Spread of the random jitter on retry delays (±20%), so messages that failed together
+/// do not all come back at the same instant.
+const JITTER: f64 = 0.2;
+/// `last_error` is a summary for operators, not a log.
+const MAX_ERROR_SUMMARY: usize = 500;
+
+impl RetryPolicy {
+    /// Delay before the next attempt after `attempts` failed ones (at least 1):
+    /// `min(max_delay, base_delay * 2^(attempts-1))`, scaled by `jitter` (near 1.0).
+    pub fn retry_delay(&self, attempts: i32, jitter: f64) -> Duration {
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(31);
+        let delay = self
+            .base_delay
+            .saturating_mul(1_u32 << doublings)
+            .min(self.max_delay);
+        Duration::try_from_secs_f64(delay.as_secs_f64() * jitter).unwrap_or(delay)
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    pub claimed: usize,
+    pub sent: usize,
+    /// Failed and scheduled for another attempt.
+    pub retrying: usize,
+    /// Failed for good (retries exhausted, or a message that cannot be built).
+    pub dead: usize,
+    /// Claimed but handed back unattempted because the worker is stopping.
+    pub released: usize,
+}
+
+pub struct OutboxWorker {
+    pub store: Store,
+    pub transport: MailTransport,
+    pub clock: SharedClock,
+    /// The sender, parsed from `mail.from` (see [`super::message::parse_from`]).
+    pub from: Mailbox,
+    pub policy: RetryPolicy,
+}
+
+impl OutboxWorker {
+    pub fn new(
+        store: Store,
+        transport: MailTransport,
+        clock: SharedClock,
+        from: Mailbox,
+        policy: RetryPolicy,
+    ) -> OutboxWorker {
+        OutboxWorker {
+            store,
+            transport,
+            clock,
+            from,
+            policy,
+        }
+    }
+
+    /// Delivers what is due now, once.
+    pub async fn run_once(&self) -> Result<DeliveryStats, StoreError> {
+        self.deliver_due(None).await
+    }
+
+    /// Delivers until `shutdown` turns true (or its sender is dropped). After each pass it
+    /// waits for `wake` (call `notify_one` after queueing mail: the permit is kept if the
+    /// worker is busy), the poll interval, or shutdown. On shutdown the message being sent
+    /// is finished; the rest of the batch goes back to `pending`.
+    pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(
+            transport = self.transport.description(),
+            "outbox worker started"
+        );
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let full_batch = match self.deliver_due(Some(&shutdown)).await {
+                Ok(stats) => {
+                    if stats != DeliveryStats::default() {
+                        tracing::debug!(?stats, "outbox pass");
+                    }
+                    i64::try_from(stats.claimed).is_ok_and(|n| n >= self.policy.batch)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "outbox pass failed");
+                    false
+                }
+            };
+            if full_batch {
+                // More may be due right now.
+                continue;
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(self.policy.poll_interval) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+
+    async fn deliver_due(
+        &self,
+        shutdown: Option<&watch::Receiver<bool>>,
+    ) -> Result<DeliveryStats, StoreError> {
+        let lease_ms = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed = self
+            .store
+            .claim_outbox(self.clock.now_ms(), lease_ms, self.policy.batch)
+            .await?;
+        let mut stats = DeliveryStats {
+            claimed: claimed.len(),
+            ..DeliveryStats::default()
+        };
+
+        let mut pending = claimed.into_iter();
+        for row in pending.by_ref() {
+            match self.deliver(&row).await? {
+                Outcome::Sent => stats.sent += 1,
+                Outcome::Retrying => stats.retrying += 1,
+                Outcome::Dead => stats.dead += 1,
+            }
+            if shutdown.is_some_and(|rx| *rx.borrow()) {
+                break;
+            }
+        }
+        let unattempted: Vec<i64> = pending.map(|row| row.id).collect();
+        if !unattempted.is_empty() {
+            self.store.release_outbox(&unattempted).await?;
+            stats.released = unattempted.len();
+            tracing::info!(
+                released = stats.released,
+                "outbox worker stopping: mail left queued"
+            );
+        }
+        Ok(stats)
+    }
+
+    async fn deliver(&self, row: &OutboxMessage) -> Result<Outcome, StoreError> {
+        let message = match build_message(row, &self.from) {
+            Ok(message) => message,
+            Err(error) => {
+                // Retrying cannot fix a bad address.
+                tracing::error!(outbox_id = row.id, %error, "mail cannot be built; marked dead");
+                self.store
+                    .mark_failed(row.id, &summary(&error), None)
+                    .await?;
+                return Ok(Outcome::Dead);
+            }
+        };
+
+        let error = match self.transport.send(&message).await {
+            Ok(()) => {
+                self.store.mark_sent(row.id, self.clock.now_ms()).await?;
+                tracing::info!(outbox_id = row.id, attempts = row.attempts, "mail sent");
+                return Ok(Outcome::Sent);
+            }
+            Err(error) => error,
+        };
+
+        if row.attempts >= self.policy.max_attempts {
+            self.store
+                .mark_failed(row.id, &summary(&error), None)
+                .await?;
+            tracing::error!(
+                outbox_id = row.id,
+                attempts = row.attempts,
+                %error,
+                "mail delivery failed; retries exhausted, marked dead"
+            );
+            return Ok(Outcome::Dead);
+        }
+
+        let jitter = rand::rng().random_range(1.0 - JITTER..=1.0 + JITTER);
+        let delay = self.policy.retry_delay(row.attempts, jitter);
+        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        let next_attempt_at: Millis = self.clock.now_ms().saturating_add(delay_ms);
+        self.store
+            .mark_failed(row.id, &summary(&error), Some(next_attempt_at))
+            .await?;
+        tracing::warn!(
+            outbox_id = row.id,
+            attempts = row.attempts,
+            retry_in_ms = delay_ms,
+            %error,
+            "mail delivery failed; will retry"
+        );
+        Ok(Outcome::Retrying)
+    }
+}
+
+enum Outcome {
+    Sent,
+    Retrying,
+    Dead,
+}
+
+fn summary(error: &dyn std::fmt::Display) -> String {
+    let mut text = error.to_string();
+    if text.len() > MAX_ERROR_SUMMARY {
+        let mut end = MAX_ERROR_SUMMARY;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.retry_delay(1, 1.0), Duration::from_secs(2));
+        assert_eq!(policy.retry_delay(2, 1.0), Duration::from_secs(4));
+        assert_eq!(policy.retry_delay(5, 1.0), Duration::from_secs(32));
+        assert_eq!(policy.retry_delay(20, 1.0), Duration::from_secs(900));
+        assert_eq!(policy.retry_delay(i32::MAX, 1.0), Duration::from_secs(900));
+        assert_eq!(policy.retry_delay(0, 1.0), Duration::from_secs(2));
+        assert_eq!(policy.retry_delay(1, 0.8), Duration::from_millis(1600));
+        assert_eq!(policy.retry_delay(20, 1.2), Duration::from_secs(1080));
+
+        // Huge settings saturate instead of overflowing.
+        let unbounded = RetryPolicy {
+            base_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            ..policy
+        };
+        assert_eq!(unbounded.retry_delay(100, 1.2), Duration::MAX);
+    }
+
+    #[test]
+    fn summaries_are_bounded() {
+        let long = "é".repeat(400);
+        let short = summary(&long);
+        assert!(short.len() <= MAX_ERROR_SUMMARY);
+        assert!(long.starts_with(&short));
+    }
+}

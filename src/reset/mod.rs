@@ -1,0 +1,105 @@
+//! The dialect-agnostic reset core: request a reset, redeem a token, open and check sessions.
+//!
+//! It knows token formats, lifetimes, policies and the enumeration-safe rules; it never knows
+//! which envelope its answer will be wrapped in. Store and mail sit below it.
+
+mod admin;
+mod dialect;
+pub mod email_address;
+mod error;
+pub mod policy;
+mod redeem;
+mod request;
+mod sessions;
+pub mod token_format;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::security::keyed_hash::TokenHasher;
+use crate::security::password_hash::PasswordHasher;
+use crate::store::Store;
+
+pub use admin::{AdminError, IssuedRecovery, NewAccount};
+pub use dialect::{Dialect, UnknownDialect};
+pub use error::{AccountProblem, LoginError, RedeemError, RequestError, ServiceError};
+pub use redeem::{Binding, Redemption};
+pub use request::RequestOutcome;
+pub use sessions::{Introspection, SessionTokens};
+
+/// Everything the core needs, shared by all requests.
+#[derive(Clone)]
+pub struct ResetCore {
+    store: Store,
+    config: Arc<Config>,
+    tokens: TokenHasher,
+    passwords: PasswordHasher,
+    clock: SharedClock,
+    /// Wakes the outbox worker as soon as a message is queued.
+    mail_wake: Arc<Notify>,
+    /// Decoy password hash for logins to unknown accounts (see `sessions`).
+    decoy: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl ResetCore {
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        tokens: TokenHasher,
+        passwords: PasswordHasher,
+        clock: SharedClock,
+        mail_wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            config,
+            tokens,
+            passwords,
+            clock,
+            mail_wake,
+            decoy: Arc::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn is_enabled(&self, dialect: Dialect) -> bool {
+        let d = &self.config.dialects;
+        match dialect {
+            Dialect::Ipcola => d.ipcola.enabled,
+            Dialect::Strapi => d.strapi.enabled,
+            Dialect::Cloudreve => d.cloudreve.enabled,
+            Dialect::Selfcommunity => d.selfcommunity.enabled,
+        }
+    }
+
+    fn token_ttl_ms(&self, dialect: Dialect) -> i64 {
+        let d = &self.config.dialects;
+        let secs = match dialect {
+            Dialect::Ipcola => d.ipcola.token_ttl_secs,
+            Dialect::Strapi => d.strapi.token_ttl_secs,
+            Dialect::Cloudreve => d.cloudreve.token_ttl_secs,
+            Dialect::Selfcommunity => d.selfcommunity.token_ttl_secs,
+        };
+        secs_to_ms(secs)
+    }
+
+    /// The keyed hash under which a reset token of `dialect` is stored.
+    fn reset_token_hash(&self, dialect: Dialect, token: &str) -> String {
+        self.tokens.hash(&format!("reset:{dialect}"), token)
+    }
+}
+
+/// Config durations are validated to at most a year, so this never saturates in practice.
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,132 @@
+//! Redeeming a token: shape check, lookup by keyed hash, account checks, policy, argon2id,
+//! then one transaction that consumes the token (only if still unused and unexpired),
+//! sets the password, revokes every session and queues the "password changed" email.
+
+use crate::mail::templates;
+use crate::store::{CompleteReset, User, UserStatus};
+
+use super::error::RedeemError;
+use super::{email_address, Dialect, ResetCore};
+
+/// What a client presented.
+#[derive(Debug, Clone, Copy)]
+pub struct Redemption<'a> {
+    pub token: &'a str,
+    /// What else the request says about whose token it is.
+    pub binding: Binding<'a>,
+    pub new_password: &'a str,
+}
+
+/// The account a dialect's redemption request names besides the token itself. A token is only
+/// accepted for that account, and a wrong token counts against that account's live token.
+#[derive(Debug, Clone, Copy)]
+pub enum Binding<'a> {
+    None,
+    /// Cloudreve's `PATCH /user/reset/{user_id}`.
+    UserPublicId(&'a str),
+    /// IPCola's vcode is bound to the email it was sent to.
+    Email(&'a str),
+}
+
+impl ResetCore {
+    pub async fn redeem(
+        &self,
+        dialect: Dialect,
+        redemption: Redemption<'_>,
+    ) -> Result<User, RedeemError> {
+        if !self.is_enabled(dialect) {
+            return Err(RedeemError::DialectDisabled(dialect));
+        }
+        let policy = dialect.password_policy();
+        policy.check_shape(redemption.new_password)?;
+
+        let now = self.clock.now_ms();
+        let token = if dialect.token_format().matches(redemption.token) {
+            let hash = self.reset_token_hash(dialect, redemption.token);
+            self.store
+                .find_reset_token(dialect.as_str(), &hash)
+                .await?
+                .filter(|t| t.used_at.is_none() && t.expires_at > now)
+        } else {
+            None
+        };
+        let bound_user = self.bound_user(redemption.binding).await?;
+        let token = match (token, &bound_user) {
+            (Some(token), Some(user)) if token.user_id != user.id => None,
+            (token, _) => token,
+        };
+        let Some(token) = token else {
+            if let Some(user) = &bound_user {
+                self.count_failure(dialect, user.id, now).await?;
+            }
+            return Err(RedeemError::InvalidToken);
+        };
+
+        let user = self
+            .store
+            .user_by_id(token.user_id)
+            .await?
+            .ok_or(RedeemError::InvalidToken)?;
+        match user.status {
+            UserStatus::Active => {}
+            UserStatus::Banned => return Err(RedeemError::AccountBanned),
+            UserStatus::Inactive => return Err(RedeemError::AccountInactive),
+        }
+        policy.check_for_account(redemption.new_password, &user.email)?;
+
+        let password_hash = self
+            .passwords
+            .hash(redemption.new_password.to_owned())
+            .await?;
+        let now = self.clock.now_ms();
+        let mail = templates::password_changed_message(dialect.product_name(), &user.email, now);
+        let updated = self
+            .store
+            .complete_reset(
+                CompleteReset {
+                    token_id: token.id,
+                    user_id: user.id,
+                    password_hash,
+                    mail,
+                },
+                now,
+            )
+            .await?
+            .ok_or(RedeemError::InvalidToken)?;
+        self.mail_wake.notify_one();
+        tracing::info!(dialect = %dialect, user_id = updated.id, "password reset completed");
+        Ok(updated)
+    }
+
+    async fn bound_user(&self, binding: Binding<'_>) -> Result<Option<User>, RedeemError> {
+        Ok(match binding {
+            Binding::None => None,
+            Binding::UserPublicId(id) => self.store.user_by_public_id(id).await?,
+            Binding::Email(raw) => match email_address::normalize(raw) {
+                Ok(email) => self.store.user_by_email(&email).await?,
+                Err(_) => None,
+            },
+        })
+    }
+
+    /// A wrong token for a known account counts against that account's live token, which is
+    /// burned once the configured number of failures is reached.
+    async fn count_failure(
+        &self,
+        dialect: Dialect,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), RedeemError> {
+        if let Some(live) = self
+            .store
+            .live_reset_token(user_id, dialect.as_str(), now)
+            .await?
+        {
+            let limit = i32::try_from(self.config.security.max_failed_attempts).unwrap_or(i32::MAX);
+            self.store
+                .record_failed_redemption(live.id, limit, now)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! Sessions: random access and refresh tokens, stored only as keyed hashes, checked by
+//! introspection, issued by login and by the dialects whose reset logs the user in.
+
+use crate::security::random;
+use crate::store::{AccessTokenKind, NewAccessToken, User, UserStatus};
+
+use super::error::{LoginError, ServiceError};
+use super::{email_address, secs_to_ms, ResetCore};
+
+/// Length of access and refresh tokens: 43 alphanumerics carry 256 bits.
+const SESSION_TOKEN_CHARS: usize = 43;
+/// Keyed-hash purpose of session tokens (both kinds; the row says which).
+const SESSION_PURPOSE: &str = "session";
+
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Lifetime of the access token, in seconds.
+    pub expires_in: u64,
+    pub client_id: String,
+    pub scope: String,
+}
+
+/// RFC 7662 fields of an active token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    pub sub: String,
+    pub email: String,
+    /// Seconds since the epoch.
+    pub exp: i64,
+    pub iat: i64,
+    pub scope: String,
+    pub client_id: String,
+    pub token_type: &'static str,
+}
+
+impl ResetCore {
+    /// Opens a session for `user`: an access token and a refresh token.
+    pub async fn open_session(
+        &self,
+        user: &User,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now_ms();
+        let sessions = &self.config.sessions;
+        let access_token = random::alphanumeric(SESSION_TOKEN_CHARS);
+        let refresh_token = random::alphanumeric(SESSION_TOKEN_CHARS);
+        let row = |token: &str, kind: AccessTokenKind, ttl_secs: u64| NewAccessToken {
+            user_id: user.id,
+            token_hash: self.tokens.hash(SESSION_PURPOSE, token),
+            kind,
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            created_at: now,
+            expires_at: now + secs_to_ms(ttl_secs),
+        };
+        self.store
+            .insert_access_tokens(vec![
+                row(
+                    &access_token,
+                    AccessTokenKind::Access,
+                    sessions.access_ttl_secs,
+                ),
+                row(
+                    &refresh_token,
+                    AccessTokenKind::Refresh,
+                    sessions.refresh_ttl_secs,
+                ),
+            ])
+            .await?;
+        Ok(SessionTokens {
+            access_token,
+            refresh_token,
+            expires_in: sessions.access_ttl_secs,
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+        })
+    }
+
+    /// Checks email and password and opens a session. Every failure is the same answer, and
+    /// an unknown email still costs one argon2id verification so timing does not tell.
+    pub async fn login(
+        &self,
+        raw_email: &str,
+        password: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<SessionTokens, LoginError> {
+        let user = match email_address::normalize(raw_email) {
+            Ok(email) => self.store.user_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let stored = user
+            .as_ref()
+            .filter(|u| u.status == UserStatus::Active)
+            .and_then(|u| u.password_hash.clone());
+        let matches = match stored {
+            Some(phc) => self.passwords.verify(password.to_owned(), phc).await?,
+            None => {
+                self.passwords
+                    .verify(password.to_owned(), self.decoy_hash().await?)
+                    .await?;
+                false
+            }
+        };
+        match user {
+            Some(user) if matches => Ok(self.open_session(&user, client_id, scope).await?),
+            _ => Err(LoginError::InvalidCredentials),
+        }
+    }
+
+    /// What an active access or refresh token stands for; `None` for unknown, expired or
+    /// revoked tokens and for accounts no longer active.
+    pub async fn introspect(&self, token: &str) -> Result<Option<Introspection>, ServiceError> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        let hash = self.tokens.hash(SESSION_PURPOSE, token);
+        let now = self.clock.now_ms();
+        let Some((row, user)) = self.store.find_access_token(&hash).await? else {
+            return Ok(None);
+        };
+        if row.revoked_at.is_some() || row.expires_at <= now || user.status != UserStatus::Active {
+            return Ok(None);
+        }
+        Ok(Some(Introspection {
+            sub: user.public_id,
+            email: user.email,
+            exp: row.expires_at / 1_000,
+            iat: row.created_at / 1_000,
+            scope: row.scope,
+            client_id: row.client_id,
+            token_type: row.kind.as_str(),
+        }))
+    }
+
+    /// A hash with the configured parameters, verified against when there is no account, so
+    /// that path costs what a real verification costs. Made once per process.
+    async fn decoy_hash(&self) -> Result<String, LoginError> {
+        let hash = self
+            .decoy
+            .get_or_try_init(|| self.passwords.hash(random::alphanumeric(32)))
+            .await?;
+        Ok(hash.clone())
+    }
+}

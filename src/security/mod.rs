@@ -1,0 +1,5 @@
+//! Cryptographic building blocks: keyed token hashes, random tokens, argon2id hashing.
+
+pub mod keyed_hash;
+pub mod password_hash;
+pub mod random;

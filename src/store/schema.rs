@@ -1,0 +1,73 @@
+//! Diesel table definitions, kept in step with `migrations/` by hand.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        public_id -> Text,
+        email -> Text,
+        nickname -> Nullable<Text>,
+        status -> Text,
+        language -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    reset_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        dialect -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        failed_attempts -> Integer,
+    }
+}
+
+diesel::table! {
+    access_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        kind -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        message_id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(reset_tokens -> users (user_id));
+diesel::joinable!(access_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, reset_tokens, access_tokens, outbox, settings);

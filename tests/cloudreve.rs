@@ -1,0 +1,423 @@
+//! The Cloudreve v4 reset flow, end to end: a real server, the generated client, real mail.
+
+mod support;
+
+use std::time::Duration;
+
+use resetd_client::types;
+use support::{ReceivedMail, TestServer, PUBLIC_BASE_URL};
+
+const EMAIL: &str = "ann@example.com";
+const OLD_PASSWORD: &str = "old-password-1";
+const NEW_PASSWORD: &str = "new-password-2";
+const LINK_PREFIX: &str = "https://accounts.example.test/session/reset?";
+
+/// Cloudreve's codes this suite checks.
+const OK: i64 = 0;
+const BAD_PARAMETERS: i64 = 40001;
+const USER_NOT_FOUND: i64 = 40021;
+const LINK_EXPIRED: i64 = 40030;
+
+async fn request_reset(server: &TestServer, email: &str) -> types::CloudreveResponse {
+    server
+        .client
+        .cloudreve_send_reset_email()
+        .body(types::CloudreveSendResetEmailRequest {
+            email: email.to_owned(),
+            captcha: None,
+            ticket: None,
+        })
+        .send()
+        .await
+        .expect("HTTP 200 envelope")
+        .into_inner()
+}
+
+async fn reset_password(
+    server: &TestServer,
+    user_id: &str,
+    secret: &str,
+    password: &str,
+) -> types::CloudreveUserResponse {
+    server
+        .client
+        .cloudreve_reset_password()
+        .user_id(user_id)
+        .body(types::CloudreveResetPasswordRequest {
+            password: password.parse().expect("password within 6..=64"),
+            secret: secret.to_owned(),
+        })
+        .send()
+        .await
+        .expect("HTTP 200 envelope")
+        .into_inner()
+}
+
+/// The `id` and `secret` of the link in a reset email.
+fn link_params(mail: &ReceivedMail) -> (String, String) {
+    let link = mail
+        .find_link(LINK_PREFIX)
+        .expect("the email carries a link on the public base URL");
+    let url = url::Url::parse(&link).expect("link is a URL");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("link has no {name}: {link}"))
+    };
+    (param("id"), param("secret"))
+}
+
+async fn login(
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> Option<types::ResetdTokenResponse> {
+    match server
+        .client
+        .resetd_login()
+        .body(types::ResetdLoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            client_id: None,
+            scope: None,
+        })
+        .send()
+        .await
+    {
+        Ok(response) => Some(response.into_inner()),
+        Err(resetd_client::Error::ErrorResponse(response)) => {
+            assert_eq!(response.status().as_u16(), 401);
+            assert_eq!(response.code, 401);
+            None
+        }
+        Err(other) => panic!("login failed unexpectedly: {other}"),
+    }
+}
+
+async fn introspect(server: &TestServer, token: &str) -> bool {
+    server
+        .client
+        .resetd_introspect()
+        .body(types::ResetdIntrospectRequest {
+            token: token.to_owned(),
+        })
+        .send()
+        .await
+        .expect("introspection answers")
+        .active
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_reset_flow_through_an_emailed_link() {
+    let server = TestServer::start().await;
+    let user = server.create_user(EMAIL, OLD_PASSWORD).await;
+    let session = login(&server, EMAIL, OLD_PASSWORD)
+        .await
+        .expect("old password logs in before the reset");
+    assert!(introspect(&server, &session.access_token).await);
+
+    let answer = request_reset(&server, EMAIL).await;
+    assert_eq!(answer.code, OK);
+    assert_eq!(answer.msg.as_deref(), Some(""));
+    assert_eq!(
+        answer.correlation_id, None,
+        "only failed requests carry one"
+    );
+
+    let mail = server.mail(1).await;
+    assert_eq!(mail.to(), EMAIL);
+    assert_eq!(mail.subject(), "Reset your Cloudreve password");
+    assert!(
+        mail.text_body().contains("expires in 1 hour"),
+        "{}",
+        mail.text_body()
+    );
+    assert!(mail.html_body().contains("Choose a new password"));
+    let (id, secret) = link_params(&mail);
+    assert_eq!(id, user.id, "the link names the account's opaque id");
+    assert_eq!(secret.len(), 32);
+    assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()));
+
+    let answer = reset_password(&server, &id, &secret, NEW_PASSWORD).await;
+    assert_eq!(answer.code, OK, "{answer:?}");
+    let data = answer.data.expect("the user comes back in data");
+    assert_eq!(data.id, user.id);
+    assert_eq!(data.email.as_deref(), Some(EMAIL));
+    assert_eq!(data.nickname.as_deref(), Some("Test User"));
+    assert_eq!(data.anonymous, Some(false));
+    assert_eq!(data.status, Some(types::CloudreveUserStatus::Active));
+    assert_eq!(data.language, "en-US");
+
+    assert!(
+        !introspect(&server, &session.access_token).await,
+        "sessions opened before the reset are revoked"
+    );
+    assert!(!introspect(&server, &session.refresh_token).await);
+    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_none());
+    let fresh = login(&server, EMAIL, NEW_PASSWORD)
+        .await
+        .expect("new password logs in");
+    assert!(introspect(&server, &fresh.access_token).await);
+
+    let notice = server.mail(2).await;
+    assert_eq!(notice.to(), EMAIL);
+    assert_eq!(notice.subject(), "Your Cloudreve password was changed");
+    assert!(!notice.raw().contains(&secret));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_is_single_use() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    request_reset(&server, EMAIL).await;
+    let (id, secret) = link_params(&server.mail(1).await);
+
+    assert_eq!(
+        reset_password(&server, &id, &secret, NEW_PASSWORD)
+            .await
+            .code,
+        OK
+    );
+    let again = reset_password(&server, &id, &secret, "third-password-3").await;
+    assert_eq!(again.code, LINK_EXPIRED);
+    assert!(again.data.is_none());
+    assert!(
+        again.correlation_id.is_some(),
+        "failed requests carry a correlation id"
+    );
+    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(login(&server, EMAIL, "third-password-3").await.is_none());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_secret_changes_nothing() {
+    let server = TestServer::start().await;
+    let user = server.create_user(EMAIL, OLD_PASSWORD).await;
+    request_reset(&server, EMAIL).await;
+    let (_, secret) = link_params(&server.mail(1).await);
+
+    let wrong: String = secret.chars().rev().collect();
+    for bad in [wrong.as_str(), "short", ""] {
+        let answer = reset_password(&server, &user.id, bad, NEW_PASSWORD).await;
+        assert_eq!(answer.code, LINK_EXPIRED, "secret {bad:?}");
+        assert!(answer.data.is_none());
+    }
+    // The right secret on another account's id is refused too.
+    let other = server.create_user("bob@example.com", OLD_PASSWORD).await;
+    let answer = reset_password(&server, &other.id, &secret, NEW_PASSWORD).await;
+    assert_eq!(answer.code, LINK_EXPIRED);
+
+    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(login(&server, "bob@example.com", OLD_PASSWORD)
+        .await
+        .is_some());
+    // The real secret still works afterwards (fewer failures than the burn limit).
+    assert_eq!(
+        reset_password(&server, &user.id, &secret, NEW_PASSWORD)
+            .await
+            .code,
+        OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_secret_is_refused() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    request_reset(&server, EMAIL).await;
+    let (id, secret) = link_params(&server.mail(1).await);
+
+    server.clock.advance(Duration::from_secs(60 * 60 + 1));
+    let answer = reset_password(&server, &id, &secret, NEW_PASSWORD).await;
+    assert_eq!(answer.code, LINK_EXPIRED);
+    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_request_replaces_the_earlier_secret() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    request_reset(&server, EMAIL).await;
+    let (id, first) = link_params(&server.mail(1).await);
+    request_reset(&server, EMAIL).await;
+    let (_, second) = link_params(&server.mail(2).await);
+    assert_ne!(first, second);
+
+    assert_eq!(
+        reset_password(&server, &id, &first, NEW_PASSWORD)
+            .await
+            .code,
+        LINK_EXPIRED
+    );
+    assert_eq!(
+        reset_password(&server, &id, &second, NEW_PASSWORD)
+            .await
+            .code,
+        OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    let banned = "banned@example.com";
+    server
+        .create_user_with_status(banned, OLD_PASSWORD, types::ResetdUserStatus::Banned)
+        .await;
+
+    let send = |email: &'static str| {
+        server
+            .client
+            .cloudreve_send_reset_email()
+            .body(types::CloudreveSendResetEmailRequest {
+                email: email.to_owned(),
+                captcha: None,
+                ticket: None,
+            })
+            .send()
+    };
+    let known = send(EMAIL).await.expect("answer");
+    let unknown = send("nobody@example.com").await.expect("answer");
+    let blocked = send(banned).await.expect("answer");
+    for other in [&unknown, &blocked] {
+        assert_eq!(other.status(), known.status());
+        assert_eq!(
+            other.headers().get("content-type"),
+            known.headers().get("content-type")
+        );
+        assert_eq!(
+            other.headers().get("content-length"),
+            known.headers().get("content-length")
+        );
+        assert_eq!(
+            serde_json::to_value(&**other).expect("json"),
+            serde_json::to_value(&*known).expect("json")
+        );
+    }
+
+    // Exactly one message is queued and delivered: the known account's.
+    let mails = server.sink.wait_for(1, support::MAIL_WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.sink.messages().len(), 1, "{mails:?}");
+    assert_eq!(mails[0].to(), EMAIL);
+    let store = server.store().await;
+    let queued = store.list_outbox(None).await.expect("outbox rows");
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].recipient, EMAIL);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revealing_mode_answers_like_cloudreve() {
+    let server = TestServer::start_with(|c| c.security.reveal_unknown_accounts = true).await;
+    assert_eq!(
+        request_reset(&server, "nobody@example.com").await.code,
+        USER_NOT_FOUND
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_answered_inside_the_envelope() {
+    let server = TestServer::start().await;
+    let user = server.create_user(EMAIL, OLD_PASSWORD).await;
+    let http = reqwest::Client::new();
+    let patch = |body: &'static str| {
+        http.patch(format!("{}/user/reset/{}", server.base_url, user.id))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in [
+        "{not json",
+        "[]",
+        r#"{"password": 12345678, "secret": "x"}"#,
+        r#"{"secret": "abc"}"#,
+        r#"{"password": "short", "secret": "abc"}"#,
+        r#"{"password": "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé", "secret": "abc"}"#,
+    ] {
+        let response = patch(body).await.expect("answer");
+        assert_eq!(response.status(), 200, "{body}");
+        let json: serde_json::Value = response.json().await.expect("JSON envelope");
+        assert_eq!(json["code"], BAD_PARAMETERS, "{body}: {json}");
+        assert!(json["data"].is_null(), "{json}");
+        assert!(
+            json["msg"].as_str().is_some_and(|m| !m.is_empty()),
+            "{json}"
+        );
+    }
+    let response = http
+        .post(format!("{}/user/reset", server.base_url))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "not an address"}"#)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = response.json().await.expect("JSON envelope");
+    assert_eq!(json["code"], BAD_PARAMETERS);
+
+    let store = server.store().await;
+    assert!(
+        store.list_outbox(None).await.expect("rows").is_empty(),
+        "nothing queued"
+    );
+    assert!(
+        login(&server, EMAIL, OLD_PASSWORD).await.is_some(),
+        "nothing changed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_twenty_concurrent_redemptions_exactly_one_wins() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    request_reset(&server, EMAIL).await;
+    let (id, secret) = link_params(&server.mail(1).await);
+
+    let attempts = (0..20).map(|i| {
+        let (server, id, secret) = (&server, id.clone(), secret.clone());
+        async move { reset_password(server, &id, &secret, &format!("concurrent-pw-{i:02}")).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let winners: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.code == OK)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|a| a.code == OK || a.code == LINK_EXPIRED));
+    let winner = format!("concurrent-pw-{:02}", winners[0]);
+    assert!(login(&server, EMAIL, &winner).await.is_some());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_come_from_the_configured_base_url_not_the_host_header() {
+    let server = TestServer::start().await;
+    server.create_user(EMAIL, OLD_PASSWORD).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/user/reset", server.base_url))
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .json(&serde_json::json!({ "email": EMAIL }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    let mail = server.mail(1).await;
+    assert!(mail.find_link(PUBLIC_BASE_URL).is_some());
+    assert!(!mail.raw().contains("evil.example"));
+    server.stop().await;
+}

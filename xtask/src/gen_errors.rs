@@ -1,0 +1,213 @@
+//! `resetd_api::errors`: one Rust error type per schema carrying
+//! `x-resetd-error-type`.
+//!
+//! dropshot 0.18 accepts any handler error type that is
+//! `HttpResponseContent + From<HttpError> + Display` and implements
+//! `HttpResponseError`; `HttpResponseContent` comes for free with
+//! `Serialize + JsonSchema + Send + Sync + 'static`. `Serialize` and `JsonSchema`
+//! delegate to the body type, so the emitted spec references the very schema
+//! the source names. `From<HttpError>` also receives dropshot's own extractor
+//! failures (malformed JSON, wrong content type), which is how those come out
+//! in the dialect's error shape.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::model::{Api, ErrorType};
+
+pub fn errors_module(api: &Api) -> TokenStream {
+    let types = api.error_types.iter().map(error_type);
+    let tests = api.error_types.iter().map(error_test);
+    quote! {
+        //! Error types of the dialects, one per error schema in the spec
+        //! (`x-resetd-error-type`).
+
+        #(#types)*
+
+        #[cfg(test)]
+        mod tests {
+            #(#tests)*
+        }
+    }
+}
+
+fn error_type(error: &ErrorType) -> TokenStream {
+    let name = format_ident!("{}", error.type_name);
+    let body = format_ident!("{}", error.schema);
+    let doc = format!(
+        " The error answer of the operations whose error responses use `{}`: an \
+         error status with that body.",
+        error.schema
+    );
+    let template = json_tokens(&error.template);
+    let expect = format!(
+        "the from-http-error template of {} was checked against its schema by `cargo xtask regen`",
+        error.schema
+    );
+    let message_doc = format!(
+        " The body's client-facing message (the `$message` slot of `{}`'s from-http-error), if any.",
+        error.schema
+    );
+    let message_fn = match &error.message_pointer {
+        Some(pointer) => quote! {
+            #[doc = #message_doc]
+            pub fn message(&self) -> ::std::option::Option<::std::string::String> {
+                let body = ::serde_json::to_value(&self.body).ok()?;
+                body.pointer(#pointer)?.as_str().map(::std::borrow::ToOwned::to_owned)
+            }
+        },
+        None => quote! {
+            #[doc = #message_doc]
+            pub fn message(&self) -> ::std::option::Option<::std::string::String> {
+                ::std::option::Option::None
+            }
+        },
+    };
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        pub struct #name {
+            /// The HTTP status the error is answered with (always 4xx or 5xx).
+            pub status: ::dropshot::ErrorStatusCode,
+            /// The response body.
+            pub body: crate::types::#body,
+        }
+
+        impl #name {
+            /// An error answered with `status` and `body`.
+            pub fn new(status: ::dropshot::ErrorStatusCode, body: crate::types::#body) -> Self {
+                Self { status, body }
+            }
+
+            #message_fn
+        }
+
+        // Display is what ends up in logs: the status and the message the
+        // client sees anyway, never anything else from the body.
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                match self.message() {
+                    ::std::option::Option::Some(message) => write!(f, "{}: {}", self.status, message),
+                    ::std::option::Option::None => write!(f, "{}", self.status),
+                }
+            }
+        }
+
+        impl ::std::error::Error for #name {}
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+            where
+                S: ::serde::Serializer,
+            {
+                ::serde::Serialize::serialize(&self.body, serializer)
+            }
+        }
+
+        impl ::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::string::String {
+                <crate::types::#body as ::schemars::JsonSchema>::schema_name()
+            }
+
+            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                <crate::types::#body as ::schemars::JsonSchema>::schema_id()
+            }
+
+            fn is_referenceable() -> bool {
+                <crate::types::#body as ::schemars::JsonSchema>::is_referenceable()
+            }
+
+            fn json_schema(
+                generator: &mut ::schemars::r#gen::SchemaGenerator,
+            ) -> ::schemars::schema::Schema {
+                <crate::types::#body as ::schemars::JsonSchema>::json_schema(generator)
+            }
+        }
+
+        impl ::std::convert::From<::dropshot::HttpError> for #name {
+            fn from(error: ::dropshot::HttpError) -> Self {
+                let body = ::serde_json::json!(#template);
+                let body = ::serde_json::from_value(body).expect(#expect);
+                Self {
+                    status: error.status_code,
+                    body,
+                }
+            }
+        }
+
+        impl ::dropshot::HttpResponseError for #name {
+            fn status_code(&self) -> ::dropshot::ErrorStatusCode {
+                self.status
+            }
+        }
+    }
+}
+
+/// A test in the generated crate that runs every `From<HttpError>` once for a
+/// client and a server error, so a template/schema mismatch that slipped past
+/// the generator's type check fails `cargo test -p resetd-api`, not a request.
+fn error_test(error: &ErrorType) -> TokenStream {
+    let name = format_ident!("{}", error.type_name);
+    let test = format_ident!(
+        "{}_from_http_error",
+        heck::ToSnakeCase::to_snake_case(error.type_name.as_str())
+    );
+    let message_check = error.message_pointer.as_ref().map(|_| {
+        quote! {
+            assert_eq!(error.message().as_deref(), Some("unable to parse JSON body"));
+        }
+    });
+    quote! {
+        #[test]
+        fn #test() {
+            let error = super::#name::from(::dropshot::HttpError::for_bad_request(
+                None,
+                "unable to parse JSON body".to_string(),
+            ));
+            assert_eq!(error.status.as_u16(), 400);
+            #message_check
+            let error = super::#name::from(::dropshot::HttpError::for_internal_error(
+                "secret detail".to_string(),
+            ));
+            assert_eq!(error.status.as_u16(), 500);
+            assert!(!error.to_string().contains("secret detail"));
+        }
+    }
+}
+
+/// The template as the argument of `serde_json::json!`, with `$status` and
+/// `$message` replaced by expressions over the `HttpError`.
+fn json_tokens(value: &Value) -> TokenStream {
+    match value {
+        Value::Null => quote! { null },
+        Value::Bool(true) => quote! { true },
+        Value::Bool(false) => quote! { false },
+        Value::Number(number) => {
+            let literal = if let Some(n) = number.as_i64() {
+                Literal::i64_unsuffixed(n)
+            } else if let Some(n) = number.as_u64() {
+                Literal::u64_unsuffixed(n)
+            } else {
+                Literal::f64_unsuffixed(number.as_f64().unwrap_or_default())
+            };
+            quote! { #literal }
+        }
+        Value::String(text) if text == "$status" => quote! { (error.status_code.as_u16()) },
+        // `external_message` is what dropshot itself would show the client;
+        // `internal_message` may carry details and is never copied.
+        Value::String(text) if text == "$message" => quote! { (error.external_message.clone()) },
+        Value::String(text) => quote! { #text },
+        Value::Array(items) => {
+            let items = items.iter().map(json_tokens);
+            quote! { [ #(#items),* ] }
+        }
+        Value::Object(map) => {
+            let entries = map.iter().map(|(key, value)| {
+                let value = json_tokens(value);
+                quote! { #key: #value }
+            });
+            quote! { { #(#entries),* } }
+        }
+    }
+}
