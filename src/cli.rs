@@ -38,6 +38,9 @@ enum Command {
     /// Inspect and re-queue outgoing mail.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Show the audit trail of resets.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the merged OpenAPI document.
     Openapi,
     /// Configuration.
@@ -83,6 +86,15 @@ enum OutboxCommand {
     },
     /// Put a message back in the queue for delivery now.
     Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// The newest events, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +176,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::User(command) => user(config, command).await,
         Command::Outbox(command) => outbox(config, command).await,
+        Command::Audit(AuditCommand::List { limit }) => {
+            let services = open(config).await?;
+            for event in services.store.list_audit(limit).await? {
+                let at = chrono::DateTime::from_timestamp_millis(event.at)
+                    .map_or_else(|| event.at.to_string(), |t| t.to_rfc3339());
+                println!(
+                    "{}\t{}\t{}\tuser={}\tdialect={}\tip={}",
+                    event.id,
+                    at,
+                    event.kind,
+                    event
+                        .user_id
+                        .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                    event.dialect.as_deref().unwrap_or("-"),
+                    event.client_ip.as_deref().unwrap_or("-"),
+                );
+            }
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", crate::routes::OPENAPI_YAML);
             Ok(())

@@ -160,6 +160,29 @@ async fn full_reset_flow_through_an_emailed_link() {
         .expect("new password logs in");
     assert!(introspect(&server, &fresh.access_token).await);
 
+    let store = server.store().await;
+    let kinds: Vec<String> = store
+        .list_audit(10)
+        .await
+        .expect("audit rows")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.kind,
+                e.dialect.as_deref().unwrap_or("-"),
+                e.client_ip.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "reset_completed cloudreve 127.0.0.1",
+            "reset_requested cloudreve 127.0.0.1"
+        ]
+    );
+
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
     assert_eq!(notice.subject(), "Your Cloudreve password was changed");
@@ -311,6 +334,12 @@ async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
     let queued = store.list_outbox(None).await.expect("outbox rows");
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].recipient, EMAIL);
+    let audit = store.list_audit(10).await.expect("audit rows");
+    assert_eq!(
+        audit.len(),
+        1,
+        "only the known account's request is audited: {audit:?}"
+    );
     server.stop().await;
 }
 
@@ -400,6 +429,15 @@ async fn of_twenty_concurrent_redemptions_exactly_one_wins() {
         .all(|a| a.code == OK || a.code == LINK_EXPIRED));
     let winner = format!("concurrent-pw-{:02}", winners[0]);
     assert!(login(&server, EMAIL, &winner).await.is_some());
+    let audit = server
+        .store()
+        .await
+        .list_audit(50)
+        .await
+        .expect("audit rows");
+    let count = |kind: &str| audit.iter().filter(|e| e.kind.as_str() == kind).count();
+    assert_eq!(count("reset_completed"), 1);
+    assert_eq!(count("redemption_failed"), 19);
     server.stop().await;
 }
 

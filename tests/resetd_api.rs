@@ -272,6 +272,18 @@ async fn admin_recovery_issues_a_working_link_without_mail() {
         .expect("recovery");
     assert_eq!(strapi.code.len(), 128);
     assert_eq!(strapi.link, None);
+    let audit = server
+        .store()
+        .await
+        .list_audit(10)
+        .await
+        .expect("audit rows");
+    let issued: Vec<_> = audit
+        .iter()
+        .filter(|e| e.kind.as_str() == "recovery_issued")
+        .map(|e| e.dialect.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(issued, ["strapi", "cloudreve"]);
     server.stop().await;
 }
 

@@ -1,5 +1,7 @@
 //! What an adapter needs of the HTTP request besides its body.
 
+use std::net::IpAddr;
+
 use dropshot::RequestContext;
 
 use crate::app::AppState;
@@ -10,6 +12,8 @@ pub struct Call<'a> {
     /// dropshot's request id, also sent as `x-request-id`.
     pub request_id: &'a str,
     pub headers: &'a http::HeaderMap,
+    /// The client's address (the socket peer).
+    pub client_ip: IpAddr,
 }
 
 impl<'a> Call<'a> {
@@ -18,6 +22,7 @@ impl<'a> Call<'a> {
             core: &rqctx.context().core,
             request_id: &rqctx.request_id,
             headers: rqctx.request.headers(),
+            client_ip: rqctx.request.remote_addr().ip(),
         }
     }
 }

@@ -40,7 +40,7 @@ pub async fn send_reset_email(
     };
     match call
         .core
-        .request_reset(Dialect::Cloudreve, &body.email)
+        .request_reset(Dialect::Cloudreve, &body.email, call.client_ip)
         .await
     {
         Ok(RequestOutcome::Accepted) => Ok(envelope(call, code::OK, "")),
@@ -81,6 +81,7 @@ pub async fn reset_password(
         token: &body.secret,
         binding: Binding::UserPublicId(user_id),
         new_password: body.password.as_str(),
+        client_ip: call.client_ip,
     };
     match call.core.redeem(Dialect::Cloudreve, redemption).await {
         Ok(user) => Ok(HttpResponseOk(CloudreveUserResponse {

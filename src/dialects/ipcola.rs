@@ -36,7 +36,11 @@ pub async fn send_email_vcode(
     if let Some(answer) = check_user_tag(call, &body.user_tag) {
         return Ok(answer);
     }
-    match call.core.request_reset(Dialect::Ipcola, &body.email).await {
+    match call
+        .core
+        .request_reset(Dialect::Ipcola, &body.email, call.client_ip)
+        .await
+    {
         // IPCola's own answers for unknown accounts are not published: resetd answers
         // success for every account, also with `reveal_unknown_accounts`.
         Ok(_) => Ok(result(status::OK, "success")),
@@ -63,6 +67,7 @@ pub async fn reset_password(
         token: &body.vcode,
         binding: Binding::Email(&body.email),
         new_password: &body.password,
+        client_ip: call.client_ip,
     };
     match call.core.redeem(Dialect::Ipcola, redemption).await {
         Ok(_) => Ok(result(status::OK, "success")),

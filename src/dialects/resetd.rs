@@ -159,7 +159,7 @@ pub async fn admin_issue_recovery(
     let dialect = from_api_dialect(body.dialect);
     let issued = call
         .core
-        .issue_recovery(id, dialect)
+        .issue_recovery(id, dialect, call.client_ip)
         .await
         .map_err(admin_error)?;
     Ok(HttpResponseOk(ResetdRecovery {

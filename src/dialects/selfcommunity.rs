@@ -21,7 +21,7 @@ pub async fn recover_account(
 ) -> Result<HttpResponseUpdatedNoContent, SelfcommunityHttpError> {
     match call
         .core
-        .request_reset(Dialect::Selfcommunity, &body.email)
+        .request_reset(Dialect::Selfcommunity, &body.email, call.client_ip)
         .await
     {
         Ok(_) => Ok(HttpResponseUpdatedNoContent()),
@@ -41,6 +41,7 @@ pub async fn reset_password(
         token: &body.validation_code,
         binding: Binding::None,
         new_password: body.password.as_str(),
+        client_ip: call.client_ip,
     };
     let user = match call.core.redeem(Dialect::Selfcommunity, redemption).await {
         Ok(user) => user,

@@ -23,7 +23,11 @@ pub async fn forgot_password(
     call: &Call<'_>,
     body: StrapiForgotPasswordRequest,
 ) -> Answer<StrapiOkResponse> {
-    match call.core.request_reset(Dialect::Strapi, &body.email).await {
+    match call
+        .core
+        .request_reset(Dialect::Strapi, &body.email, call.client_ip)
+        .await
+    {
         // Strapi itself answers `{ok: true}` for unknown and blocked emails too; resetd keeps
         // that even with `reveal_unknown_accounts`.
         Ok(_) => Ok(HttpResponseOk(StrapiOkResponse { ok: true })),
@@ -50,6 +54,7 @@ pub async fn reset_password(
         token: &body.code,
         binding: Binding::None,
         new_password: &body.password,
+        client_ip: call.client_ip,
     };
     let user = match call.core.redeem(Dialect::Strapi, redemption).await {
         Ok(user) => user,

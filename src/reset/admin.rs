@@ -1,7 +1,9 @@
 //! What operators do: create and change accounts, and issue a recovery code or link for
 //! support staff to hand over.
 
-use crate::store::{NewResetToken, NewUser, StoreError, User, UserPatch, UserStatus};
+use std::net::IpAddr;
+
+use crate::store::{AuditKind, NewResetToken, NewUser, StoreError, User, UserPatch, UserStatus};
 
 use super::error::ServiceError;
 use super::policy::{PasswordPolicy, PolicyViolation};
@@ -133,6 +135,7 @@ impl ResetCore {
         &self,
         public_id: &str,
         dialect: Dialect,
+        client_ip: IpAddr,
     ) -> Result<IssuedRecovery, AdminError> {
         if !self.is_enabled(dialect) {
             return Err(AdminError::DialectDisabled(dialect));
@@ -150,6 +153,8 @@ impl ResetCore {
             expires_at,
         };
         self.store.issue_reset_token(row, None, now).await?;
+        self.audit(AuditKind::RecoveryIssued, Some(user.id), dialect, client_ip)
+            .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "recovery issued by an operator");
         Ok(IssuedRecovery {
             dialect,

@@ -4,6 +4,7 @@
 //! which envelope its answer will be wrapped in. Store and mail sit below it.
 
 mod admin;
+mod audit;
 mod dialect;
 pub mod email_address;
 mod error;

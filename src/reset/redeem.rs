@@ -2,8 +2,10 @@
 //! then one transaction that consumes the token (only if still unused and unexpired),
 //! sets the password, revokes every session and queues the "password changed" email.
 
+use std::net::IpAddr;
+
 use crate::mail::templates;
-use crate::store::{CompleteReset, User, UserStatus};
+use crate::store::{AuditKind, CompleteReset, User, UserStatus};
 
 use super::error::RedeemError;
 use super::{email_address, Dialect, ResetCore};
@@ -15,6 +17,8 @@ pub struct Redemption<'a> {
     /// What else the request says about whose token it is.
     pub binding: Binding<'a>,
     pub new_password: &'a str,
+    /// Where the request came from, for the audit trail.
+    pub client_ip: IpAddr,
 }
 
 /// The account a dialect's redemption request names besides the token itself. A token is only
@@ -59,6 +63,14 @@ impl ResetCore {
             if let Some(user) = &bound_user {
                 self.count_failure(dialect, user.id, now).await?;
             }
+            let user_id = bound_user.as_ref().map(|u| u.id);
+            self.audit(
+                AuditKind::RedemptionFailed,
+                user_id,
+                dialect,
+                redemption.client_ip,
+            )
+            .await;
             return Err(RedeemError::InvalidToken);
         };
 
@@ -80,7 +92,7 @@ impl ResetCore {
             .await?;
         let now = self.clock.now_ms();
         let mail = templates::password_changed_message(dialect.product_name(), &user.email, now);
-        let updated = self
+        let completed = self
             .store
             .complete_reset(
                 CompleteReset {
@@ -91,9 +103,26 @@ impl ResetCore {
                 },
                 now,
             )
-            .await?
-            .ok_or(RedeemError::InvalidToken)?;
+            .await?;
+        let Some(updated) = completed else {
+            // A concurrent redemption won, or the token expired while hashing.
+            self.audit(
+                AuditKind::RedemptionFailed,
+                Some(user.id),
+                dialect,
+                redemption.client_ip,
+            )
+            .await;
+            return Err(RedeemError::InvalidToken);
+        };
         self.mail_wake.notify_one();
+        self.audit(
+            AuditKind::ResetCompleted,
+            Some(updated.id),
+            dialect,
+            redemption.client_ip,
+        )
+        .await;
         tracing::info!(dialect = %dialect, user_id = updated.id, "password reset completed");
         Ok(updated)
     }

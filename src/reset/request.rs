@@ -1,8 +1,10 @@
 //! Requesting a reset: one live token per account and dialect, token and email queued in one
 //! transaction, and the same answer whether or not the account can use it.
 
+use std::net::IpAddr;
+
 use crate::mail::templates;
-use crate::store::{NewResetToken, User, UserStatus};
+use crate::store::{AuditKind, NewResetToken, User, UserStatus};
 
 use super::error::{AccountProblem, RequestError};
 use super::{email_address, Dialect, ResetCore};
@@ -20,6 +22,7 @@ impl ResetCore {
         &self,
         dialect: Dialect,
         raw_email: &str,
+        client_ip: IpAddr,
     ) -> Result<RequestOutcome, RequestError> {
         if !self.is_enabled(dialect) {
             return Err(RequestError::DialectDisabled(dialect));
@@ -56,6 +59,8 @@ impl ResetCore {
         };
         self.store.issue_reset_token(row, Some(mail), now).await?;
         self.mail_wake.notify_one();
+        self.audit(AuditKind::ResetRequested, Some(user.id), dialect, client_ip)
+            .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");
         Ok(RequestOutcome::Accepted)
     }

@@ -24,6 +24,7 @@
 //! `block_in_place`).
 
 mod access_tokens;
+mod audit;
 mod connection;
 mod database_url;
 mod error;
@@ -41,7 +42,8 @@ pub(crate) mod test_support;
 pub use connection::Store;
 pub use error::{BoxError, StoreError};
 pub use models::{
-    AccessToken, AccessTokenKind, CompleteReset, NewAccessToken, NewOutboxMessage, NewResetToken,
-    NewUser, OutboxMessage, OutboxStatus, ResetToken, User, UserPatch, UserStatus,
+    AccessToken, AccessTokenKind, AuditEvent, AuditKind, CompleteReset, NewAccessToken,
+    NewAuditEvent, NewOutboxMessage, NewResetToken, NewUser, OutboxMessage, OutboxStatus,
+    ResetToken, User, UserPatch, UserStatus,
 };
 pub use text_enum::UnknownVariant;

@@ -7,7 +7,7 @@ use std::fmt;
 
 use diesel::prelude::*;
 
-use super::schema::{access_tokens, outbox, reset_tokens, users};
+use super::schema::{access_tokens, audit_events, outbox, reset_tokens, users};
 use super::text_enum::text_enum;
 use crate::clock::Millis;
 
@@ -36,6 +36,16 @@ text_enum! {
     pub enum AccessTokenKind {
         Access => "access",
         Refresh => "refresh",
+    }
+}
+
+text_enum! {
+    /// What an audit event records.
+    pub enum AuditKind {
+        ResetRequested => "reset_requested",
+        ResetCompleted => "reset_completed",
+        RedemptionFailed => "redemption_failed",
+        RecoveryIssued => "recovery_issued",
     }
 }
 
@@ -334,4 +344,25 @@ impl OutboxRow {
             created_at: now,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: Millis,
+    pub kind: AuditKind,
+    pub user_id: Option<i64>,
+    pub dialect: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    pub at: Millis,
+    pub kind: AuditKind,
+    pub user_id: Option<i64>,
+    pub dialect: Option<String>,
+    pub client_ip: Option<String>,
 }

@@ -140,6 +140,15 @@ impl Store {
             if claimed == 0 {
                 return Ok(None);
             }
+            // The account's live tokens of other dialects die with the old password.
+            diesel::update(
+                reset_tokens::table
+                    .filter(reset_tokens::user_id.eq(reset.user_id))
+                    .filter(reset_tokens::used_at.is_null()),
+            )
+            .set(reset_tokens::used_at.eq(now))
+            .execute(conn)
+            .await?;
             let user = diesel::update(users::table.find(reset.user_id))
                 .set((
                     users::password_hash.eq(&reset.password_hash),

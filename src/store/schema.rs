@@ -67,7 +67,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        dialect -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(reset_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, reset_tokens, access_tokens, outbox, settings);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    reset_tokens,
+    access_tokens,
+    outbox,
+    settings,
+    audit_events
+);
