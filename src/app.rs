@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dropshot::{ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
+use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -122,6 +122,15 @@ impl RunningServer {
     }
 }
 
+/// Every route the server serves: the generated trait's endpoints, implemented by the
+/// dialect adapters, and the hand-written unpublished ones.
+pub fn api_description() -> Result<ApiDescription<AppState>, StartError> {
+    let mut api = resetd_api::resetd_api_mod::api_description::<crate::dialects::ResetdServer>()
+        .map_err(|e| StartError::Api(e.to_string()))?;
+    crate::routes::register(&mut api).map_err(|e| StartError::Api(e.to_string()))?;
+    Ok(api)
+}
+
 /// Starts the HTTP server and the outbox worker.
 pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
     if config.security.rate_limits == Switch::Off {
@@ -149,9 +158,7 @@ pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, 
     );
     let worker = tokio::spawn(worker.run(services.mail_wake.clone(), worker_stop_rx));
 
-    let mut api = resetd_api::resetd_api_mod::api_description::<crate::dialects::ResetdServer>()
-        .map_err(|e| StartError::Api(e.to_string()))?;
-    crate::routes::register(&mut api).map_err(|e| StartError::Api(e.to_string()))?;
+    let api = api_description()?;
     let server_config = ConfigDropshot {
         bind_address: config.bind,
         default_request_body_max_bytes: config.security.max_body_bytes,

@@ -183,7 +183,15 @@ mod tests {
 
         let store = Store::connect(&url).await.expect("connect");
         let applied = store.migrate().await.expect("migrate");
-        assert_eq!(applied.len(), 1);
+        let all: Vec<String> =
+            diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(
+                &SQLITE_MIGRATIONS,
+            )
+            .expect("embedded migrations")
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        assert_eq!(applied, all, "every embedded migration, in order");
         assert!(path.exists());
         assert!(store.migrate().await.expect("migrate again").is_empty());
         store.ping().await.expect("ping");
