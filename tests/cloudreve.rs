@@ -232,6 +232,9 @@ async fn a_wrong_secret_changes_nothing() {
     let other = server.create_user("bob@example.com", OLD_PASSWORD).await;
     let answer = reset_password(&server, &other.id, &secret, NEW_PASSWORD).await;
     assert_eq!(answer.code, LINK_EXPIRED);
+    // And on an id that names no account.
+    let answer = reset_password(&server, "no-such-user", &secret, NEW_PASSWORD).await;
+    assert_eq!(answer.code, LINK_EXPIRED);
 
     assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
     assert!(login(&server, "bob@example.com", OLD_PASSWORD)

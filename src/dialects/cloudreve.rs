@@ -2,7 +2,7 @@
 //! malformed bodies included; only an unreachable store answers 503 (envelope still).
 
 use dropshot::{ErrorStatusCode, HttpError, HttpResponseOk};
-use resetd_api::errors::CloudreveHttpError;
+use resetd_api::errors::{client_message, CloudreveHttpError};
 use resetd_api::types::{
     CloudreveCaptchaResponse, CloudreveGroup, CloudreveResetPasswordRequest, CloudreveResponse,
     CloudreveSendResetEmailRequest, CloudreveUser, CloudreveUserResponse, CloudreveUserStatus,
@@ -36,7 +36,7 @@ pub async fn send_reset_email(
 ) -> Answer<CloudreveResponse> {
     let body = match body {
         Ok(body) => body,
-        Err(err) => return Ok(envelope(call, code::BAD_PARAMETERS, &err.external_message)),
+        Err(err) => return Ok(envelope(call, code::BAD_PARAMETERS, &client_message(&err))),
     };
     match call
         .core
@@ -73,7 +73,7 @@ pub async fn reset_password(
             return Ok(user_envelope(
                 call,
                 code::BAD_PARAMETERS,
-                &err.external_message,
+                &client_message(&err),
             ))
         }
     };

@@ -2,7 +2,7 @@
 //! negative code otherwise (the table is in the spec); only an unreachable store answers 503.
 
 use dropshot::{ErrorStatusCode, HttpError, HttpResponseOk};
-use resetd_api::errors::IpcolaHttpError;
+use resetd_api::errors::{client_message, IpcolaHttpError};
 use resetd_api::types::{
     IpcolaCaptchaResponse, IpcolaResetPasswordRequest, IpcolaResult, IpcolaSendEmailVcodeRequest,
 };
@@ -31,7 +31,7 @@ pub async fn send_email_vcode(
 ) -> Answer<IpcolaResult> {
     let body = match body {
         Ok(body) => body,
-        Err(err) => return Ok(result(status::BAD_PARAMETERS, &err.external_message)),
+        Err(err) => return Ok(result(status::BAD_PARAMETERS, &client_message(&err))),
     };
     if let Some(answer) = check_user_tag(call, &body.user_tag) {
         return Ok(answer);
@@ -58,7 +58,7 @@ pub async fn reset_password(
 ) -> Answer<IpcolaResult> {
     let body = match body {
         Ok(body) => body,
-        Err(err) => return Ok(result(status::BAD_PARAMETERS, &err.external_message)),
+        Err(err) => return Ok(result(status::BAD_PARAMETERS, &client_message(&err))),
     };
     if let Some(answer) = check_user_tag(call, &body.user_tag) {
         return Ok(answer);

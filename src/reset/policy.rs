@@ -1,5 +1,7 @@
-//! Password rules: lengths in code points (never bytes, never truncated) and character
-//! classes, plus "not the email".
+//! Password rules: lengths in code points (never bytes, never truncated), character
+//! classes, the common-password blocklist, and "not the email".
+
+use crate::security::common_passwords;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
@@ -19,6 +21,8 @@ pub enum PolicyViolation {
     TooFewClasses(usize),
     #[error("password must not be the account's email address")]
     EqualsEmail,
+    #[error("password is too common: choose one that is harder to guess")]
+    Common,
 }
 
 impl PasswordPolicy {
@@ -46,6 +50,9 @@ impl PasswordPolicy {
         }
         if classes(password) < self.min_classes {
             return Err(PolicyViolation::TooFewClasses(self.min_classes));
+        }
+        if common_passwords::is_common(password) {
+            return Err(PolicyViolation::Common);
         }
         Ok(())
     }
@@ -100,8 +107,16 @@ mod tests {
             p.check_shape("abcdEFGH"),
             Err(PolicyViolation::TooFewClasses(3))
         );
-        assert_eq!(p.check_shape("abcdEF12"), Ok(()));
-        assert_eq!(p.check_shape("abcd12!!"), Ok(()));
+        assert_eq!(p.check_shape("wxyzEF93"), Ok(()));
+        assert_eq!(p.check_shape("wxyz93!!"), Ok(()));
+    }
+
+    #[test]
+    fn common_passwords_are_refused() {
+        let p = PasswordPolicy::length(6, 64);
+        assert_eq!(p.check_shape("Password1"), Err(PolicyViolation::Common));
+        assert_eq!(p.check_shape("qwertyuiop"), Err(PolicyViolation::Common));
+        assert_eq!(p.check_shape("qwertyuiop-7a"), Ok(()));
     }
 
     #[test]

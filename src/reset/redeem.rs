@@ -55,9 +55,12 @@ impl ResetCore {
             None
         };
         let bound_user = self.bound_user(redemption.binding).await?;
-        let token = match (token, &bound_user) {
-            (Some(token), Some(user)) if token.user_id != user.id => None,
-            (token, _) => token,
+        // A request that names an account gets a token only of that account: an unknown
+        // or malformed name matches no token at all.
+        let token = match (&redemption.binding, token, &bound_user) {
+            (Binding::None, token, _) => token,
+            (_, Some(token), Some(user)) if token.user_id == user.id => Some(token),
+            (_, _, _) => None,
         };
         let Some(token) = token else {
             if let Some(user) = &bound_user {

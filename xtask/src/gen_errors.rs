@@ -19,15 +19,23 @@ use crate::model::{Api, ErrorType};
 pub fn errors_module(api: &Api) -> TokenStream {
     let types = api.error_types.iter().map(error_type);
     let tests = api.error_types.iter().map(error_test);
+    let client_message = client_message_fn();
+    let body_is_malformed = body_is_malformed_fn();
+    let client_message_test = client_message_test();
     quote! {
         //! Error types of the dialects, one per error schema in the spec
         //! (`x-resetd-error-type`).
 
         #(#types)*
 
+        #client_message
+
+        #body_is_malformed
+
         #[cfg(test)]
         mod tests {
             #(#tests)*
+            #client_message_test
         }
     }
 }
@@ -196,8 +204,18 @@ fn json_tokens(value: &Value) -> TokenStream {
         Value::String(text) if text == "$status" => quote! { (error.status_code.as_u16()) },
         // `external_message` is what dropshot itself would show the client;
         // `internal_message` may carry details and is never copied.
-        Value::String(text) if text == "$message" => quote! { (error.external_message.clone()) },
+        Value::String(text) if text == "$message" => {
+            quote! { (crate::errors::client_message(&error)) }
+        }
         Value::String(text) => quote! { #text },
+        value if crate::validate::by_body_kind(value).is_some() => {
+            let (malformed, invalid) = crate::validate::by_body_kind(value)
+                .map(|(m, i)| (json_tokens(m), json_tokens(i)))
+                .unwrap_or_default();
+            quote! {
+                (if crate::errors::body_is_malformed(&error) { #malformed } else { #invalid })
+            }
+        }
         Value::Array(items) => {
             let items = items.iter().map(json_tokens);
             quote! { [ #(#items),* ] }
@@ -208,6 +226,89 @@ fn json_tokens(value: &Value) -> TokenStream {
                 quote! { #key: #value }
             });
             quote! { { #(#entries),* } }
+        }
+    }
+}
+
+/// `client_message`: the message of an `HttpError` as a client may see it. A body that
+/// fails to parse is described by serde, which quotes the offending value (``invalid
+/// type: integer `98765432` ``): that value may be a password, so quoted values are
+/// replaced, except the field names of "missing field `x`" and the like.
+fn client_message_fn() -> TokenStream {
+    quote! {
+        /// The client-facing message of `error`, with every value quoted from the request
+        /// body replaced by `…` (a body's values may be passwords or tokens); quoted field
+        /// names stay, so the message still says which field was wrong.
+        pub fn client_message(error: &::dropshot::HttpError) -> ::std::string::String {
+            let message = error.external_message.as_str();
+            let mut out = ::std::string::String::with_capacity(message.len());
+            let mut rest = message;
+            while let ::std::option::Option::Some(start) = rest.find(['`', '"']) {
+                let quote = rest[start..].chars().next().unwrap_or('"');
+                let after = &rest[start + 1..];
+                let ::std::option::Option::Some(len) = after.find(quote) else {
+                    break;
+                };
+                let before = &rest[..start];
+                out.push_str(before);
+                out.push(quote);
+                if before.ends_with("field ") {
+                    out.push_str(&after[..len]);
+                } else {
+                    out.push('…');
+                }
+                out.push(quote);
+                rest = &after[len + 1..];
+            }
+            out.push_str(rest);
+            out
+        }
+    }
+}
+
+/// `body_is_malformed`, for `{$malformed: a, $invalid: b}` template slots. dropshot
+/// reports both kinds as one "unable to parse JSON body" error, so the kind is read from
+/// serde's and typify's wording of schema mismatches.
+fn body_is_malformed_fn() -> TokenStream {
+    quote! {
+        /// Whether `error` says the request body is not JSON (or not JSON at all, e.g. the
+        /// wrong content type), rather than JSON that does not fit the schema (a missing
+        /// field, a wrong type, a string outside its length limits).
+        pub fn body_is_malformed(error: &::dropshot::HttpError) -> bool {
+            const SCHEMA_MISMATCH: [&str; 10] = [
+                "missing field",
+                "unknown field",
+                "duplicate field",
+                "invalid type",
+                "invalid value",
+                "invalid length",
+                "unknown variant",
+                "shorter than",
+                "longer than",
+                "doesn't match pattern",
+            ];
+            !SCHEMA_MISMATCH
+                .iter()
+                .any(|phrase| error.external_message.contains(phrase))
+        }
+    }
+}
+
+fn client_message_test() -> TokenStream {
+    quote! {
+        #[test]
+        fn client_message_hides_quoted_values_but_not_field_names() {
+            let error = ::dropshot::HttpError::for_bad_request(
+                ::std::option::Option::None,
+                "unable to parse JSON body: password: invalid type: integer `98765432`, \
+                 expected a string; invalid value: string \"hunter2\"; missing field `secret`"
+                    .to_owned(),
+            );
+            assert_eq!(
+                super::client_message(&error),
+                "unable to parse JSON body: password: invalid type: integer `…`, \
+                 expected a string; invalid value: string \"…\"; missing field `secret`"
+            );
         }
     }
 }

@@ -479,6 +479,24 @@ fn check_template(
             return check_placeholder(text, schema, at, pointer, message_pointer);
         }
     }
+    if let Some((malformed, invalid)) = by_body_kind(value) {
+        // `{$malformed: a, $invalid: b}`: `a` when the body is not JSON at all, `b` when it
+        // is JSON that does not fit the schema. Both must fit this property.
+        for choice in [malformed, invalid] {
+            if !(choice.is_string() || choice.is_number() || choice.is_boolean()) {
+                return Err(format!("{at}: $malformed/$invalid take plain values"));
+            }
+            check_template(
+                choice,
+                schema,
+                components,
+                pointer,
+                message_pointer,
+                depth + 1,
+            )?;
+        }
+        return Ok(());
+    }
     if value.is_null() {
         return if schema.schema_data.nullable || matches!(schema.schema_kind, SchemaKind::Any(_)) {
             Ok(())
@@ -582,6 +600,15 @@ fn check_template(
             "{at}: {value} does not match the schema's type `{}`",
             type_name(kind)
         )),
+    }
+}
+
+/// The two values of a `{$malformed: a, $invalid: b}` template slot.
+pub fn by_body_kind(value: &Value) -> Option<(&Value, &Value)> {
+    let map = value.as_object()?;
+    match (map.len(), map.get("$malformed"), map.get("$invalid")) {
+        (2, Some(malformed), Some(invalid)) => Some((malformed, invalid)),
+        _ => None,
     }
 }
 

@@ -63,7 +63,7 @@ impl ::schemars::JsonSchema for CloudreveHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for CloudreveHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "code" : 40001, "msg" : (error.external_message.clone()) }
+            { "code" : 40001, "msg" : (crate ::errors::client_message(& error)) }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -140,7 +140,8 @@ impl ::schemars::JsonSchema for IpcolaHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for IpcolaHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "meta_message" : (error.external_message.clone()), "meta_status" : - 1 }
+            { "meta_message" : (crate ::errors::client_message(& error)), "meta_status" :
+            - 1 }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -217,8 +218,8 @@ impl ::schemars::JsonSchema for ResetdHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for ResetdHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "code" : (error.status_code.as_u16()), "message" : (error.external_message
-            .clone()) }
+            { "code" : (error.status_code.as_u16()), "message" : (crate
+            ::errors::client_message(& error)) }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -297,7 +298,8 @@ impl ::schemars::JsonSchema for SelfcommunityHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for SelfcommunityHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "code" : "parse_error", "detail" : (error.external_message.clone()) }
+            { "code" : (if crate ::errors::body_is_malformed(& error) { "parse_error" }
+            else { "invalid" }), "detail" : (crate ::errors::client_message(& error)) }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -374,8 +376,8 @@ impl ::schemars::JsonSchema for StrapiHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for StrapiHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "code" : (error.status_code.as_u16()), "message" : (error.external_message
-            .clone()) }
+            { "code" : (error.status_code.as_u16()), "message" : (crate
+            ::errors::client_message(& error)) }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -391,6 +393,51 @@ impl ::dropshot::HttpResponseError for StrapiHttpError {
     fn status_code(&self) -> ::dropshot::ErrorStatusCode {
         self.status
     }
+}
+/// The client-facing message of `error`, with every value quoted from the request
+/// body replaced by `…` (a body's values may be passwords or tokens); quoted field
+/// names stay, so the message still says which field was wrong.
+pub fn client_message(error: &::dropshot::HttpError) -> ::std::string::String {
+    let message = error.external_message.as_str();
+    let mut out = ::std::string::String::with_capacity(message.len());
+    let mut rest = message;
+    while let ::std::option::Option::Some(start) = rest.find(['`', '"']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        let after = &rest[start + 1..];
+        let ::std::option::Option::Some(len) = after.find(quote) else {
+            break;
+        };
+        let before = &rest[..start];
+        out.push_str(before);
+        out.push(quote);
+        if before.ends_with("field ") {
+            out.push_str(&after[..len]);
+        } else {
+            out.push('…');
+        }
+        out.push(quote);
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+/// Whether `error` says the request body is not JSON (or not JSON at all, e.g. the
+/// wrong content type), rather than JSON that does not fit the schema (a missing
+/// field, a wrong type, a string outside its length limits).
+pub fn body_is_malformed(error: &::dropshot::HttpError) -> bool {
+    const SCHEMA_MISMATCH: [&str; 10] = [
+        "missing field",
+        "unknown field",
+        "duplicate field",
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+        "shorter than",
+        "longer than",
+        "doesn't match pattern",
+    ];
+    !SCHEMA_MISMATCH.iter().any(|phrase| error.external_message.contains(phrase))
 }
 #[cfg(test)]
 mod tests {
@@ -473,5 +520,19 @@ mod tests {
         );
         assert_eq!(error.status.as_u16(), 500);
         assert!(! error.to_string().contains("secret detail"));
+    }
+    #[test]
+    fn client_message_hides_quoted_values_but_not_field_names() {
+        let error = ::dropshot::HttpError::for_bad_request(
+            ::std::option::Option::None,
+            "unable to parse JSON body: password: invalid type: integer `98765432`, \
+                 expected a string; invalid value: string \"hunter2\"; missing field `secret`"
+                .to_owned(),
+        );
+        assert_eq!(
+            super::client_message(& error),
+            "unable to parse JSON body: password: invalid type: integer `…`, \
+                 expected a string; invalid value: string \"…\"; missing field `secret`"
+        );
     }
 }
