@@ -351,10 +351,11 @@ impl Config {
 
     /// Checks what serde cannot: ranges, URL shapes, parameters other crates must accept.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.database_url.starts_with("sqlite://") {
+        const SCHEMES: [&str; 3] = ["sqlite://", "postgres://", "postgresql://"];
+        if !SCHEMES.iter().any(|s| self.database_url.starts_with(s)) {
             return Err(ConfigError::invalid(
                 "database_url",
-                "must start with sqlite:// (PostgreSQL support is not in this build)",
+                "must start with sqlite://, postgres:// or postgresql://",
             ));
         }
         match self.public_base_url.scheme() {

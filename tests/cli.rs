@@ -1,5 +1,7 @@
 //! The `resetd` binary as operators use it: exit codes, one-line errors, named config keys.
 
+mod support;
+
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_resetd");
@@ -166,4 +168,96 @@ fn openapi_prints_the_merged_document() {
     let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/resetd.yaml"))
         .expect("spec");
     assert_eq!(text(&out.stdout), spec);
+}
+
+mod outbox {
+    use super::{resetd, text};
+    use crate::support::{Backend, TestServer};
+    use resetd::config::Secret;
+    use resetd::store::OutboxStatus;
+    use resetd_client::types;
+    use rstest::rstest;
+    use std::time::{Duration, Instant};
+
+    /// Mail that cannot be delivered ends `dead` after its attempts; the operator sees it
+    /// in `resetd outbox list --status dead` and puts it back with `resetd outbox retry`.
+    #[rstest]
+    #[case::sqlite(Backend::Sqlite)]
+    #[case::postgres(Backend::Postgres)]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn dead_mail_is_listed_and_requeued(#[case] backend: Backend) {
+        let Some(server) = TestServer::start_with(backend, |c| {
+            // Nothing listens on port 1: every attempt fails at once.
+            c.mail.url = Secret::new("smtp://127.0.0.1:1");
+            c.outbox.max_attempts = 2;
+            c.outbox.base_delay_ms = 20;
+        })
+        .await
+        else {
+            return;
+        };
+        server
+            .create_user("ann@example.com", "ann-password-1")
+            .await;
+        server
+            .client
+            .strapi_forgot_password()
+            .body(types::StrapiForgotPasswordRequest {
+                email: "ann@example.com".to_owned(),
+            })
+            .send()
+            .await
+            .expect("accepted");
+
+        let store = server.store().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let dead = loop {
+            let dead = store
+                .list_outbox(Some(OutboxStatus::Dead))
+                .await
+                .expect("rows");
+            if !dead.is_empty() || Instant::now() > deadline {
+                break dead;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(dead.len(), 1, "the message died after its attempts");
+        assert_eq!(dead[0].attempts, 2);
+        let id = dead[0].id.to_string();
+
+        // No worker may touch the row while the operator looks at it.
+        let mut server = server;
+        server.halt().await;
+        let dir = server.temp_dir().to_path_buf();
+        let env = [("RESETD_DATABASE_URL", server.config.database_url.as_str())];
+        let out = resetd(&dir, &["outbox", "list", "--status", "dead"], &env, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let listed = text(&out.stdout);
+        assert!(
+            listed.starts_with(&format!("{id}\tdead\tann@example.com\tattempts=2")),
+            "{listed}"
+        );
+        assert!(
+            !listed.contains("http"),
+            "no link or code is printed: {listed}"
+        );
+
+        let out = resetd(&dir, &["outbox", "retry", &id], &env, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let row = store
+            .outbox_message(dead[0].id)
+            .await
+            .expect("row")
+            .expect("exists");
+        assert_eq!(row.status, OutboxStatus::Pending);
+        assert_eq!(row.attempts, 0);
+        assert!(store
+            .list_outbox(Some(OutboxStatus::Dead))
+            .await
+            .expect("rows")
+            .is_empty());
+        let out = resetd(&dir, &["outbox", "retry", "999999"], &env, None);
+        assert_eq!(out.status.code(), Some(1));
+        server.stop().await;
+    }
 }

@@ -2,10 +2,12 @@
 
 mod support;
 
+use rstest::rstest;
+
 use std::time::Duration;
 
 use resetd_client::types;
-use support::{ReceivedMail, TestServer, PUBLIC_BASE_URL};
+use support::{Backend, ReceivedMail, TestServer, PUBLIC_BASE_URL};
 
 const EMAIL: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "old-password-1";
@@ -108,9 +110,14 @@ async fn introspect(server: &TestServer, token: &str) -> bool {
         .active
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn full_reset_flow_through_an_emailed_link() {
-    let server = TestServer::start().await;
+async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let session = login(&server, EMAIL, OLD_PASSWORD)
         .await
@@ -190,9 +197,14 @@ async fn full_reset_flow_through_an_emailed_link() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_secret_is_single_use() {
-    let server = TestServer::start().await;
+async fn a_secret_is_single_use(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     request_reset(&server, EMAIL).await;
     let (id, secret) = link_params(&server.mail(1).await);
@@ -215,9 +227,14 @@ async fn a_secret_is_single_use() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_secret_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_wrong_secret_changes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     request_reset(&server, EMAIL).await;
     let (_, secret) = link_params(&server.mail(1).await);
@@ -250,9 +267,14 @@ async fn a_wrong_secret_changes_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_expired_secret_is_refused() {
-    let server = TestServer::start().await;
+async fn an_expired_secret_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     request_reset(&server, EMAIL).await;
     let (id, secret) = link_params(&server.mail(1).await);
@@ -264,9 +286,14 @@ async fn an_expired_secret_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_new_request_replaces_the_earlier_secret() {
-    let server = TestServer::start().await;
+async fn a_new_request_replaces_the_earlier_secret(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     request_reset(&server, EMAIL).await;
     let (id, first) = link_params(&server.mail(1).await);
@@ -289,9 +316,14 @@ async fn a_new_request_replaces_the_earlier_secret() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
-    let server = TestServer::start().await;
+async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let banned = "banned@example.com";
     server
@@ -346,9 +378,16 @@ async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn revealing_mode_answers_like_cloudreve() {
-    let server = TestServer::start_with(|c| c.security.reveal_unknown_accounts = true).await;
+async fn revealing_mode_answers_like_cloudreve(#[case] backend: Backend) {
+    let Some(server) =
+        TestServer::start_with(backend, |c| c.security.reveal_unknown_accounts = true).await
+    else {
+        return;
+    };
     assert_eq!(
         request_reset(&server, "nobody@example.com").await.code,
         USER_NOT_FOUND
@@ -356,9 +395,14 @@ async fn revealing_mode_answers_like_cloudreve() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_input_is_answered_inside_the_envelope() {
-    let server = TestServer::start().await;
+async fn bad_input_is_answered_inside_the_envelope(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let http = reqwest::Client::new();
     let patch = |body: &'static str| {
@@ -408,9 +452,14 @@ async fn bad_input_is_answered_inside_the_envelope() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn of_twenty_concurrent_redemptions_exactly_one_wins() {
-    let server = TestServer::start().await;
+async fn of_twenty_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     request_reset(&server, EMAIL).await;
     let (id, secret) = link_params(&server.mail(1).await);
@@ -444,9 +493,14 @@ async fn of_twenty_concurrent_redemptions_exactly_one_wins() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn links_come_from_the_configured_base_url_not_the_host_header() {
-    let server = TestServer::start().await;
+async fn links_come_from_the_configured_base_url_not_the_host_header(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let response = reqwest::Client::new()
         .post(format!("{}/user/reset", server.base_url))

@@ -3,10 +3,12 @@
 
 mod support;
 
+use rstest::rstest;
+
 use std::time::Duration;
 
 use resetd_client::types;
-use support::{ReceivedMail, TestServer, PUBLIC_BASE_URL};
+use support::{Backend, ReceivedMail, TestServer, PUBLIC_BASE_URL};
 
 const EMAIL: &str = "ann@example.com";
 const OTHER: &str = "bob@example.com";
@@ -213,9 +215,14 @@ fn other_vcode(vcode: &str) -> String {
     }
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn full_reset_flow_through_an_emailed_vcode() {
-    let server = TestServer::start().await;
+async fn full_reset_flow_through_an_emailed_vcode(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let session = login(&server, EMAIL, OLD_PASSWORD)
         .await
@@ -260,9 +267,14 @@ async fn full_reset_flow_through_an_emailed_vcode() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_email_is_matched_case_insensitively() {
-    let server = TestServer::start().await;
+async fn the_email_is_matched_case_insensitively(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let since = server.sink.messages().len();
     assert_success(&send_vcode(&server, " Ann@Example.COM ").await);
@@ -272,9 +284,14 @@ async fn the_email_is_matched_case_insensitively() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_vcode_is_single_use() {
-    let server = TestServer::start().await;
+async fn a_vcode_is_single_use(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
 
@@ -285,9 +302,14 @@ async fn a_vcode_is_single_use() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_vcode_is_refused_and_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_wrong_vcode_is_refused_and_changes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
 
@@ -303,9 +325,14 @@ async fn a_wrong_vcode_is_refused_and_changes_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_expired_vcode_is_refused() {
-    let server = TestServer::start().await;
+async fn an_expired_vcode_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     server.create_user(OTHER, OLD_PASSWORD).await;
     let expiring = fresh_vcode(&server, EMAIL).await;
@@ -320,9 +347,14 @@ async fn an_expired_vcode_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_new_request_replaces_the_earlier_vcode() {
-    let server = TestServer::start().await;
+async fn a_new_request_replaces_the_earlier_vcode(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let first = fresh_vcode(&server, EMAIL).await;
     let second = fresh_vcode(&server, EMAIL).await;
@@ -332,9 +364,14 @@ async fn a_new_request_replaces_the_earlier_vcode() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_vcode_only_resets_the_account_it_was_sent_to() {
-    let server = TestServer::start().await;
+async fn a_vcode_only_resets_the_account_it_was_sent_to(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     server.create_user(OTHER, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
@@ -359,9 +396,14 @@ async fn a_vcode_only_resets_the_account_it_was_sent_to() {
 
 /// A vcode is bound to its email: naming no account (an unknown or malformed email) must not
 /// let it reset the account it was sent to.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_vcode_with_an_unknown_email_resets_nothing() {
-    let server = TestServer::start().await;
+async fn a_vcode_with_an_unknown_email_resets_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
 
@@ -376,9 +418,14 @@ async fn a_vcode_with_an_unknown_email_resets_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_vcode_burns_after_five_failed_attempts_on_its_account() {
-    let server = TestServer::start().await;
+async fn the_vcode_burns_after_five_failed_attempts_on_its_account(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     let wrong = other_vcode(&vcode);
@@ -397,9 +444,14 @@ async fn the_vcode_burns_after_five_failed_attempts_on_its_account() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_right_vcode_under_another_email_counts_against_that_account() {
-    let server = TestServer::start().await;
+async fn the_right_vcode_under_another_email_counts_against_that_account(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     server.create_user(OTHER, OLD_PASSWORD).await;
     let anns = fresh_vcode(&server, EMAIL).await;
@@ -416,9 +468,14 @@ async fn the_right_vcode_under_another_email_counts_against_that_account() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_user_tag_is_refused_on_both_calls() {
-    let server = TestServer::start().await;
+async fn a_wrong_user_tag_is_refused_on_both_calls(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
 
     for tag in ["cloudreve", "IPCOLA", "", "ipcola "] {
@@ -450,9 +507,16 @@ async fn a_wrong_user_tag_is_refused_on_both_calls() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_configured_user_tag_replaces_the_default() {
-    let server = TestServer::start_with(|c| c.dialects.ipcola.user_tag = "acme".to_owned()).await;
+async fn a_configured_user_tag_replaces_the_default(#[case] backend: Backend) {
+    let Some(server) =
+        TestServer::start_with(backend, |c| c.dialects.ipcola.user_tag = "acme".to_owned()).await
+    else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     assert_eq!(send_vcode(&server, EMAIL).await.meta_status, WRONG_USER_TAG);
     assert_success(&send_tagged(&server, EMAIL, "acme").await);
@@ -467,9 +531,14 @@ async fn a_configured_user_tag_replaces_the_default() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_input_is_answered_inside_the_envelope_and_writes_nothing() {
-    let server = TestServer::start().await;
+async fn bad_input_is_answered_inside_the_envelope_and_writes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     let reset_path = "/api/user/reset_password";
@@ -526,9 +595,14 @@ async fn bad_input_is_answered_inside_the_envelope_and_writes_nothing() {
 }
 
 /// SECURITY.md 19: no password in an error message, also when it was sent with the wrong type.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refused_body_never_echoes_the_password() {
-    let server = TestServer::start().await;
+async fn a_refused_body_never_echoes_the_password(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let body = r#"{"email": "ann@example.com", "password": 98765432, "user_tag": "ipcola", "vcode": "abcdefghijklmnop"}"#;
     let (status, message) = post_raw(&server, "/api/user/reset_password", body).await;
     assert_eq!(status, BAD_PARAMETERS);
@@ -536,9 +610,14 @@ async fn a_refused_body_never_echoes_the_password() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn password_length_edges_are_six_to_128_code_points() {
-    let server = TestServer::start().await;
+async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     for email in ["min@example.com", "max@example.com", "wide@example.com"] {
         server.create_user(email, OLD_PASSWORD).await;
     }
@@ -585,9 +664,14 @@ async fn password_length_edges_are_six_to_128_code_points() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_accounts_email_is_refused_as_password() {
-    let server = TestServer::start().await;
+async fn the_accounts_email_is_refused_as_password(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     let answer = reset(&server, EMAIL, &vcode, "Ann@Example.com").await;
@@ -603,9 +687,14 @@ async fn the_accounts_email_is_refused_as_password() {
 }
 
 /// SECURITY.md 12: a blocklist of common passwords on top of the length rule.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn common_passwords_are_refused() {
-    let server = TestServer::start().await;
+async fn common_passwords_are_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     for common in ["123456", "password", "qwerty", "12345678"] {
@@ -616,9 +705,14 @@ async fn common_passwords_are_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
-    let server = TestServer::start().await;
+async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let banned = "banned@example.com";
     server
@@ -675,9 +769,14 @@ async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_vcode_of_a_banned_account_is_refused() {
-    let server = TestServer::start().await;
+async fn a_vcode_of_a_banned_account_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     server
@@ -703,9 +802,14 @@ async fn a_vcode_of_a_banned_account_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_captcha_is_not_available_when_disabled() {
-    let server = TestServer::start().await;
+async fn the_captcha_is_not_available_when_disabled(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let answer = server
         .client
         .ipcola_get_captcha()
@@ -719,9 +823,14 @@ async fn the_captcha_is_not_available_when_disabled() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn of_ten_concurrent_redemptions_exactly_one_wins() {
-    let server = TestServer::start().await;
+async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
 

@@ -2,8 +2,10 @@
 
 mod support;
 
+use rstest::rstest;
+
 use resetd_client::types;
-use support::{TestServer, ADMIN_TOKEN};
+use support::{Backend, TestServer, ADMIN_TOKEN};
 
 fn status_of<T: std::fmt::Debug>(
     result: Result<T, resetd_client::Error<types::ResetdError>>,
@@ -22,9 +24,14 @@ fn status_of<T: std::fmt::Debug>(
     }
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn health_and_readiness() {
-    let server = TestServer::start().await;
+async fn health_and_readiness(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let health = server
         .client
         .resetd_healthz()
@@ -39,9 +46,14 @@ async fn health_and_readiness() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_merged_spec_is_served_at_openapi_json() {
-    let server = TestServer::start().await;
+async fn the_merged_spec_is_served_at_openapi_json(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let served: serde_json::Value = reqwest::get(format!("{}/openapi.json", server.base_url))
         .await
         .expect("GET /openapi.json")
@@ -60,9 +72,14 @@ async fn the_merged_spec_is_served_at_openapi_json() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn login_issues_tokens_that_introspect() {
-    let server = TestServer::start().await;
+async fn login_issues_tokens_that_introspect(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server
         .create_user("ann@example.com", "a-good-password")
         .await;
@@ -119,9 +136,14 @@ async fn login_issues_tokens_that_introspect() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn wrong_password_and_unknown_email_get_the_same_401() {
-    let server = TestServer::start().await;
+async fn wrong_password_and_unknown_email_get_the_same_401(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server
         .create_user("ann@example.com", "a-good-password")
         .await;
@@ -152,9 +174,14 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn unknown_tokens_are_inactive() {
-    let server = TestServer::start().await;
+async fn unknown_tokens_are_inactive(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     for token in ["", "nope", &"x".repeat(5000)] {
         let seen = server
             .client
@@ -170,9 +197,14 @@ async fn unknown_tokens_are_inactive() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn admin_api_manages_accounts() {
-    let server = TestServer::start().await;
+async fn admin_api_manages_accounts(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let admin = server.admin_client();
     let created = server
         .create_user("carol@example.com", "carol-password")
@@ -219,9 +251,14 @@ async fn admin_api_manages_accounts() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn admin_recovery_issues_a_working_link_without_mail() {
-    let server = TestServer::start().await;
+async fn admin_recovery_issues_a_working_link_without_mail(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server
         .create_user("dan@example.com", "dan-password-1")
         .await;
@@ -287,9 +324,14 @@ async fn admin_recovery_issues_a_working_link_without_mail() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn admin_api_needs_the_token_and_hides_when_unset() {
-    let server = TestServer::start().await;
+async fn admin_api_needs_the_token_and_hides_when_unset(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server
         .create_user("eve@example.com", "eve-password-1")
         .await;
@@ -303,7 +345,9 @@ async fn admin_api_needs_the_token_and_hides_when_unset() {
     }
     server.stop().await;
 
-    let closed = TestServer::start_with(|c| c.admin_token = None).await;
+    let Some(closed) = TestServer::start_with(backend, |c| c.admin_token = None).await else {
+        return;
+    };
     let result = closed
         .client_with_bearer(ADMIN_TOKEN)
         .resetd_admin_get_user()

@@ -3,10 +3,12 @@
 
 mod support;
 
+use rstest::rstest;
+
 use std::time::Duration;
 
 use resetd_client::types;
-use support::{ReceivedMail, TestServer};
+use support::{Backend, ReceivedMail, TestServer};
 
 const EMAIL: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "Old-passw0rd-1";
@@ -196,9 +198,14 @@ fn three_classes(n: usize) -> String {
     "kQ7v".chars().cycle().take(n).collect()
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions() {
-    let server = TestServer::start().await;
+async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let session = login(&server, EMAIL, OLD_PASSWORD)
         .await
@@ -278,9 +285,15 @@ async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn expires_in_follows_the_configured_session_lifetime() {
-    let server = TestServer::start_with(|c| c.sessions.access_ttl_secs = 600).await;
+async fn expires_in_follows_the_configured_session_lifetime(#[case] backend: Backend) {
+    let Some(server) = TestServer::start_with(backend, |c| c.sessions.access_ttl_secs = 600).await
+    else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     let token = reset(&server, &code, NEW_PASSWORD).await.expect("reset");
@@ -294,9 +307,14 @@ async fn expires_in_follows_the_configured_session_lifetime() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn paths_without_the_trailing_slash_work_too() {
-    let server = TestServer::start().await;
+async fn paths_without_the_trailing_slash_work_too(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let (status, body) = post_raw(
         &server,
@@ -323,9 +341,14 @@ async fn paths_without_the_trailing_slash_work_too() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_code_is_single_use() {
-    let server = TestServer::start().await;
+async fn a_code_is_single_use(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -344,9 +367,14 @@ async fn a_code_is_single_use() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_code_is_refused_and_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_wrong_code_is_refused_and_changes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -365,9 +393,14 @@ async fn a_wrong_code_is_refused_and_changes_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_expired_code_is_refused() {
-    let server = TestServer::start().await;
+async fn an_expired_code_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     server.create_user("bob@example.com", OLD_PASSWORD).await;
     let expiring = fresh_code(&server, EMAIL).await;
@@ -385,9 +418,14 @@ async fn an_expired_code_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_new_request_replaces_the_earlier_code() {
-    let server = TestServer::start().await;
+async fn a_new_request_replaces_the_earlier_code(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let first = fresh_code(&server, EMAIL).await;
     let second = fresh_code(&server, EMAIL).await;
@@ -404,9 +442,14 @@ async fn a_new_request_replaces_the_earlier_code() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn password_rule_edges() {
-    let server = TestServer::start().await;
+async fn password_rule_edges(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     // A fresh account (and code) per accepted edge: each success spends its code.
     for email in ["min@example.com", "max@example.com", "wide@example.com"] {
         server.create_user(email, OLD_PASSWORD).await;
@@ -467,9 +510,14 @@ async fn password_rule_edges() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_accounts_email_is_refused_as_password() {
-    let server = TestServer::start().await;
+async fn the_accounts_email_is_refused_as_password(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let email = "Ann.Smith1@example.com";
     server.create_user(email, OLD_PASSWORD).await;
     let code = fresh_code(&server, &email.to_lowercase()).await;
@@ -487,9 +535,14 @@ async fn the_accounts_email_is_refused_as_password() {
 }
 
 /// SECURITY.md 12: a blocklist of common passwords on top of the length and class rule.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn common_passwords_are_refused() {
-    let server = TestServer::start().await;
+async fn common_passwords_are_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     for common in ["Password1", "Passw0rd", "P@ssw0rd", "Qwerty123"] {
@@ -500,9 +553,14 @@ async fn common_passwords_are_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
-    let server = TestServer::start().await;
+async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let banned = "banned@example.com";
     server
@@ -551,9 +609,14 @@ async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_input_is_a_400_in_drf_shape_and_writes_nothing() {
-    let server = TestServer::start().await;
+async fn bad_input_is_a_400_in_drf_shape_and_writes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     let reset_path = "/api/v2/account/reset/";
@@ -614,9 +677,14 @@ async fn bad_input_is_a_400_in_drf_shape_and_writes_nothing() {
 /// The spec's error table: `parse_error` is malformed JSON, `invalid` a missing or invalid
 /// field (its own example for recover is `{"detail": "email: this field is required.",
 /// "code": "invalid"}`).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_or_mistyped_field_is_invalid_not_a_parse_error() {
-    let server = TestServer::start().await;
+async fn a_missing_or_mistyped_field_is_invalid_not_a_parse_error(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     for (path, body) in [
         ("/api/v2/account/recover/", "{}"),
         ("/api/v2/account/recover/", r#"{"email": 5}"#),
@@ -636,9 +704,14 @@ async fn a_missing_or_mistyped_field_is_invalid_not_a_parse_error() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_code_of_a_banned_account_is_refused() {
-    let server = TestServer::start().await;
+async fn a_code_of_a_banned_account_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     server
@@ -664,9 +737,14 @@ async fn a_code_of_a_banned_account_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn of_ten_concurrent_redemptions_exactly_one_wins() {
-    let server = TestServer::start().await;
+async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 

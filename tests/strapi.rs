@@ -3,10 +3,12 @@
 
 mod support;
 
+use rstest::rstest;
+
 use std::time::Duration;
 
 use resetd_client::types;
-use support::{ReceivedMail, TestServer, PUBLIC_BASE_URL};
+use support::{Backend, ReceivedMail, TestServer, PUBLIC_BASE_URL};
 
 const EMAIL: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "old-password-1";
@@ -180,9 +182,14 @@ fn password_of(n: usize) -> String {
     "kQ7#vX2!mZ9$".chars().cycle().take(n).collect()
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions() {
-    let server = TestServer::start().await;
+async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let account = server
         .store()
@@ -268,9 +275,14 @@ async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_code_is_single_use() {
-    let server = TestServer::start().await;
+async fn a_code_is_single_use(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -289,9 +301,14 @@ async fn a_code_is_single_use() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_code_is_refused_and_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_wrong_code_is_refused_and_changes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -312,9 +329,14 @@ async fn a_wrong_code_is_refused_and_changes_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_expired_code_is_refused() {
-    let server = TestServer::start().await;
+async fn an_expired_code_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     server.create_user("bob@example.com", OLD_PASSWORD).await;
     let expiring = fresh_code(&server, EMAIL).await;
@@ -334,9 +356,14 @@ async fn an_expired_code_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_new_request_replaces_the_earlier_code() {
-    let server = TestServer::start().await;
+async fn a_new_request_replaces_the_earlier_code(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let first = fresh_code(&server, EMAIL).await;
     let second = fresh_code(&server, EMAIL).await;
@@ -353,9 +380,14 @@ async fn a_new_request_replaces_the_earlier_code() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn mismatched_confirmation_is_refused_without_spending_the_code() {
-    let server = TestServer::start().await;
+async fn mismatched_confirmation_is_refused_without_spending_the_code(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -375,9 +407,14 @@ async fn mismatched_confirmation_is_refused_without_spending_the_code() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn password_length_edges_are_six_to_128_code_points() {
-    let server = TestServer::start().await;
+async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     // A fresh account (and code) per edge: each success spends its code.
     for email in ["min@example.com", "max@example.com", "wide@example.com"] {
         server.create_user(email, OLD_PASSWORD).await;
@@ -427,9 +464,14 @@ async fn password_length_edges_are_six_to_128_code_points() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn short_multibyte_passwords_are_counted_in_code_points() {
-    let server = TestServer::start().await;
+async fn short_multibyte_passwords_are_counted_in_code_points(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     // 5 emoji are 20 bytes but 5 characters: too short.
@@ -441,9 +483,14 @@ async fn short_multibyte_passwords_are_counted_in_code_points() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn the_accounts_email_is_refused_as_password() {
-    let server = TestServer::start().await;
+async fn the_accounts_email_is_refused_as_password(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     for password in [EMAIL, "Ann@Example.COM"] {
@@ -461,9 +508,14 @@ async fn the_accounts_email_is_refused_as_password() {
 }
 
 /// SECURITY.md 12: a blocklist of common passwords on top of the length rule.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn common_passwords_are_refused() {
-    let server = TestServer::start().await;
+async fn common_passwords_are_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     for common in ["123456", "password", "12345678", "qwerty"] {
@@ -474,9 +526,14 @@ async fn common_passwords_are_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
-    let server = TestServer::start().await;
+async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let banned = "banned@example.com";
     server
@@ -530,9 +587,16 @@ async fn an_unknown_email_is_answered_like_a_known_one_and_gets_no_mail() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn revealing_mode_still_answers_ok_like_strapi() {
-    let server = TestServer::start_with(|c| c.security.reveal_unknown_accounts = true).await;
+async fn revealing_mode_still_answers_ok_like_strapi(#[case] backend: Backend) {
+    let Some(server) =
+        TestServer::start_with(backend, |c| c.security.reveal_unknown_accounts = true).await
+    else {
+        return;
+    };
     let ok = forgot_password(&server, "nobody@example.com").await;
     assert!(ok.ok);
     let queued = server.store().await.list_outbox(None).await.expect("rows");
@@ -542,9 +606,14 @@ async fn revealing_mode_still_answers_ok_like_strapi() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_input_is_a_400_in_strapis_shape_and_writes_nothing() {
-    let server = TestServer::start().await;
+async fn bad_input_is_a_400_in_strapis_shape_and_writes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -616,9 +685,14 @@ async fn bad_input_is_a_400_in_strapis_shape_and_writes_nothing() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_code_of_a_banned_account_is_refused() {
-    let server = TestServer::start().await;
+async fn a_code_of_a_banned_account_is_refused(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
     server
@@ -650,9 +724,14 @@ async fn a_code_of_a_banned_account_is_refused() {
     server.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn of_ten_concurrent_redemptions_exactly_one_wins() {
-    let server = TestServer::start().await;
+async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     server.create_user(EMAIL, OLD_PASSWORD).await;
     let code = fresh_code(&server, EMAIL).await;
 
@@ -677,9 +756,14 @@ async fn of_ten_concurrent_redemptions_exactly_one_wins() {
 }
 
 /// SECURITY.md 19: no password in an error message, also when it was sent with the wrong type.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refused_body_never_echoes_the_password() {
-    let server = TestServer::start().await;
+async fn a_refused_body_never_echoes_the_password(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
     for body in [
         r#"{"code": "abc", "password": 98765432, "passwordConfirmation": 98765432}"#,
         r#"{"code": "abc", "password": true, "passwordConfirmation": "hunter2hunter2"}"#,

@@ -1,54 +1,204 @@
-//! The connection pool: opening the database, per-connection pragmas, migrations.
+//! The connection pools (one per backend), opening the database, per-connection setup,
+//! migrations, and the two macros every query runs through.
 
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{ConnectionError, IntoSql, QueryableByName, SqliteConnection};
-use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+    TransactionManager,
+};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::database_url::sqlite_path;
+use super::database_url::DatabaseUrl;
 use super::StoreError;
 
 /// The migrations in `migrations/sqlite`, compiled into the binary.
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The migrations in `migrations/postgres`: the same schema in PostgreSQL's types, under the
+/// same version names.
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-pub(super) type Conn = SyncConnectionWrapper<SqliteConnection>;
+pub(super) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub(super) type PgConn = AsyncPgConnection;
 
 /// How long a statement waits for another connection's write lock before failing with
 /// "database is locked" (reported as [`StoreError::Unavailable`]).
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 /// Writes are serialised by SQLite anyway; a few connections keep readers from queueing
 /// behind a writer without piling up blocked threads.
-const POOL_SIZE: u32 = 8;
-/// How long a caller waits for a free connection before getting `Unavailable`.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(15);
+const SQLITE_POOL_SIZE: u32 = 8;
+/// How long a caller waits for a free SQLite connection before getting `Unavailable`.
+const SQLITE_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// PostgreSQL runs concurrent transactions itself, so the pool is larger than SQLite's; 16
+/// per replica keeps a handful of replicas under the server's default `max_connections`
+/// (100) with room for migrations and admin sessions. To become a setting.
+const POSTGRES_POOL_SIZE: u32 = 16;
+/// How long a caller waits for a PostgreSQL connection (a free one, or a new one while the
+/// server is down) before getting `Unavailable`: during an outage a request fails fast with
+/// 503 instead of hanging.
+const POSTGRES_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Key of the advisory lock under which migrations run, so that replicas starting together
+/// take turns ("resetdmi").
+const MIGRATION_LOCK_KEY: i64 = 0x7265_7365_7464_6d69;
+
+/// One pool per backend; the URL scheme picks the variant in [`Store::connect`].
+#[derive(Clone)]
+pub(super) enum Pools {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<PgConn>),
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend the store
+/// was opened on, and evaluates to the body's value:
+///
+/// ```ignore
+/// with_conn!(self, |conn| {
+///     let user = users::table.find(id).select(User::as_select()).first(conn).await?;
+///     Ok(user)
+/// })
+/// ```
+///
+/// The body is written once and expanded once per backend: `$conn` is a `&mut SqliteConn`
+/// in one copy and a `&mut PgConn` in the other, and Diesel's query builder renders each
+/// copy in its backend's SQL, checked by the compiler for both. `?` and `return` act on the
+/// enclosing function; a pool that cannot hand out a connection returns
+/// [`StoreError::Unavailable`].
+macro_rules! with_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.pools() {
+            $crate::store::connection::Pools::Sqlite(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::store::connection::Pools::Postgres(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_conn!`], inside a write transaction: committed when the body evaluates to
+/// `Ok`, rolled back on `Err` (`?` and `return` leave the body, not the function); evaluates
+/// to the body's result.
+///
+/// - SQLite: `BEGIN IMMEDIATE`, so the database's write lock is held before anything is
+///   read (see the module documentation).
+/// - PostgreSQL: an ordinary `BEGIN` (READ COMMITTED). Every statement sees what was
+///   committed when it started, and an UPDATE or DELETE that meets a row another transaction
+///   is changing waits for it, then re-checks its WHERE clause against the row's newest
+///   version. So a conditional UPDATE (`... WHERE used_at IS NULL`) is an atomic
+///   compare-and-set, and bodies that read-then-write take a row lock first
+///   ([`RowLocks`](super::locks::RowLocks)): nothing relies on a snapshot staying current,
+///   hence no serialization failures to retry.
+///
+/// Written out (begin, body, commit or roll back) rather than through diesel-async's
+/// `transaction(async |conn| ...)` / `immediate_transaction`, which do the same: with the
+/// body expanded for two connection types, rustc 1.95's incremental compilation crashed on
+/// that closure's higher-ranked bound ("unstable fingerprints for evaluate_obligation").
+/// A future dropped mid-body leaves the connection's transaction open, and the pool then
+/// discards the connection (closing it rolls back).
+macro_rules! write_transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.pools() {
+            $crate::store::connection::Pools::Sqlite(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+                let conn: &mut $crate::store::connection::SqliteConn = &mut pooled;
+                $crate::store::connection::begin_immediate(conn).await?;
+                let result: Result<_, $crate::store::StoreError> = async {
+                    let $conn = &mut *conn;
+                    $body
+                }
+                .await;
+                $crate::store::connection::finish_transaction(conn, result).await
+            }
+            $crate::store::connection::Pools::Postgres(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+                let conn: &mut $crate::store::connection::PgConn = &mut pooled;
+                $crate::store::connection::begin(conn).await?;
+                let result: Result<_, $crate::store::StoreError> = async {
+                    let $conn = &mut *conn;
+                    $body
+                }
+                .await;
+                $crate::store::connection::finish_transaction(conn, result).await
+            }
+        }
+    };
+}
+
+/// SQLite's `BEGIN IMMEDIATE`, recorded in the connection's transaction state.
+pub(super) async fn begin_immediate(conn: &mut SqliteConn) -> diesel::QueryResult<()> {
+    conn.spawn_blocking(|conn| {
+        diesel::connection::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
+    })
+    .await
+}
+
+/// PostgreSQL's `BEGIN`, recorded in the connection's transaction state.
+pub(super) async fn begin(conn: &mut PgConn) -> diesel::QueryResult<()> {
+    <PgConn as AsyncConnection>::TransactionManager::begin_transaction(conn).await
+}
+
+/// Commits when the body succeeded, else rolls back and returns the body's error (unless
+/// the rollback itself fails on a working connection), as diesel-async's `transaction` does.
+pub(super) async fn finish_transaction<C, R>(
+    conn: &mut C,
+    result: Result<R, StoreError>,
+) -> Result<R, StoreError>
+where
+    C: AsyncConnection,
+{
+    match result {
+        Ok(value) => {
+            C::TransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(error) => match C::TransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+pub(super) use {with_conn, write_transaction};
 
 /// The handle to the database. Cheap to clone: clones share one pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<Conn>,
+    pools: Pools,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (backend, state) = match &self.pools {
+            Pools::Sqlite(pool) => ("sqlite", pool.state()),
+            Pools::Postgres(pool) => ("postgres", pool.state()),
+        };
         f.debug_struct("Store")
-            .field("pool", &self.pool.state())
+            .field("backend", &backend)
+            .field("pool", &state)
             .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating if missing) the database named by `database_url` and applies pending
-    /// migrations. Needs tokio's multi-thread runtime.
+    /// Opens the database named by `database_url` (`sqlite://PATH`, creating the file if
+    /// missing, or `postgres://...` / `postgresql://...`) and applies pending migrations.
+    /// Needs tokio's multi-thread runtime.
     pub async fn open(database_url: &str) -> Result<Store, StoreError> {
         let store = Store::connect(database_url).await?;
         let applied = store.migrate().await?;
@@ -58,24 +208,15 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens (creating if missing) the database without touching its schema.
+    /// Opens the database without touching its schema (creating a missing SQLite file).
+    /// Fails with [`StoreError::Unavailable`] when a PostgreSQL server cannot be reached
+    /// now; once open, the pool reconnects by itself after an outage.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
-        let path = sqlite_path(database_url)?;
-        create_parent_dir(&path).await?;
-        enable_wal(&path).await?;
-
-        let mut config = ManagerConfig::<Conn>::default();
-        // A local file does not drop connections; skip the `SELECT 1` on every checkout.
-        config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup = Box::new(establish_boxed);
-        let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-        let pool = Pool::builder()
-            .max_size(POOL_SIZE)
-            .connection_timeout(CHECKOUT_TIMEOUT)
-            .build(manager)
-            .await
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-        Ok(Store { pool })
+        let pools = match DatabaseUrl::parse(database_url)? {
+            DatabaseUrl::Sqlite(path) => Pools::Sqlite(connect_sqlite(path).await?),
+            DatabaseUrl::Postgres(url) => Pools::Postgres(connect_postgres(url).await?),
+        };
+        Ok(Store { pools })
     }
 
     /// Applies pending migrations; returns the versions applied (empty when up to date).
@@ -89,41 +230,145 @@ impl Store {
                 "migrations need tokio's multi-thread runtime".into(),
             ));
         }
-        let conn = self.pool.get_owned().await?;
-        let mut harness = AsyncMigrationHarness::new(conn);
-        let applied = harness
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(StoreError::Migration)?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        match &self.pools {
+            Pools::Sqlite(pool) => {
+                // SQLite lives in one process: no lock across replicas to take.
+                let conn = pool.get_owned().await?;
+                run_migrations(conn, SQLITE_MIGRATIONS).await
+            }
+            Pools::Postgres(pool) => {
+                // A connection of its own, outside the pool: the advisory lock belongs to
+                // the session, and closing the session (when `conn` drops, whatever
+                // happened) is what releases it.
+                let mut conn = pool.dedicated_connection().await.map_err(unavailable)?;
+                diesel::sql_query("SELECT pg_advisory_lock($1)")
+                    .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await?;
+                run_migrations(conn, POSTGRES_MIGRATIONS).await
+            }
+        }
     }
 
     /// Checks that a connection can be had and answers a query (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        diesel::select(1.into_sql::<Integer>())
-            .get_result::<i32>(&mut conn)
-            .await?;
-        Ok(())
+        with_conn!(self, |conn| {
+            diesel::select(1.into_sql::<Integer>())
+                .get_result::<i32>(conn)
+                .await?;
+            Ok(())
+        })
     }
 
-    pub(super) async fn conn(&self) -> Result<PooledConnection<'_, Conn>, StoreError> {
-        Ok(self.pool.get().await?)
+    pub(super) fn pools(&self) -> &Pools {
+        &self.pools
     }
+}
+
+/// Runs the harness on tokio's blocking pool: it drives the async connection with
+/// `block_on`, which must not run on a thread that also polls other futures (a nested
+/// `block_on` there can swallow their wake-ups: two migrations joined in one task hung).
+async fn run_migrations<C>(
+    conn: C,
+    migrations: EmbeddedMigrations,
+) -> Result<Vec<String>, StoreError>
+where
+    C: AsyncConnection + Send + 'static,
+    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+    EmbeddedMigrations: diesel::migration::MigrationSource<C::Backend>,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let applied = harness
+            .run_pending_migrations(migrations)
+            .map_err(StoreError::Migration)?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .await
+    .map_err(|e| StoreError::Migration(Box::new(e)))?
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+/// Logs the pool's background connection failures (a reconnect during an outage, a
+/// connection found dead on checkout), which callers only see as a timeout.
+#[derive(Debug, Clone, Copy)]
+struct LogPoolErrors;
+
+impl bb8::ErrorSink<PoolError> for LogPoolErrors {
+    fn sink(&self, error: PoolError) {
+        // Connection errors name the server's complaint, never the URL or its password.
+        tracing::warn!(%error, "database connection failed");
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<PoolError>> {
+        Box::new(*self)
+    }
+}
+
+async fn connect_postgres(url: String) -> Result<Pool<PgConn>, StoreError> {
+    // One connection now, so that a wrong password or an unreachable server is reported
+    // with its cause rather than as a pool timeout.
+    match tokio::time::timeout(POSTGRES_CHECKOUT_TIMEOUT, PgConn::establish(&url)).await {
+        Ok(Ok(_probe)) => {}
+        Ok(Err(e)) => return Err(unavailable(e)),
+        Err(_elapsed) => {
+            return Err(StoreError::Unavailable(
+                "timed out connecting to the PostgreSQL server".into(),
+            ))
+        }
+    }
+
+    let mut config = ManagerConfig::<PgConn>::default();
+    // `SELECT 1` on every checkout: a connection the server closed (restart, admin
+    // shutdown, network cut) is discarded and replaced instead of failing the request.
+    // Connections that fail mid-query are dropped by the pool too (`is_broken`).
+    config.recycling_method = RecyclingMethod::Verified;
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+    // Connections are made on demand (no `min_idle`), and bb8 retries making them until
+    // the checkout timeout: when the server comes back, the next request reconnects.
+    Pool::builder()
+        .max_size(POSTGRES_POOL_SIZE)
+        .connection_timeout(POSTGRES_CHECKOUT_TIMEOUT)
+        .error_sink(Box::new(LogPoolErrors))
+        .build(manager)
+        .await
+        .map_err(unavailable)
+}
+
+async fn connect_sqlite(path: String) -> Result<Pool<SqliteConn>, StoreError> {
+    create_parent_dir(&path).await?;
+    enable_wal(&path).await?;
+
+    let mut config = ManagerConfig::<SqliteConn>::default();
+    // A local file does not drop connections; skip the `SELECT 1` on every checkout.
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(establish_boxed);
+    let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+    Pool::builder()
+        .max_size(SQLITE_POOL_SIZE)
+        .connection_timeout(SQLITE_CHECKOUT_TIMEOUT)
+        .error_sink(Box::new(LogPoolErrors))
+        .build(manager)
+        .await
+        .map_err(unavailable)
 }
 
 async fn create_parent_dir(path: &str) -> Result<(), StoreError> {
     match Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| StoreError::Unavailable(Box::new(e))),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            tokio::fs::create_dir_all(dir).await.map_err(unavailable)
+        }
         _ => Ok(()),
     }
 }
 
 /// Opens a connection with the pragmas that hold per connection (`journal_mode` belongs to
 /// the file and is set once, in [`enable_wal`]).
-async fn establish_configured(path: &str) -> diesel::ConnectionResult<Conn> {
-    let mut conn = Conn::establish(path).await?;
+async fn establish_configured(path: &str) -> diesel::ConnectionResult<SqliteConn> {
+    let mut conn = SqliteConn::establish(path).await?;
     let pragmas = format!(
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA foreign_keys = ON;
@@ -138,7 +383,8 @@ async fn establish_configured(path: &str) -> diesel::ConnectionResult<Conn> {
     Ok(conn)
 }
 
-type SetupFuture<'a> = Pin<Box<dyn Future<Output = diesel::ConnectionResult<Conn>> + Send + 'a>>;
+type SetupFuture<'a> =
+    Pin<Box<dyn Future<Output = diesel::ConnectionResult<SqliteConn>> + Send + 'a>>;
 
 fn establish_boxed(path: &str) -> SetupFuture<'_> {
     Box::pin(establish_configured(path))
@@ -154,9 +400,7 @@ struct JournalMode {
 /// for the writer. Done once, on one connection, since changing the mode needs the file to
 /// itself.
 async fn enable_wal(path: &str) -> Result<(), StoreError> {
-    let mut conn = establish_configured(path)
-        .await
-        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    let mut conn = establish_configured(path).await.map_err(unavailable)?;
     let mode = diesel::sql_query("PRAGMA journal_mode = WAL")
         .get_result::<JournalMode>(&mut conn)
         .await?;
@@ -172,8 +416,32 @@ async fn enable_wal(path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use diesel::migration::MigrationSource;
+    use diesel_async::RunQueryDsl;
+
     use super::*;
-    use crate::store::test_support::TestStore;
+    use crate::store::schema::reset_tokens;
+    use crate::store::test_support::{store_tests, TestStore};
+    use crate::store::NewResetToken;
+
+    fn versions<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Vec<String>
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        MigrationSource::<DB>::migrations(source)
+            .expect("embedded migrations")
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migration_versions() {
+        let sqlite = versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS);
+        let postgres = versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS);
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres);
+    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn open_creates_the_file_and_migrations_run_once() {
@@ -183,44 +451,214 @@ mod tests {
 
         let store = Store::connect(&url).await.expect("connect");
         let applied = store.migrate().await.expect("migrate");
-        let all: Vec<String> =
-            diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(
-                &SQLITE_MIGRATIONS,
-            )
-            .expect("embedded migrations")
-            .iter()
-            .map(|m| m.name().version().to_string())
-            .collect();
+        let all = versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS);
         assert_eq!(applied, all, "every embedded migration, in order");
         assert!(path.exists());
         assert!(store.migrate().await.expect("migrate again").is_empty());
         store.ping().await.expect("ping");
 
-        let mut conn = store.conn().await.expect("conn");
+        let Pools::Sqlite(pool) = store.pools() else {
+            panic!("a sqlite:// URL opened another backend");
+        };
+        let mut conn = pool.get().await.expect("conn");
         let mode = diesel::sql_query("PRAGMA journal_mode")
-            .get_result::<JournalMode>(&mut conn)
+            .get_result::<JournalMode>(&mut *conn)
             .await
             .expect("journal mode");
         assert_eq!(mode.journal_mode, "wal");
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn foreign_keys_are_enforced() {
-        let t = TestStore::new().await;
-        let mut conn = t.store.conn().await.expect("conn");
-        let err = diesel::sql_query(
-            "INSERT INTO reset_tokens (user_id, dialect, token_hash, created_at, expires_at) \
-             VALUES (4242, 'x', 'y', 0, 1)",
-        )
-        .execute(&mut conn)
-        .await
-        .expect_err("orphan token accepted");
-        assert!(matches!(
-            err,
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                _
+    async fn postgres_refuses_an_unreachable_server_quickly() {
+        // Port 1 on localhost: nothing listens, the connection is refused at once.
+        let started = std::time::Instant::now();
+        let err = Store::connect("postgres://resetd:secret@127.0.0.1:1/resetd")
+            .await
+            .expect_err("connected to nothing");
+        assert!(err.is_unavailable(), "{err:?}");
+        assert!(!err.to_string().contains("secret"));
+        assert!(started.elapsed() < POSTGRES_CHECKOUT_TIMEOUT + Duration::from_secs(1));
+    }
+
+    /// Forwards TCP connections to `upstream` until aborted; aborting drops every forwarded
+    /// connection too (the JoinSet aborts its tasks), which is how the tests cut the
+    /// network between the store and the server.
+    async fn forward(listener: tokio::net::TcpListener, upstream: String) {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            connections.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_outage_fails_fast_and_the_pool_recovers() {
+        let Some(t) = TestStore::postgres().await else {
+            return;
+        };
+        let mut url = url::Url::parse(t.postgres_url().expect("postgres")).expect("URL");
+        let Some(host) = url.host_str().map(str::to_owned) else {
+            eprintln!("skipped: the test server is not reached over TCP");
+            return;
+        };
+        let upstream = format!("{host}:{}", url.port().unwrap_or(5432));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        url.set_host(Some("127.0.0.1")).expect("host");
+        url.set_port(Some(port)).expect("port");
+        let proxy = tokio::spawn(forward(listener, upstream.clone()));
+
+        let store = Store::connect(url.as_str()).await.expect("connect");
+        store.ping().await.expect("ping through the proxy");
+
+        // The network goes: open connections are cut, new ones refused.
+        proxy.abort();
+        let _ = proxy.await;
+        for _ in 0..2 {
+            let started = std::time::Instant::now();
+            let err = store.ping().await.expect_err("answered during the outage");
+            assert!(err.is_unavailable(), "{err:?}");
+            let waited = started.elapsed();
+            assert!(
+                waited < POSTGRES_CHECKOUT_TIMEOUT + Duration::from_secs(2),
+                "{waited:?}"
+            );
+        }
+
+        // It comes back: the same pool reconnects without being told.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind again");
+        let proxy = tokio::spawn(forward(listener, upstream));
+        store.ping().await.expect("ping after the outage");
+        store
+            .count_outbox(crate::store::OutboxStatus::Pending)
+            .await
+            .expect("query after the outage");
+        proxy.abort();
+    }
+
+    async fn sleep_on_server(store: Store) -> Result<(), StoreError> {
+        with_conn!(store, |conn| {
+            diesel::sql_query("SELECT pg_sleep(30)")
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_admin_shutdown_is_unavailable_and_dead_connections_are_replaced() {
+        let Some(t) = TestStore::postgres().await else {
+            return;
+        };
+        let url = t.postgres_url().expect("postgres").to_owned();
+        let sleeper = tokio::spawn(sleep_on_server(t.store.clone()));
+        // Some idle connections in the pool too.
+        let pings = (0..4).map(|_| t.store.ping());
+        for ping in futures_util::future::join_all(pings).await {
+            ping.expect("ping");
+        }
+
+        // What `pg_terminate_backend` sends is what a server shutdown sends every session:
+        // 57P01, "terminating connection due to administrator command".
+        let mut admin = AsyncPgConnection::establish(&url).await.expect("admin");
+        #[derive(QueryableByName)]
+        struct Terminated {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+        let mut terminated = 0;
+        for _ in 0..100 {
+            let found: Terminated = diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS count FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND query LIKE '%pg_sleep%'",
             )
-        ));
+            .get_result(&mut admin)
+            .await
+            .expect("terminate");
+            terminated = found.count;
+            if terminated > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(terminated, 1, "the sleeping query never showed up");
+        let err = sleeper.await.expect("task").expect_err("query survived");
+        assert!(err.is_unavailable(), "{err:?}");
+
+        // Now every other session: the pool's idle connections die.
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut admin)
+        .await
+        .expect("terminate the rest");
+        for _ in 0..10 {
+            t.store.ping().await.expect("ping on a fresh connection");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_replicas_migrating_at_once_take_turns() {
+        let Some(t) = TestStore::postgres_unmigrated().await else {
+            return;
+        };
+        let url = t.postgres_url().expect("postgres");
+        let other = Store::connect(url).await.expect("second replica");
+        let (first, second) = tokio::join!(t.store.migrate(), other.migrate());
+        let (first, second) = (first.expect("migrate"), second.expect("migrate"));
+        let all = versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS);
+        assert!(
+            (first == all && second.is_empty()) || (first.is_empty() && second == all),
+            "{first:?} / {second:?}"
+        );
+    }
+
+    store_tests! {
+        async fn migrations_are_applied_once(t: TestStore) {
+            // `TestStore` opened the store, which migrated it.
+            assert!(t.store.migrate().await.expect("migrate again").is_empty());
+            t.store.ping().await.expect("ping");
+        }
+
+        async fn foreign_keys_are_enforced(t: TestStore) {
+            let orphan = NewResetToken {
+                user_id: 4242,
+                dialect: "x".to_owned(),
+                token_hash: "y".to_owned(),
+                created_at: 0,
+                expires_at: 1,
+            };
+            let result: Result<usize, StoreError> = async {
+                with_conn!(t.store, |conn| {
+                    Ok(diesel::insert_into(reset_tokens::table)
+                        .values(&orphan)
+                        .execute(conn)
+                        .await?)
+                })
+            }
+            .await;
+            let err = result.expect_err("orphan token accepted");
+            assert!(matches!(err, StoreError::Query(_)), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    StoreError::Query(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                        _
+                    ))
+                ),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -50,12 +50,19 @@ impl From<DieselError> for StoreError {
                     what: conflict_target(info.as_ref()),
                 }
             }
+            // PostgreSQL: the connection broke (server gone, network cut: tokio-postgres
+            // errors without an SQLSTATE arrive as `UnableToSendCommand`).
+            // SerializationFailure: a concurrent update won (or a standby cancelled the
+            // query); the same request succeeds when retried.
             DieselError::DatabaseError(
-                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::SerializationFailure,
                 _,
             ) => StoreError::Unavailable(Box::new(error)),
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if is_transient_sqlite_failure(info.message()) =>
+                if is_transient_sqlite_failure(info.message())
+                    || is_transient_postgres_failure(info.message()) =>
             {
                 StoreError::Unavailable(Box::new(error))
             }
@@ -99,4 +106,65 @@ fn is_transient_sqlite_failure(message: &str) -> bool {
         "database or disk is full",
     ];
     TRANSIENT.iter().any(|t| message.contains(t))
+}
+
+/// PostgreSQL failures of the moment that diesel-async reports as `Unknown` (it maps only a
+/// few SQLSTATEs to kinds, and does not expose the code), recognised by the server's message:
+/// class 57P (operator intervention: admin shutdown 57P01, crash shutdown 57P02, cannot
+/// connect now 57P03, idle session timeout 57P05) and deadlocks (40P01), which a retry
+/// resolves. The server writes these in English unless `lc_messages` says otherwise.
+fn is_transient_postgres_failure(message: &str) -> bool {
+    const TRANSIENT: [&str; 3] = [
+        // 57P01, 57P02, 57P05: "terminating connection due to administrator command", ...
+        "terminating connection",
+        // 57P03: "the database system is shutting down" / "starting up" / "in recovery mode"
+        "the database system is",
+        "deadlock detected",
+    ];
+    TRANSIENT.iter().any(|t| message.contains(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(message: &str) -> DieselError {
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn outages_are_unavailable_and_bugs_are_not() {
+        for message in [
+            "database is locked",
+            "terminating connection due to administrator command",
+            "the database system is shutting down",
+            "deadlock detected",
+        ] {
+            assert!(
+                StoreError::from(unknown(message)).is_unavailable(),
+                "{message}"
+            );
+        }
+        for kind in [
+            DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::SerializationFailure,
+        ] {
+            let error = DieselError::DatabaseError(kind, Box::new("gone".to_owned()));
+            assert!(StoreError::from(error).is_unavailable());
+        }
+        assert!(!StoreError::from(unknown("syntax error at or near \"FORM\"")).is_unavailable());
+        assert!(!StoreError::from(DieselError::NotFound).is_unavailable());
+    }
+
+    #[test]
+    fn unique_violations_name_their_target_on_both_backends() {
+        let sqlite = "UNIQUE constraint failed: users.email".to_owned();
+        let error =
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new(sqlite));
+        assert!(matches!(
+            StoreError::from(error),
+            StoreError::Conflict { what: "email" }
+        ));
+    }
 }

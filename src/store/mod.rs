@@ -1,8 +1,22 @@
 //! Persistence: Diesel schema, models and queries behind one [`Store`] handle.
 //!
-//! SQLite today, through diesel-async's `SyncConnectionWrapper` (each query runs on tokio's
-//! blocking pool). Queries use Diesel's query builder only, so the same functions can run on
-//! PostgreSQL when a second pool variant arrives; raw SQL is kept to connection pragmas.
+//! Two backends, chosen by the URL scheme when the store opens: SQLite (`sqlite://PATH`,
+//! through diesel-async's `SyncConnectionWrapper`: each query runs on tokio's blocking pool)
+//! and PostgreSQL (`postgres://...`, through `AsyncPgConnection` on tokio-postgres). Neither
+//! needs a system library: libsqlite3 is bundled, and libpq is not used.
+//!
+//! # One query per operation
+//!
+//! diesel-async has no connection type spanning backends, so [`Store`] holds an enum of two
+//! bb8 pools, and every operation is written once, as the body of `with_conn!` (or
+//! `write_transaction!`, see `connection.rs`). The macro expands the body once per
+//! backend, with `conn` bound to that backend's connection; Diesel's query builder renders
+//! each copy in its own SQL, and the compiler checks both (the models also declare
+//! `check_for_backend` for both). Query fragments used by several operations are plain
+//! functions that build a query without running it (`outbox::insert_outbox`). The one
+//! thing spelled differently, row locking, sits behind the `RowLocks` trait in `locks.rs`.
+//! Raw SQL is kept to connection setup and the migrations, one folder per backend
+//! (`migrations/sqlite`, `migrations/postgres`), changed in step.
 //!
 //! Every function that needs the time takes `now` as a parameter: the store never reads a
 //! clock, so tests and the reset core decide what "now" is.
@@ -12,10 +26,25 @@
 //! A deferred SQLite transaction that reads and then writes fails at once with `SQLITE_BUSY`
 //! when another connection wrote in between, whatever `busy_timeout` says (the busy handler
 //! is not consulted for a lock upgrade). So every write made of several statements runs in
-//! `BEGIN IMMEDIATE` (diesel-async's `SyncConnectionWrapper::immediate_transaction`): the write
-//! lock is taken before anything is read, waiting in the busy handler, and nothing can
-//! invalidate the snapshot afterwards. Single-statement writes run in autocommit, where the
+//! `BEGIN IMMEDIATE` (`write_transaction!`): the write lock is taken before anything is
+//! read, waiting in the busy handler, and nothing can invalidate the snapshot afterwards. Single-statement writes run in autocommit, where the
 //! busy handler also applies. Readers never wait: WAL lets them read beside the writer.
+//!
+//! # Concurrency on PostgreSQL
+//!
+//! The same transactions are ordinary READ COMMITTED ones; several replicas may share the
+//! database. Atomicity comes from row locks, never from a snapshot staying current: a
+//! conditional UPDATE (redeeming a token) waits for a concurrent writer of the row and then
+//! re-checks its condition on the committed row; flows that read and then write an account's
+//! rows lock the account first (`SELECT ... FOR NO KEY UPDATE`); outbox claims take
+//! `FOR UPDATE SKIP LOCKED`. So the store's transactions need no retry loop: they do not
+//! fail with serialization errors, and take their locks in one order (account first).
+//! Migrations run under an advisory lock, so replicas starting together take turns.
+//!
+//! The PostgreSQL pool checks each connection (`SELECT 1`) as it hands it out and waits at
+//! most 3 s for one: while the server is down, calls fail fast with
+//! [`StoreError::Unavailable`] (503, and `/readyz` says not ready), and the pool reconnects
+//! by itself when it is back.
 //!
 //! A transaction future dropped half-way leaves its connection marked as inside a
 //! transaction; the pool then discards that connection, and closing it rolls back.
@@ -28,6 +57,7 @@ mod audit;
 mod connection;
 mod database_url;
 mod error;
+mod locks;
 mod models;
 mod outbox;
 mod reset_tokens;

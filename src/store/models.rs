@@ -57,7 +57,10 @@ fn redacted<T>(secret: &Option<T>) -> Option<&'static str> {
 }
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(
+    table_name = users,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
 pub struct User {
     pub id: i64,
     pub public_id: String,
@@ -120,7 +123,11 @@ pub struct UserPatch {
 }
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
-#[diesel(table_name = reset_tokens, belongs_to(User), check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(
+    table_name = reset_tokens,
+    belongs_to(User),
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
 pub struct ResetToken {
     pub id: i64,
     pub user_id: i64,
@@ -200,7 +207,11 @@ impl fmt::Debug for CompleteReset {
 }
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
-#[diesel(table_name = access_tokens, belongs_to(User), check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(
+    table_name = access_tokens,
+    belongs_to(User),
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
 pub struct AccessToken {
     pub id: i64,
     pub user_id: i64,
@@ -264,7 +275,10 @@ impl fmt::Debug for NewAccessToken {
 }
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(
+    table_name = outbox,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
 pub struct OutboxMessage {
     pub id: i64,
     /// `<uuid@resetd>`, sent as the `Message-ID` header on every attempt.
@@ -347,7 +361,10 @@ impl OutboxRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = audit_events, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(
+    table_name = audit_events,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
 pub struct AuditEvent {
     pub id: i64,
     pub at: Millis,

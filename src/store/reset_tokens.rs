@@ -3,6 +3,8 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::connection::{with_conn, write_transaction};
+use super::locks::RowLocks;
 use super::outbox::insert_outbox;
 use super::schema::{access_tokens, reset_tokens, users};
 use super::{CompleteReset, NewOutboxMessage, NewResetToken, ResetToken, Store, StoreError, User};
@@ -18,8 +20,10 @@ impl Store {
         mail: Option<NewOutboxMessage>,
         now: Millis,
     ) -> Result<ResetToken, StoreError> {
-        let mut conn = self.conn().await?;
-        conn.immediate_transaction(async move |conn| {
+        write_transaction!(self, |conn| {
+            // PostgreSQL: without the lock, two requests at once would each delete what was
+            // committed before them and leave both new tokens live.
+            conn.lock_user(token.user_id).await?;
             diesel::delete(
                 reset_tokens::table
                     .filter(reset_tokens::user_id.eq(token.user_id))
@@ -33,11 +37,10 @@ impl Store {
                 .get_result(conn)
                 .await?;
             if let Some(mail) = mail {
-                insert_outbox(conn, mail, now).await?;
+                insert_outbox(mail, now).execute(conn).await?;
             }
             Ok(issued)
         })
-        .await
     }
 
     /// The token with this hash in this dialect, used or expired or not: the caller judges.
@@ -46,15 +49,16 @@ impl Store {
         dialect: &str,
         token_hash: &str,
     ) -> Result<Option<ResetToken>, StoreError> {
-        let mut conn = self.conn().await?;
-        let token = reset_tokens::table
-            .filter(reset_tokens::dialect.eq(dialect))
-            .filter(reset_tokens::token_hash.eq(token_hash))
-            .select(ResetToken::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(token)
+        with_conn!(self, |conn| {
+            let token = reset_tokens::table
+                .filter(reset_tokens::dialect.eq(dialect))
+                .filter(reset_tokens::token_hash.eq(token_hash))
+                .select(ResetToken::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(token)
+        })
     }
 
     /// The user's unused, unexpired token of this dialect, if any.
@@ -64,18 +68,19 @@ impl Store {
         dialect: &str,
         now: Millis,
     ) -> Result<Option<ResetToken>, StoreError> {
-        let mut conn = self.conn().await?;
-        let token = reset_tokens::table
-            .filter(reset_tokens::user_id.eq(user_id))
-            .filter(reset_tokens::dialect.eq(dialect))
-            .filter(reset_tokens::used_at.is_null())
-            .filter(reset_tokens::expires_at.gt(now))
-            .order(reset_tokens::id.desc())
-            .select(ResetToken::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(token)
+        with_conn!(self, |conn| {
+            let token = reset_tokens::table
+                .filter(reset_tokens::user_id.eq(user_id))
+                .filter(reset_tokens::dialect.eq(dialect))
+                .filter(reset_tokens::used_at.is_null())
+                .filter(reset_tokens::expires_at.gt(now))
+                .order(reset_tokens::id.desc())
+                .select(ResetToken::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(token)
+        })
     }
 
     /// Counts a wrong guess against the token; once `burn_at` guesses have failed the token
@@ -87,8 +92,9 @@ impl Store {
         burn_at: i32,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn().await?;
-        conn.immediate_transaction(async move |conn| {
+        write_transaction!(self, |conn| {
+            // The increment locks the row (PostgreSQL) until commit, so the count it returns
+            // is still the row's when the second statement runs.
             let failed = diesel::update(reset_tokens::table.find(token_id))
                 .set(reset_tokens::failed_attempts.eq(reset_tokens::failed_attempts + 1))
                 .returning(reset_tokens::failed_attempts)
@@ -111,7 +117,6 @@ impl Store {
             .await?;
             Ok(true)
         })
-        .await
     }
 
     /// Redeems a token: in one transaction, marks it used (only if it is still unused and
@@ -124,9 +129,18 @@ impl Store {
         reset: CompleteReset,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        conn.immediate_transaction(async move |conn| {
-            // The conditional UPDATE is the redemption: whoever changes the row wins.
+        write_transaction!(self, |conn| {
+            // Redemptions of one account take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE
+            // already serialises everything). Without this, two tokens of one account in two
+            // dialects redeemed at once would each hold their own token row and wait for the
+            // other's in the "other live tokens" UPDATE below: a deadlock, one aborted.
+            conn.lock_user(reset.user_id).await?;
+            // The conditional UPDATE is the redemption: whoever changes the row wins. On
+            // PostgreSQL it is atomic by itself, even without the lock above: under READ
+            // COMMITTED, a concurrent UPDATE of the same row waits for the row lock, and
+            // once the winner commits re-evaluates `used_at IS NULL` against the committed
+            // row, finds it false and changes nothing (0 rows). No snapshot is trusted, so
+            // no serialization failure either: the losers get `None`, not an error.
             let claimed = diesel::update(
                 reset_tokens::table
                     .find(reset.token_id)
@@ -165,10 +179,9 @@ impl Store {
             .set(access_tokens::revoked_at.eq(now))
             .execute(conn)
             .await?;
-            insert_outbox(conn, reset.mail, now).await?;
+            insert_outbox(reset.mail, now).execute(conn).await?;
             Ok(Some(user))
         })
-        .await
     }
 }
 
@@ -176,9 +189,15 @@ impl Store {
 mod tests {
     use std::collections::HashSet;
 
-    use crate::store::test_support::{mail, TestStore};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    use crate::store::connection::with_conn;
+    use crate::store::schema::reset_tokens;
+    use crate::store::test_support::{mail, store_tests, TestStore};
     use crate::store::{
         AccessTokenKind, CompleteReset, NewAccessToken, NewResetToken, OutboxStatus, Store,
+        StoreError,
     };
 
     const HOUR: i64 = 3_600_000;
@@ -202,188 +221,241 @@ mod tests {
         }
     }
 
+    /// Unused tokens of the user, in any dialect.
+    async fn unused_tokens(store: &Store, user_id: i64) -> Result<i64, StoreError> {
+        with_conn!(store, |conn| {
+            let count = reset_tokens::table
+                .filter(reset_tokens::user_id.eq(user_id))
+                .filter(reset_tokens::used_at.is_null())
+                .count()
+                .get_result(conn)
+                .await?;
+            Ok(count)
+        })
+    }
+
     async fn pending_mail(store: &Store) -> usize {
         let pending = store.count_outbox(OutboxStatus::Pending).await;
         usize::try_from(pending.expect("count")).expect("non-negative")
     }
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_new_token_replaces_the_earlier_one_of_that_dialect() {
-        let t = TestStore::new().await;
-        let user = t.user("a@example.test", 0).await;
-        let store = &t.store;
+    store_tests! {
+        async fn a_new_token_replaces_the_earlier_one_of_that_dialect(t: TestStore) {
+            let user = t.user("a@example.test", 0).await;
+            let store = &t.store;
 
-        let first = store.issue_reset_token(token(user.id, "h1", HOUR), Some(mail("one")), 0);
-        let first = first.await.expect("issue first");
-        let mut other = token(user.id, "h-other", HOUR);
-        other.dialect = "cloudreve".to_owned();
-        let other = store.issue_reset_token(other, Some(mail("other")), 0).await;
-        let other = other.expect("issue other dialect");
-        let second = store.issue_reset_token(token(user.id, "h2", HOUR), Some(mail("two")), 5);
-        let second = second.await.expect("issue second");
+            let first = store.issue_reset_token(token(user.id, "h1", HOUR), Some(mail("one")), 0);
+            let first = first.await.expect("issue first");
+            let mut other = token(user.id, "h-other", HOUR);
+            other.dialect = "cloudreve".to_owned();
+            let other = store.issue_reset_token(other, Some(mail("other")), 0).await;
+            let other = other.expect("issue other dialect");
+            let second = store.issue_reset_token(token(user.id, "h2", HOUR), Some(mail("two")), 5);
+            let second = second.await.expect("issue second");
 
-        assert_eq!(
-            store.find_reset_token("strapi", "h1").await.expect("find"),
-            None
-        );
-        let found = store.find_reset_token("strapi", "h2").await.expect("find");
-        assert_eq!(found.as_ref(), Some(&second));
-        let live = store.live_reset_token(user.id, "strapi", 10).await;
-        assert_eq!(live.expect("live").map(|t| t.id), Some(second.id));
-        let live_other = store.live_reset_token(user.id, "cloudreve", 10).await;
-        assert_eq!(live_other.expect("live").map(|t| t.id), Some(other.id));
-        // Ids are never reused, so a stale id can't name the replacement.
-        assert!(second.id > first.id);
-        // Each request queued its own mail.
-        assert_eq!(pending_mail(store).await, 3);
+            assert_eq!(
+                store.find_reset_token("strapi", "h1").await.expect("find"),
+                None
+            );
+            let found = store.find_reset_token("strapi", "h2").await.expect("find");
+            assert_eq!(found.as_ref(), Some(&second));
+            let live = store.live_reset_token(user.id, "strapi", 10).await;
+            assert_eq!(live.expect("live").map(|t| t.id), Some(second.id));
+            let live_other = store.live_reset_token(user.id, "cloudreve", 10).await;
+            assert_eq!(live_other.expect("live").map(|t| t.id), Some(other.id));
+            // Ids are never reused, so a stale id can't name the replacement.
+            assert!(second.id > first.id);
+            // Each request queued its own mail.
+            assert_eq!(pending_mail(store).await, 3);
 
-        assert!(!second.is_live(HOUR));
-        let expired = store.live_reset_token(user.id, "strapi", HOUR).await;
-        assert_eq!(expired.expect("live"), None);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn token_burns_after_the_limit() {
-        let t = TestStore::new().await;
-        let user = t.user("b@example.test", 0).await;
-        let store = &t.store;
-        let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-        let issued = issued.await.expect("issue");
-
-        for attempt in 1..=4 {
-            let burned = store.record_failed_redemption(issued.id, 5, attempt).await;
-            assert!(!burned.expect("record"), "burned after {attempt}");
+            assert!(!second.is_live(HOUR));
+            let expired = store.live_reset_token(user.id, "strapi", HOUR).await;
+            assert_eq!(expired.expect("live"), None);
         }
-        assert!(store
-            .live_reset_token(user.id, "strapi", 5)
-            .await
-            .expect("live")
-            .is_some());
-        let burned = store.record_failed_redemption(issued.id, 5, 5).await;
-        assert!(burned.expect("record"));
 
-        let dead = store.find_reset_token("strapi", "h").await.expect("find");
-        let dead = dead.expect("still there");
-        assert_eq!(dead.failed_attempts, 5);
-        assert_eq!(dead.used_at, Some(5));
-        assert!(store
-            .live_reset_token(user.id, "strapi", 6)
-            .await
-            .expect("live")
-            .is_none());
-        let redeemed = store.complete_reset(completion(issued.id, user.id, "new"), 7);
-        assert_eq!(redeemed.await.expect("complete"), None);
-        assert!(!store
-            .record_failed_redemption(4242, 5, 8)
-            .await
-            .expect("no token"));
-    }
+        async fn token_burns_after_the_limit(t: TestStore) {
+            let user = t.user("b@example.test", 0).await;
+            let store = &t.store;
+            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
+            let issued = issued.await.expect("issue");
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn complete_reset_sets_password_revokes_sessions_and_queues_mail() {
-        let t = TestStore::new().await;
-        let user = t.user("c@example.test", 0).await;
-        let store = &t.store;
-        let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-        let issued = issued.await.expect("issue");
-        let session = NewAccessToken {
-            user_id: user.id,
-            token_hash: "session".to_owned(),
-            kind: AccessTokenKind::Access,
-            client_id: "web".to_owned(),
-            scope: "read".to_owned(),
-            created_at: 0,
-            expires_at: HOUR,
-        };
-        store
-            .insert_access_tokens(vec![session])
-            .await
-            .expect("session");
+            for attempt in 1..=4 {
+                let burned = store.record_failed_redemption(issued.id, 5, attempt).await;
+                assert!(!burned.expect("record"), "burned after {attempt}");
+            }
+            assert!(store
+                .live_reset_token(user.id, "strapi", 5)
+                .await
+                .expect("live")
+                .is_some());
+            let burned = store.record_failed_redemption(issued.id, 5, 5).await;
+            assert!(burned.expect("record"));
 
-        let done = store.complete_reset(completion(issued.id, user.id, "$argon2id$new"), 10);
-        let done = done.await.expect("complete").expect("token was live");
-        assert_eq!(done.password_hash.as_deref(), Some("$argon2id$new"));
-        assert_eq!(done.updated_at, 10);
-
-        let found = store.find_access_token("session").await.expect("find");
-        let (session, owner) = found.expect("session row");
-        assert_eq!(owner.id, user.id);
-        assert_eq!(session.revoked_at, Some(10));
-        assert!(!session.is_active(11));
-        assert_eq!(pending_mail(store).await, 2);
-
-        // A second redemption finds the token used and writes nothing.
-        let again = store.complete_reset(completion(issued.id, user.id, "other"), 11);
-        assert_eq!(again.await.expect("complete"), None);
-        let unchanged = store
-            .user_by_id(user.id)
-            .await
-            .expect("user")
-            .expect("exists");
-        assert_eq!(unchanged.password_hash.as_deref(), Some("$argon2id$new"));
-        assert_eq!(pending_mail(store).await, 2);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn expired_token_is_not_redeemed() {
-        let t = TestStore::new().await;
-        let user = t.user("d@example.test", 0).await;
-        let issued = t
-            .store
-            .issue_reset_token(token(user.id, "h", 100), Some(mail("m")), 0);
-        let issued = issued.await.expect("issue");
-        let late = t
-            .store
-            .complete_reset(completion(issued.id, user.id, "x"), 100);
-        assert_eq!(late.await.expect("complete"), None);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn twenty_concurrent_redemptions_one_winner_no_lock_errors() {
-        let t = TestStore::new().await;
-        let user = t.user("e@example.test", 0).await;
-        let issued = t
-            .store
-            .issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-        let issued = issued.await.expect("issue");
-
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..20 {
-            let store = t.store.clone();
-            let reset = completion(issued.id, user.id, &format!("hash-{i}"));
-            tasks.spawn(async move { (i, store.complete_reset(reset, 10).await) });
+            let dead = store.find_reset_token("strapi", "h").await.expect("find");
+            let dead = dead.expect("still there");
+            assert_eq!(dead.failed_attempts, 5);
+            assert_eq!(dead.used_at, Some(5));
+            assert!(store
+                .live_reset_token(user.id, "strapi", 6)
+                .await
+                .expect("live")
+                .is_none());
+            let redeemed = store.complete_reset(completion(issued.id, user.id, "new"), 7);
+            assert_eq!(redeemed.await.expect("complete"), None);
+            assert!(!store
+                .record_failed_redemption(4242, 5, 8)
+                .await
+                .expect("no token"));
         }
-        let mut winners = Vec::new();
-        let mut losers = 0;
-        while let Some(joined) = tasks.join_next().await {
-            let (i, outcome) = joined.expect("task");
-            match outcome {
-                Ok(Some(_)) => winners.push(i),
-                Ok(None) => losers += 1,
-                Err(e) => panic!("redemption {i} failed: {e}"),
+
+        async fn complete_reset_sets_password_revokes_sessions_and_queues_mail(t: TestStore) {
+            let user = t.user("c@example.test", 0).await;
+            let store = &t.store;
+            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
+            let issued = issued.await.expect("issue");
+            let session = NewAccessToken {
+                user_id: user.id,
+                token_hash: "session".to_owned(),
+                kind: AccessTokenKind::Access,
+                client_id: "web".to_owned(),
+                scope: "read".to_owned(),
+                created_at: 0,
+                expires_at: HOUR,
+            };
+            store
+                .insert_access_tokens(vec![session])
+                .await
+                .expect("session");
+
+            let done = store.complete_reset(completion(issued.id, user.id, "$argon2id$new"), 10);
+            let done = done.await.expect("complete").expect("token was live");
+            assert_eq!(done.password_hash.as_deref(), Some("$argon2id$new"));
+            assert_eq!(done.updated_at, 10);
+
+            let found = store.find_access_token("session").await.expect("find");
+            let (session, owner) = found.expect("session row");
+            assert_eq!(owner.id, user.id);
+            assert_eq!(session.revoked_at, Some(10));
+            assert!(!session.is_active(11));
+            assert_eq!(pending_mail(store).await, 2);
+
+            // A second redemption finds the token used and writes nothing.
+            let again = store.complete_reset(completion(issued.id, user.id, "other"), 11);
+            assert_eq!(again.await.expect("complete"), None);
+            let unchanged = store
+                .user_by_id(user.id)
+                .await
+                .expect("user")
+                .expect("exists");
+            assert_eq!(unchanged.password_hash.as_deref(), Some("$argon2id$new"));
+            assert_eq!(pending_mail(store).await, 2);
+        }
+
+        async fn expired_token_is_not_redeemed(t: TestStore) {
+            let user = t.user("d@example.test", 0).await;
+            let issued = t
+                .store
+                .issue_reset_token(token(user.id, "h", 100), Some(mail("m")), 0);
+            let issued = issued.await.expect("issue");
+            let late = t
+                .store
+                .complete_reset(completion(issued.id, user.id, "x"), 100);
+            assert_eq!(late.await.expect("complete"), None);
+        }
+
+        async fn twenty_concurrent_redemptions_one_winner_no_lock_errors(t: TestStore) {
+            let user = t.user("e@example.test", 0).await;
+            let issued = t
+                .store
+                .issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
+            let issued = issued.await.expect("issue");
+
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..20 {
+                let store = t.store.clone();
+                let reset = completion(issued.id, user.id, &format!("hash-{i}"));
+                tasks.spawn(async move { (i, store.complete_reset(reset, 10).await) });
+            }
+            let mut winners = Vec::new();
+            let mut losers = 0;
+            while let Some(joined) = tasks.join_next().await {
+                let (i, outcome) = joined.expect("task");
+                match outcome {
+                    Ok(Some(_)) => winners.push(i),
+                    Ok(None) => losers += 1,
+                    Err(e) => panic!("redemption {i} failed: {e}"),
+                }
+            }
+            assert_eq!(winners.len(), 1, "winners: {winners:?}");
+            assert_eq!(losers, 19);
+
+            let user = t
+                .store
+                .user_by_id(user.id)
+                .await
+                .expect("user")
+                .expect("exists");
+            let winner_hash = format!("hash-{}", winners[0]);
+            assert_eq!(user.password_hash.as_deref(), Some(winner_hash.as_str()));
+            // One issue mail plus exactly one "password changed" mail.
+            assert_eq!(pending_mail(&t.store).await, 2);
+            let ids: HashSet<_> = t
+                .store
+                .list_outbox(None)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|m| m.message_id)
+                .collect();
+            assert_eq!(ids.len(), 2);
+        }
+
+        async fn concurrent_requests_leave_one_live_token(t: TestStore) {
+            let user = t.user("g@example.test", 0).await;
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..10 {
+                let store = t.store.clone();
+                let issued = token(user.id, &format!("h{i}"), HOUR);
+                tasks.spawn(async move { store.issue_reset_token(issued, Some(mail("m")), i).await });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                joined.expect("task").expect("issue");
+            }
+            assert_eq!(unused_tokens(&t.store, user.id).await.expect("count"), 1);
+            assert_eq!(pending_mail(&t.store).await, 10);
+        }
+
+        async fn concurrent_redemptions_in_two_dialects_one_winner(t: TestStore) {
+            // Each redemption holds its own token's row and then marks the account's other
+            // tokens used: without the account lock, PostgreSQL would deadlock here.
+            for round in 0..10 {
+                let user = t.user(&format!("h{round}@example.test"), 0).await;
+                let strapi = token(user.id, &format!("s{round}"), HOUR);
+                let mut cloudreve = token(user.id, &format!("c{round}"), HOUR);
+                cloudreve.dialect = "cloudreve".to_owned();
+                let mut ids = Vec::new();
+                for issued in [strapi, cloudreve] {
+                    let issued = t.store.issue_reset_token(issued, None, 0).await;
+                    ids.push(issued.expect("issue").id);
+                }
+                let mut tasks = tokio::task::JoinSet::new();
+                for id in ids {
+                    let store = t.store.clone();
+                    let reset = completion(id, user.id, &format!("hash-{id}"));
+                    tasks.spawn(async move { store.complete_reset(reset, 10).await });
+                }
+                let mut winners = 0;
+                while let Some(joined) = tasks.join_next().await {
+                    let outcome = joined.expect("task");
+                    match outcome {
+                        Ok(Some(_)) => winners += 1,
+                        Ok(None) => {}
+                        Err(e) => panic!("round {round}: redemption failed: {e}"),
+                    }
+                }
+                assert_eq!(winners, 1, "round {round}");
+                assert_eq!(unused_tokens(&t.store, user.id).await.expect("count"), 0);
             }
         }
-        assert_eq!(winners.len(), 1, "winners: {winners:?}");
-        assert_eq!(losers, 19);
-
-        let user = t
-            .store
-            .user_by_id(user.id)
-            .await
-            .expect("user")
-            .expect("exists");
-        let winner_hash = format!("hash-{}", winners[0]);
-        assert_eq!(user.password_hash.as_deref(), Some(winner_hash.as_str()));
-        // One issue mail plus exactly one "password changed" mail.
-        assert_eq!(pending_mail(&t.store).await, 2);
-        let ids: HashSet<_> = t
-            .store
-            .list_outbox(None)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|m| m.message_id)
-            .collect();
-        assert_eq!(ids.len(), 2);
     }
 }

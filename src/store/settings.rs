@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::connection::with_conn;
 use super::schema::settings;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -18,36 +19,37 @@ impl Store {
         init_value: &str,
         now: Millis,
     ) -> Result<String, StoreError> {
-        let mut conn = self.conn().await?;
-        diesel::insert_into(settings::table)
-            .values((
-                settings::key.eq(key),
-                settings::value.eq(init_value),
-                settings::created_at.eq(now),
-            ))
-            .on_conflict(settings::key)
-            .do_nothing()
-            .execute(&mut conn)
-            .await?;
-        let value = settings::table
-            .find(key)
-            .select(settings::value)
-            .first(&mut conn)
-            .await?;
-        Ok(value)
+        with_conn!(self, |conn| {
+            diesel::insert_into(settings::table)
+                .values((
+                    settings::key.eq(key),
+                    settings::value.eq(init_value),
+                    settings::created_at.eq(now),
+                ))
+                .on_conflict(settings::key)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            let value = settings::table
+                .find(key)
+                .select(settings::value)
+                .first(conn)
+                .await?;
+            Ok(value)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_support::TestStore;
+    use crate::store::test_support::{store_tests, TestStore};
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn first_value_wins() {
-        let t = TestStore::new().await;
-        let first = t.store.get_or_init_setting("secret", "aaa", 1).await;
-        let second = t.store.get_or_init_setting("secret", "bbb", 2).await;
-        assert_eq!(first.expect("first").as_str(), "aaa");
-        assert_eq!(second.expect("second").as_str(), "aaa");
+    store_tests! {
+        async fn first_value_wins(t: TestStore) {
+            let first = t.store.get_or_init_setting("secret", "aaa", 1).await;
+            let second = t.store.get_or_init_setting("secret", "bbb", 2).await;
+            assert_eq!(first.expect("first").as_str(), "aaa");
+            assert_eq!(second.expect("second").as_str(), "aaa");
+        }
     }
 }

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::connection::with_conn;
 use super::schema::users;
 use super::{NewUser, Store, StoreError, User, UserPatch};
 use crate::clock::Millis;
@@ -10,58 +11,63 @@ use crate::clock::Millis;
 impl Store {
     /// Creates an account. A taken email (or public id) is [`StoreError::Conflict`].
     pub async fn create_user(&self, new_user: NewUser) -> Result<User, StoreError> {
-        let mut conn = self.conn().await?;
-        let user = diesel::insert_into(users::table)
-            .values(&new_user)
-            .returning(User::as_returning())
-            .get_result(&mut conn)
-            .await?;
-        Ok(user)
+        with_conn!(self, |conn| {
+            let user = diesel::insert_into(users::table)
+                .values(&new_user)
+                .returning(User::as_returning())
+                .get_result(conn)
+                .await?;
+            Ok(user)
+        })
     }
 
     /// Looks an account up by its email, which the caller has lowercased.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        let user = users::table
-            .filter(users::email.eq(email))
-            .select(User::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(user)
+        with_conn!(self, |conn| {
+            let user = users::table
+                .filter(users::email.eq(email))
+                .select(User::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(user)
+        })
     }
 
     pub async fn user_by_public_id(&self, public_id: &str) -> Result<Option<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        let user = users::table
-            .filter(users::public_id.eq(public_id))
-            .select(User::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(user)
+        with_conn!(self, |conn| {
+            let user = users::table
+                .filter(users::public_id.eq(public_id))
+                .select(User::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(user)
+        })
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        let user = users::table
-            .find(id)
-            .select(User::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(user)
+        with_conn!(self, |conn| {
+            let user = users::table
+                .find(id)
+                .select(User::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(user)
+        })
     }
 
     /// Every account, oldest first.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        let all = users::table
-            .order(users::id.asc())
-            .select(User::as_select())
-            .load(&mut conn)
-            .await?;
-        Ok(all)
+        with_conn!(self, |conn| {
+            let all = users::table
+                .order(users::id.asc())
+                .select(User::as_select())
+                .load(conn)
+                .await?;
+            Ok(all)
+        })
     }
 
     /// Applies `patch` and returns the updated account, or `None` if there is no such id.
@@ -71,79 +77,78 @@ impl Store {
         patch: UserPatch,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        let mut conn = self.conn().await?;
-        let user = diesel::update(users::table.find(id))
-            .set((&patch, users::updated_at.eq(now)))
-            .returning(User::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()?;
-        Ok(user)
+        with_conn!(self, |conn| {
+            let user = diesel::update(users::table.find(id))
+                .set((&patch, users::updated_at.eq(now)))
+                .returning(User::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+            Ok(user)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_support::{new_user, TestStore};
+    use crate::store::test_support::{new_user, store_tests, TestStore};
     use crate::store::{StoreError, UserPatch, UserStatus};
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn duplicate_email_is_a_conflict() {
-        let t = TestStore::new().await;
-        let first = t.user("ada@example.test", 1).await;
+    store_tests! {
+        async fn duplicate_email_is_a_conflict(t: TestStore) {
+            let first = t.user("ada@example.test", 1).await;
 
-        let err = t
-            .store
-            .create_user(new_user("ada@example.test", 2))
-            .await
-            .expect_err("duplicate accepted");
-        assert!(
-            matches!(err, StoreError::Conflict { what: "email" }),
-            "{err:?}"
-        );
-        assert_eq!(err.to_string(), "email already exists");
-        assert_eq!(t.store.list_users().await.expect("list"), vec![first]);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn lookups_and_patch() {
-        let t = TestStore::new().await;
-        let user = t.user("bob@example.test", 10).await;
-        assert_eq!(user.status, UserStatus::Active);
-        assert_eq!(user.language, "en-US");
-        assert_eq!(user.created_at, 10);
-
-        let by_email = t.store.user_by_email("bob@example.test").await;
-        let by_public = t.store.user_by_public_id(&user.public_id).await;
-        let by_id = t.store.user_by_id(user.id).await;
-        for found in [by_email, by_public, by_id] {
-            assert_eq!(found.expect("lookup").as_ref(), Some(&user));
+            let err = t
+                .store
+                .create_user(new_user("ada@example.test", 2))
+                .await
+                .expect_err("duplicate accepted");
+            assert!(
+                matches!(err, StoreError::Conflict { what: "email" }),
+                "{err:?}"
+            );
+            assert_eq!(err.to_string(), "email already exists");
+            assert_eq!(t.store.list_users().await.expect("list"), vec![first]);
         }
-        assert_eq!(
-            t.store.user_by_email("nobody@x").await.expect("lookup"),
-            None
-        );
 
-        let patch = UserPatch {
-            status: Some(UserStatus::Banned),
-            nickname: Some(Some("bobby".to_owned())),
-        };
-        let patched = t.store.update_user(user.id, patch, 20).await;
-        let patched = patched.expect("patch").expect("user exists");
-        assert_eq!(patched.status, UserStatus::Banned);
-        assert_eq!(patched.nickname.as_deref(), Some("bobby"));
-        assert_eq!(patched.updated_at, 20);
+        async fn lookups_and_patch(t: TestStore) {
+            let user = t.user("bob@example.test", 10).await;
+            assert_eq!(user.status, UserStatus::Active);
+            assert_eq!(user.language, "en-US");
+            assert_eq!(user.created_at, 10);
 
-        let clear = UserPatch {
-            status: None,
-            nickname: Some(None),
-        };
-        let cleared = t.store.update_user(user.id, clear, 30).await;
-        let cleared = cleared.expect("patch").expect("user exists");
-        assert_eq!(cleared.status, UserStatus::Banned);
-        assert_eq!(cleared.nickname, None);
+            let by_email = t.store.user_by_email("bob@example.test").await;
+            let by_public = t.store.user_by_public_id(&user.public_id).await;
+            let by_id = t.store.user_by_id(user.id).await;
+            for found in [by_email, by_public, by_id] {
+                assert_eq!(found.expect("lookup").as_ref(), Some(&user));
+            }
+            assert_eq!(
+                t.store.user_by_email("nobody@x").await.expect("lookup"),
+                None
+            );
 
-        let missing = t.store.update_user(9999, UserPatch::default(), 40).await;
-        assert_eq!(missing.expect("patch"), None);
+            let patch = UserPatch {
+                status: Some(UserStatus::Banned),
+                nickname: Some(Some("bobby".to_owned())),
+            };
+            let patched = t.store.update_user(user.id, patch, 20).await;
+            let patched = patched.expect("patch").expect("user exists");
+            assert_eq!(patched.status, UserStatus::Banned);
+            assert_eq!(patched.nickname.as_deref(), Some("bobby"));
+            assert_eq!(patched.updated_at, 20);
+
+            let clear = UserPatch {
+                status: None,
+                nickname: Some(None),
+            };
+            let cleared = t.store.update_user(user.id, clear, 30).await;
+            let cleared = cleared.expect("patch").expect("user exists");
+            assert_eq!(cleared.status, UserStatus::Banned);
+            assert_eq!(cleared.nickname, None);
+
+            let missing = t.store.update_user(9999, UserPatch::default(), 40).await;
+            assert_eq!(missing.expect("patch"), None);
+        }
     }
 }

@@ -1,8 +1,26 @@
-//! Test harness: a real resetd on a loopback port 0 with a temp SQLite file, mail going to an
-//! SMTP sink inside the test, a clock the test can move forward, and `resetd-client`.
+//! Test harness: a real resetd on a loopback port 0, on SQLite (a temp file) or PostgreSQL
+//! (a fresh database per test), mail going to an SMTP sink inside the test, a clock the test
+//! can move forward, and `resetd-client`.
+//!
+//! Every integration test runs on both backends:
+//!
+//! ```ignore
+//! #[rstest]
+//! #[case::sqlite(Backend::Sqlite)]
+//! #[case::postgres(Backend::Postgres)]
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn a_test(#[case] backend: Backend) {
+//!     let Some(server) = TestServer::start(backend).await else { return };
+//!     ...
+//! }
+//! ```
+//!
+//! `start` gives `None` for PostgreSQL when `RESETD_TEST_PG_URL` is unset (the test is
+//! skipped, or fails when `RESETD_TEST_REQUIRE_PG=1`; see `postgres.rs`).
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod postgres;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;
@@ -15,7 +33,15 @@ use resetd::config::{Config, Secret};
 use resetd::store::Store;
 use resetd_client::types;
 
+pub use postgres::PgDatabase;
 pub use smtp_sink::{ReceivedMail, SmtpSink};
+
+/// The database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const PUBLIC_BASE_URL: &str = "https://accounts.example.test/";
@@ -30,21 +56,35 @@ pub struct TestServer {
     pub clock: OffsetClock,
     pub sink: SmtpSink,
     pub config: Config,
+    /// The PostgreSQL database to drop when the test ends.
+    pg: Option<PgDatabase>,
     dir: tempfile::TempDir,
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
-        TestServer::start_with(|_| {}).await
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        TestServer::start_with(backend, |_| {}).await
     }
 
-    /// Starts a server whose configuration `adjust` may change first.
-    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    /// Starts a server whose configuration `adjust` may change first; `None` when the
+    /// backend is not available here (see the module docs).
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create(&postgres::admin_url()?).await),
+        };
+        let database_url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("resetd.db").display()),
+        };
         let sink = SmtpSink::start().await;
         let mut config = Config {
             bind: "127.0.0.1:0".parse().expect("address"),
-            database_url: format!("sqlite://{}", dir.path().join("resetd.db").display()),
+            database_url,
             public_base_url: url::Url::parse(PUBLIC_BASE_URL).expect("url"),
             secret: Some(Secret::new("test-secret-0123456789abcdef0123456789")),
             admin_token: Some(Secret::new(ADMIN_TOKEN)),
@@ -66,7 +106,7 @@ impl TestServer {
             .expect("server starts");
         let addr = server.local_addr();
         let base_url = format!("http://{addr}");
-        TestServer {
+        Some(TestServer {
             server: Some(server),
             addr,
             client: resetd_client::Client::new(&base_url),
@@ -74,8 +114,9 @@ impl TestServer {
             clock,
             sink,
             config,
+            pg,
             dir,
-        }
+        })
     }
 
     /// A client that sends the admin bearer token.
@@ -140,9 +181,17 @@ impl TestServer {
             .unwrap_or_else(|| panic!("mail #{n} did not arrive"))
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server and its outbox worker, keeping the database to inspect.
+    pub async fn halt(&mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.halt().await;
+        if let Some(db) = self.pg.take() {
+            db.drop_database().await;
         }
     }
 

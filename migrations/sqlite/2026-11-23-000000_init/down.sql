@@ -1,3 +1,4 @@
+-- SQLite side; migrations/postgres/2026-11-23-000000_init/down.sql changes in step.
 DROP TABLE settings;
 DROP TABLE outbox;
 DROP TABLE access_tokens;

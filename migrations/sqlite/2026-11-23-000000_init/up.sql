@@ -1,3 +1,7 @@
+-- SQLite side of this migration; migrations/postgres/2026-11-23-000000_init is its PostgreSQL
+-- twin: the same tables, columns, constraints and indexes. A change here needs the same
+-- change there (and in src/store/schema.rs), under the same version name.
+--
 -- Timestamps are milliseconds since the Unix epoch (BIGINT), so every backend compares them
 -- the same way. Ids are 64-bit: `INTEGER PRIMARY KEY` is SQLite's 64-bit rowid (that exact
 -- type name is what makes it the rowid) and Diesel reads it as BIGINT. AUTOINCREMENT keeps

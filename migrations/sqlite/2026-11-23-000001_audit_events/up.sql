@@ -1,3 +1,7 @@
+-- SQLite side of this migration; migrations/postgres/2026-11-23-000001_audit_events is its
+-- PostgreSQL twin. A change here needs the same change there (and in src/store/schema.rs),
+-- under the same version name.
+--
 -- Who did what to an account's password, when, from where, through which dialect
 -- (SECURITY.md item 17). Never a token, password or hash.
 CREATE TABLE audit_events (

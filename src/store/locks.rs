@@ -1,0 +1,60 @@
+//! Row locks: the one part of a query the two backends spell differently.
+//!
+//! PostgreSQL locks rows with `SELECT ... FOR UPDATE` (and its variants) until the
+//! transaction ends. SQLite has no row locks, and needs none: a write transaction there is
+//! `BEGIN IMMEDIATE` (see `write_transaction!`), which holds the whole database's write lock
+//! from its first statement. So the SQLite side of each method locks nothing, and the query
+//! under the lock is shared.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::connection::{PgConn, SqliteConn};
+use super::outbox::due_outbox_ids;
+use super::schema::users;
+use crate::clock::Millis;
+
+/// Called on the connection inside `write_transaction!`.
+pub(super) trait RowLocks {
+    /// Makes the transaction's writes to one account take turns with other transactions
+    /// that lock it (the reset flows), until commit. The row may be missing: then nothing
+    /// is locked.
+    async fn lock_user(&mut self, user_id: i64) -> QueryResult<()>;
+
+    /// The ids of up to `limit` outbox messages due at `now` (see `due_outbox_ids`), held
+    /// until commit; rows another transaction holds are skipped rather than waited for.
+    async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>>;
+}
+
+impl RowLocks for SqliteConn {
+    async fn lock_user(&mut self, _user_id: i64) -> QueryResult<()> {
+        Ok(())
+    }
+
+    async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        due_outbox_ids(now, limit).load(self).await
+    }
+}
+
+impl RowLocks for PgConn {
+    async fn lock_user(&mut self, user_id: i64) -> QueryResult<()> {
+        // NO KEY UPDATE, the lock an UPDATE of non-key columns takes: it still lets other
+        // transactions insert rows referencing the user (their foreign-key check takes
+        // KEY SHARE), e.g. a login storing an access token.
+        users::table
+            .find(user_id)
+            .select(users::id)
+            .for_no_key_update()
+            .load::<i64>(self)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        due_outbox_ids(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await
+    }
+}
