@@ -9,11 +9,32 @@ use slog::{Drain, Key, OwnedKVList, Record, KV};
 
 use crate::config::{LogConfig, LogFormat};
 
+/// Libraries that log what they send to the database or the network at debug and trace
+/// level: statement parameters are token and password hashes, so these stay at `info`
+/// whatever `log.filter` says.
+const CLAMPED: [&str; 4] = [
+    "tokio_postgres=info",
+    "postgres_protocol=info",
+    "hyper=info",
+    "h2=info",
+];
+
+/// The filter for `log.filter`, with the clamps above.
+pub fn filter(config: &LogConfig) -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&config.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for directive in CLAMPED {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// Installs the global subscriber. Safe to call twice (the second call is a no-op), which
 /// tests that start several servers rely on.
 pub fn init(config: &LogConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = filter(config);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
