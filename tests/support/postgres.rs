@@ -150,6 +150,12 @@ async fn ensure_template(admin_url: &str) -> String {
                 Err(err) => panic!("publish the template: {err}"),
             }
         }
+        // A template may be cloned by any role that can create databases, not only by its
+        // owner: test runs under different roles share it.
+        diesel::sql_query(format!("ALTER DATABASE \"{name}\" WITH IS_TEMPLATE true"))
+            .execute(&mut conn)
+            .await
+            .expect("mark the template");
     }
     diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK_KEY)
