@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::security::cidr::Cidr;
+
 /// A configuration problem, always naming the key it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -259,11 +261,28 @@ pub struct SecurityConfig {
     /// has an account).
     pub reveal_unknown_accounts: bool,
     pub captcha: bool,
+    /// `off` disables every limit below (a warning is logged at start).
     pub rate_limits: Switch,
     /// Failed redemptions after which a token is burned.
     pub max_failed_attempts: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Reset requests for one email (any dialect, known or not) per `account_window_secs`;
+    /// past it the answer is unchanged but no token is issued and no email sent.
+    pub account_requests_per_window: u32,
+    pub account_window_secs: u64,
+    /// Reset requests from one client IP per `ip_window_secs`; past it the dialect's
+    /// "too many requests" answer.
+    pub ip_requests_per_window: u32,
+    pub ip_window_secs: u64,
+    /// Failed redemptions from one client IP per `ip_failed_window_secs`; past it every
+    /// redemption from that IP is refused before its token is looked up. Failed logins
+    /// (`/v1/login`) are counted apart, under the same numbers.
+    pub ip_failed_redemptions_per_window: u32,
+    pub ip_failed_window_secs: u64,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDR networks). Empty: the client IP is
+    /// always the socket peer.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl Default for SecurityConfig {
@@ -274,9 +293,24 @@ impl Default for SecurityConfig {
             rate_limits: Switch::On,
             max_failed_attempts: 5,
             max_body_bytes: 16 * 1024,
+            // SECURITY.md 3 and 10.
+            account_requests_per_window: 3,
+            account_window_secs: 15 * 60,
+            ip_requests_per_window: 20,
+            ip_window_secs: 60,
+            ip_failed_redemptions_per_window: 10,
+            ip_failed_window_secs: 15 * 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
+
+/// Largest accepted rate-limit count: far above any sensible limit, far below the
+/// store's 32-bit counter.
+const MAX_RATE_LIMIT: u32 = 1_000_000;
+/// Longest accepted rate-limit window. Counters are kept for the longest configured window,
+/// so this also bounds how long a counter row lives.
+const MAX_RATE_WINDOW_SECS: u64 = 7 * 24 * 3_600;
 
 /// A value never shown: `Debug`, `Display` and `Serialize` print `<redacted>`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -454,6 +488,42 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        let security = &self.security;
+        let limits = [
+            (
+                "security.account_requests_per_window",
+                security.account_requests_per_window,
+            ),
+            (
+                "security.ip_requests_per_window",
+                security.ip_requests_per_window,
+            ),
+            (
+                "security.ip_failed_redemptions_per_window",
+                security.ip_failed_redemptions_per_window,
+            ),
+        ];
+        for (key, limit) in limits {
+            if limit == 0 || limit > MAX_RATE_LIMIT {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be between 1 and {MAX_RATE_LIMIT}"),
+                ));
+            }
+        }
+        let windows = [
+            ("security.account_window_secs", security.account_window_secs),
+            ("security.ip_window_secs", security.ip_window_secs),
+            (
+                "security.ip_failed_window_secs",
+                security.ip_failed_window_secs,
+            ),
+        ];
+        for (key, secs) in windows {
+            if secs == 0 || secs > MAX_RATE_WINDOW_SECS {
+                return Err(ConfigError::invalid(key, "must be between 1 s and 7 days"));
+            }
+        }
         if self.security.max_body_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "security.max_body_bytes",
@@ -569,6 +639,92 @@ mod tests {
             !err.to_string().contains("short"),
             "the secret is not echoed: {err}"
         );
+    }
+
+    #[test]
+    fn rate_limits_have_the_documented_defaults() {
+        let security = Config::load(None, &BTreeMap::new())
+            .expect("defaults load")
+            .security;
+        assert_eq!(security.rate_limits, Switch::On);
+        assert_eq!(
+            (
+                security.account_requests_per_window,
+                security.account_window_secs
+            ),
+            (3, 900)
+        );
+        assert_eq!(
+            (security.ip_requests_per_window, security.ip_window_secs),
+            (20, 60)
+        );
+        assert_eq!(
+            (
+                security.ip_failed_redemptions_per_window,
+                security.ip_failed_window_secs
+            ),
+            (10, 900)
+        );
+        assert!(security.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn rate_limit_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(
+            &path,
+            "[security]\nrate_limits = \"off\"\nip_requests_per_window = 100\n\
+             trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
+        assert_eq!(config.security.rate_limits, Switch::Off);
+        assert_eq!(config.security.ip_requests_per_window, 100);
+        let proxies: Vec<String> = config
+            .security
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        let shown = config.to_redacted_toml();
+        assert!(shown.contains("\"10.0.0.0/8\""), "{shown}");
+
+        let cases = [
+            (
+                "trusted_proxies = [\"10.0.0.0/8\", \"10.0.0.1/8\"]",
+                "security.trusted_proxies",
+            ),
+            (
+                "trusted_proxies = [\"proxy.local\"]",
+                "security.trusted_proxies",
+            ),
+            (
+                "account_requests_per_window = 0",
+                "security.account_requests_per_window",
+            ),
+            (
+                "ip_requests_per_window = 2000000",
+                "security.ip_requests_per_window",
+            ),
+            (
+                "ip_failed_redemptions_per_window = 0",
+                "security.ip_failed_redemptions_per_window",
+            ),
+            ("account_window_secs = 0", "security.account_window_secs"),
+            ("ip_window_secs = 99999999", "security.ip_window_secs"),
+            (
+                "ip_failed_window_secs = 0",
+                "security.ip_failed_window_secs",
+            ),
+            ("ip_window_secs = -1", "security.ip_window_secs"),
+        ];
+        for (line, key) in cases {
+            std::fs::write(&path, format!("[security]\n{line}\n")).expect("write");
+            let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(line);
+            assert!(err.to_string().contains(key), "{line}: {err}");
+        }
     }
 
     #[test]

@@ -25,10 +25,14 @@ mod code {
     pub const USER_NOT_FOUND: i64 = 40021;
     pub const LINK_EXPIRED: i64 = 40030;
     pub const NOT_ENABLED: i64 = 40099;
+    pub const TOO_MANY_REQUESTS: i64 = 42900;
     pub const STORAGE_ERROR: i64 = 50005;
 }
 
 type Answer<T> = Result<HttpResponseOk<T>, CloudreveHttpError>;
+
+/// Past a per-IP limit: still HTTP 200, with resetd's code `42900`.
+const TOO_MANY_REQUESTS_MSG: &str = "Too many requests, please try again later";
 
 pub async fn send_reset_email(
     call: &Call<'_>,
@@ -58,6 +62,11 @@ pub async fn send_reset_email(
             Ok(envelope(call, code::BAD_PARAMETERS, &err.to_string()))
         }
         Err(RequestError::DialectDisabled(_)) => Ok(not_enabled(call)),
+        Err(RequestError::TooManyRequests) => Ok(envelope(
+            call,
+            code::TOO_MANY_REQUESTS,
+            TOO_MANY_REQUESTS_MSG,
+        )),
         Err(RequestError::Service(err)) => Err(service_error(call, &err)),
     }
 }
@@ -113,6 +122,11 @@ pub async fn reset_password(
             call,
             code::NOT_ENABLED,
             "This operation is not enabled on this server",
+        )),
+        Err(RedeemError::TooManyRequests) => Ok(user_envelope(
+            call,
+            code::TOO_MANY_REQUESTS,
+            TOO_MANY_REQUESTS_MSG,
         )),
         Err(RedeemError::Service(err)) => Err(service_error(call, &err)),
     }

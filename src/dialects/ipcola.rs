@@ -18,6 +18,7 @@ mod status {
     pub const WRONG_USER_TAG: i64 = -2;
     pub const INVALID_VCODE: i64 = -3;
     pub const PASSWORD_REJECTED: i64 = -4;
+    pub const TOO_MANY_REQUESTS: i64 = -5;
     pub const NOT_AVAILABLE: i64 = -7;
     pub const UNAVAILABLE: i64 = -8;
     pub const INTERNAL: i64 = -9;
@@ -48,6 +49,7 @@ pub async fn send_email_vcode(
             Ok(result(status::BAD_PARAMETERS, &err.to_string()))
         }
         Err(RequestError::DialectDisabled(_)) => Ok(not_available()),
+        Err(RequestError::TooManyRequests) => Ok(too_many_requests()),
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -83,6 +85,7 @@ pub async fn reset_password(
             "this account cannot reset its password",
         )),
         Err(RedeemError::DialectDisabled(_)) => Ok(not_available()),
+        Err(RedeemError::TooManyRequests) => Ok(too_many_requests()),
         Err(RedeemError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -112,6 +115,14 @@ fn not_available() -> HttpResponseOk<IpcolaResult> {
     result(
         status::NOT_AVAILABLE,
         "this operation is not available on this server",
+    )
+}
+
+/// Past a per-IP limit: HTTP 200 like every IPCola answer, `meta_status` -5.
+fn too_many_requests() -> HttpResponseOk<IpcolaResult> {
+    result(
+        status::TOO_MANY_REQUESTS,
+        "too many requests, please try again later",
     )
 }
 

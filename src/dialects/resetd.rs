@@ -55,7 +55,13 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTo
     }
     match call
         .core
-        .login(&body.email, &body.password, client_id, scope)
+        .login(
+            &body.email,
+            &body.password,
+            client_id,
+            scope,
+            call.client_ip,
+        )
         .await
     {
         Ok(tokens) => Ok(HttpResponseOk(ResetdTokenResponse {
@@ -68,6 +74,10 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTo
         Err(LoginError::InvalidCredentials) => Err(error(
             ErrorStatusCode::UNAUTHORIZED,
             "invalid email or password",
+        )),
+        Err(LoginError::TooManyRequests) => Err(error(
+            ErrorStatusCode::TOO_MANY_REQUESTS,
+            "too many failed logins from this client, try again later",
         )),
         Err(LoginError::Service(err)) => Err(service_error(&err)),
     }

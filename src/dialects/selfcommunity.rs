@@ -29,6 +29,7 @@ pub async fn recover_account(
             Err(bad_request("invalid", "Enter a valid email address."))
         }
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
+        Err(RequestError::TooManyRequests) => Err(throttled()),
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -58,6 +59,7 @@ pub async fn reset_password(
             return Err(bad_request("invalid", "This account cannot be recovered."))
         }
         Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
+        Err(RedeemError::TooManyRequests) => return Err(throttled()),
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
     let session = call
@@ -81,6 +83,15 @@ fn not_available() -> SelfcommunityHttpError {
     bad_request(
         "not_available",
         "This operation is not available on this server.",
+    )
+}
+
+/// Past a per-IP limit: Django REST framework's throttling answer.
+fn throttled() -> SelfcommunityHttpError {
+    error(
+        ErrorStatusCode::TOO_MANY_REQUESTS,
+        "throttled",
+        "Request was throttled.",
     )
 }
 

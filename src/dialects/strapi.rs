@@ -36,6 +36,7 @@ pub async fn forgot_password(
             "email must be a valid email",
         )),
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
+        Err(RequestError::TooManyRequests) => Err(too_many_requests()),
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -77,6 +78,7 @@ pub async fn reset_password(
             ))
         }
         Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
+        Err(RedeemError::TooManyRequests) => return Err(too_many_requests()),
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
     let session = call
@@ -107,6 +109,14 @@ fn not_available() -> StrapiHttpError {
     error(
         ErrorStatusCode::NOT_FOUND,
         "This operation is not available on this server",
+    )
+}
+
+/// Past a per-IP limit: 429 in Strapi's error shape, the message its rate limiter uses.
+fn too_many_requests() -> StrapiHttpError {
+    error(
+        ErrorStatusCode::TOO_MANY_REQUESTS,
+        "Too many requests, please try again later.",
     )
 }
 

@@ -50,6 +50,10 @@ pub enum RequestError {
     InvalidEmail(#[from] InvalidEmail),
     #[error("the {0} dialect is disabled on this server")]
     DialectDisabled(super::Dialect),
+    /// The client IP's request limit is used up (SECURITY.md 3). The per-account limit never
+    /// shows: past it the request is answered as accepted.
+    #[error("too many requests from this client")]
+    TooManyRequests,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -73,6 +77,10 @@ pub enum RedeemError {
     AccountInactive,
     #[error("the {0} dialect is disabled on this server")]
     DialectDisabled(super::Dialect),
+    /// The client IP's failed redemptions are used up (SECURITY.md 10): refused before the
+    /// token was looked up.
+    #[error("too many failed attempts from this client")]
+    TooManyRequests,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -94,6 +102,9 @@ pub enum LoginError {
     /// Unknown email, wrong password, no password set, account not active: one answer.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// The client IP's failed logins are used up: refused before any password check.
+    #[error("too many failed logins from this client")]
+    TooManyRequests,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }

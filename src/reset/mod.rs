@@ -8,6 +8,7 @@ mod audit;
 mod dialect;
 pub mod email_address;
 mod error;
+mod limits;
 pub mod policy;
 mod redeem;
 mod request;
@@ -22,6 +23,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
+use crate::security::rate_limit::RateLimiter;
 use crate::store::Store;
 
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
@@ -38,6 +40,8 @@ pub struct ResetCore {
     config: Arc<Config>,
     tokens: TokenHasher,
     passwords: PasswordHasher,
+    /// Per-account and per-IP limits, counted in the store (`limits.rs`).
+    limiter: RateLimiter,
     clock: SharedClock,
     /// Wakes the outbox worker as soon as a message is queued.
     mail_wake: Arc<Notify>,
@@ -54,11 +58,13 @@ impl ResetCore {
         clock: SharedClock,
         mail_wake: Arc<Notify>,
     ) -> Self {
+        let limiter = RateLimiter::new(store.clone(), tokens.clone(), &config.security);
         Self {
             store,
             config,
             tokens,
             passwords,
+            limiter,
             clock,
             mail_wake,
             decoy: Arc::default(),

@@ -41,30 +41,38 @@ impl ResetCore {
         if !self.is_enabled(dialect) {
             return Err(RedeemError::DialectDisabled(dialect));
         }
+        // SECURITY.md 10: an IP past its failed-redemption limit is refused before any lookup.
+        self.check_redemption_limit(redemption.client_ip).await?;
         let policy = dialect.password_policy();
         policy.check_shape(redemption.new_password)?;
 
         let now = self.clock.now_ms();
-        let token = if dialect.token_format().matches(redemption.token) {
+        let issued = if dialect.token_format().matches(redemption.token) {
             let hash = self.reset_token_hash(dialect, redemption.token);
-            self.store
-                .find_reset_token(dialect.as_str(), &hash)
-                .await?
-                .filter(|t| t.used_at.is_none() && t.expires_at > now)
+            self.store.find_reset_token(dialect.as_str(), &hash).await?
         } else {
             None
         };
         let bound_user = self.bound_user(redemption.binding).await?;
         // A request that names an account gets a token only of that account: an unknown
         // or malformed name matches no token at all.
-        let token = match (&redemption.binding, token, &bound_user) {
+        let issued = match (&redemption.binding, issued, &bound_user) {
             (Binding::None, token, _) => token,
             (_, Some(token), Some(user)) if token.user_id == user.id => Some(token),
             (_, _, _) => None,
         };
+        // A secret the server never issued (for this account) was guessed; one it issued but
+        // that is used, burned or expired came from the mailbox (a second click, a race
+        // lost to a concurrent redemption). Only guesses count against the client IP.
+        let guessed = issued.is_none();
+        let token = issued.filter(|t| t.used_at.is_none() && t.expires_at > now);
         let Some(token) = token else {
             if let Some(user) = &bound_user {
                 self.count_failure(dialect, user.id, now).await?;
+            }
+            if guessed {
+                self.count_failed_redemption(dialect, redemption.client_ip)
+                    .await?;
             }
             let user_id = bound_user.as_ref().map(|u| u.id);
             self.audit(

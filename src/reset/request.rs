@@ -7,6 +7,7 @@ use crate::mail::templates;
 use crate::store::{AuditKind, NewResetToken, User, UserStatus};
 
 use super::error::{AccountProblem, RequestError};
+use super::limits::AccountQuota;
 use super::{email_address, Dialect, ResetCore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ impl ResetCore {
             return Err(RequestError::DialectDisabled(dialect));
         }
         let email = email_address::normalize(raw_email)?;
+        // Rate limits (SECURITY.md 3, `limits.rs`), after the email is checked so bad input
+        // writes nothing: past the client IP's limit this returns `TooManyRequests`.
+        let quota = self.request_quota(dialect, &email, client_ip).await?;
         let user = self.store.user_by_email(&email).await?;
         match account_problem(user.as_ref()) {
             None => {}
@@ -39,6 +43,10 @@ impl ResetCore {
         let Some(user) = user else {
             return Ok(RequestOutcome::Accepted);
         };
+        if quota == AccountQuota::Exhausted {
+            // Past the account's limit: the answer a new token gets, but no token, no email.
+            return Ok(RequestOutcome::Accepted);
+        }
         let now = self.clock.now_ms();
         let token = dialect.token_format().generate();
         let ttl_ms = self.token_ttl_ms(dialect);

@@ -1,6 +1,8 @@
 //! Sessions: random access and refresh tokens, stored only as keyed hashes, checked by
 //! introspection, issued by login and by the dialects whose reset logs the user in.
 
+use std::net::IpAddr;
+
 use crate::security::random;
 use crate::store::{AccessTokenKind, NewAccessToken, User, UserStatus};
 
@@ -81,13 +83,17 @@ impl ResetCore {
 
     /// Checks email and password and opens a session. Every failure is the same answer, and
     /// an unknown email still costs one argon2id verification so timing does not tell.
+    /// Failures are counted per client IP; past the limit the IP is refused before any
+    /// check (`limits.rs`).
     pub async fn login(
         &self,
         raw_email: &str,
         password: &str,
         client_id: &str,
         scope: &str,
+        client_ip: IpAddr,
     ) -> Result<SessionTokens, LoginError> {
+        self.check_login_limit(client_ip).await?;
         let user = match email_address::normalize(raw_email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
@@ -107,7 +113,10 @@ impl ResetCore {
         };
         match user {
             Some(user) if matches => Ok(self.open_session(&user, client_id, scope).await?),
-            _ => Err(LoginError::InvalidCredentials),
+            _ => {
+                self.count_failed_login(client_ip).await?;
+                Err(LoginError::InvalidCredentials)
+            }
         }
     }
 

@@ -60,6 +60,7 @@ mod error;
 mod locks;
 mod models;
 mod outbox;
+mod rate_limits;
 mod reset_tokens;
 pub mod schema;
 mod settings;

@@ -78,6 +78,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Fixed-window counters of the rate limits; `key` is a limit kind plus a client IP or
+    /// the keyed hash of an email, never an email.
+    rate_limits (key, window_start) {
+        key -> Text,
+        window_start -> BigInt,
+        count -> Integer,
+    }
+}
+
 diesel::joinable!(reset_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> users (user_id));
 
@@ -87,5 +97,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     outbox,
     settings,
-    audit_events
+    audit_events,
+    rate_limits
 );

@@ -26,7 +26,7 @@ pub(crate) struct TestStore {
 }
 
 enum TestDatabase {
-    Sqlite { _dir: TempDir },
+    Sqlite { _dir: TempDir, url: String },
     Postgres(PgDatabase),
 }
 
@@ -42,7 +42,7 @@ impl TestStore {
         let store = Store::open(&url).await.expect("open store");
         TestStore {
             store,
-            database: TestDatabase::Sqlite { _dir: dir },
+            database: TestDatabase::Sqlite { _dir: dir, url },
         }
     }
 
@@ -71,6 +71,15 @@ impl TestStore {
         match &self.database {
             TestDatabase::Postgres(database) => Some(&database.url),
             TestDatabase::Sqlite { .. } => None,
+        }
+    }
+
+    /// The URL of the database behind the store, on either backend, for tests that open a
+    /// second handle on it (a second replica).
+    pub fn url(&self) -> &str {
+        match &self.database {
+            TestDatabase::Postgres(database) => &database.url,
+            TestDatabase::Sqlite { url, .. } => url,
         }
     }
 

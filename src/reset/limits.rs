@@ -1,0 +1,81 @@
+//! Where the core consults the rate limits (`security::rate_limit`) and what each outcome
+//! becomes: an error the adapters answer in their dialect's "too many requests" form, or,
+//! for the per-account limit, nothing the client can see (SECURITY.md 3 and 10).
+
+use std::net::IpAddr;
+
+use crate::security::rate_limit::RequestVerdict;
+
+use super::error::{LoginError, RedeemError, RequestError};
+use super::{Dialect, ResetCore};
+
+/// Whether the account named by a reset request may get another token in this window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AccountQuota {
+    Available,
+    /// Answer exactly as if a token were issued, but issue none and send nothing.
+    Exhausted,
+}
+
+impl ResetCore {
+    /// Counts a reset request for `email` (normalized) from `client_ip`: an error past the
+    /// IP's limit, else whether the account's quota is left.
+    pub(super) async fn request_quota(
+        &self,
+        dialect: Dialect,
+        email: &str,
+        client_ip: IpAddr,
+    ) -> Result<AccountQuota, RequestError> {
+        let now = self.clock.now_ms();
+        match self
+            .limiter
+            .check_request(email, client_ip, dialect.as_str(), now)
+            .await?
+        {
+            RequestVerdict::Allowed => Ok(AccountQuota::Available),
+            RequestVerdict::AccountExhausted => Ok(AccountQuota::Exhausted),
+            RequestVerdict::IpExhausted => Err(RequestError::TooManyRequests),
+        }
+    }
+
+    /// Refuses a redemption from an IP whose failed redemptions are used up, before any
+    /// token lookup: past the limit, guessing costs the guesser nothing but this read.
+    pub(super) async fn check_redemption_limit(
+        &self,
+        client_ip: IpAddr,
+    ) -> Result<(), RedeemError> {
+        let now = self.clock.now_ms();
+        if self.limiter.redemptions_exhausted(client_ip, now).await? {
+            return Err(RedeemError::TooManyRequests);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn count_failed_redemption(
+        &self,
+        dialect: Dialect,
+        client_ip: IpAddr,
+    ) -> Result<(), RedeemError> {
+        let now = self.clock.now_ms();
+        self.limiter
+            .record_failed_redemption(client_ip, dialect.as_str(), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Refuses a login from an IP whose failed logins are used up, before the password is
+    /// checked, so a guesser also stops costing argon2 time.
+    pub(super) async fn check_login_limit(&self, client_ip: IpAddr) -> Result<(), LoginError> {
+        let now = self.clock.now_ms();
+        if self.limiter.logins_exhausted(client_ip, now).await? {
+            return Err(LoginError::TooManyRequests);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn count_failed_login(&self, client_ip: IpAddr) -> Result<(), LoginError> {
+        let now = self.clock.now_ms();
+        self.limiter.record_failed_login(client_ip, now).await?;
+        Ok(())
+    }
+}

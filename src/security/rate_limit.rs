@@ -1,0 +1,553 @@
+//! Rate limits (SECURITY.md items 3 and 10), counted in the store so that every replica on
+//! one database shares them.
+//!
+//! Four counters, each in fixed windows (`window_start = now - now % window`), one row per
+//! key and window in `rate_limits`:
+//!
+//! | kind | key | counts | limit, window (defaults) |
+//! | --- | --- | --- | --- |
+//! | `account_requests` | keyed hash of the normalized email | reset requests, any dialect, known and unknown emails alike | 3 per 15 min |
+//! | `ip_requests` | client IP | reset requests | 20 per minute |
+//! | `ip_failed_redemptions` | client IP | redemptions of a secret the server never issued | 10 per 15 min |
+//! | `ip_failed_logins` | client IP | failed `/v1/login` attempts | as `ip_failed_redemptions` |
+//!
+//! Failed logins have a counter of their own (with the failed-redemption numbers) rather than
+//! sharing one: a user mistyping a password a few times should not also lose the reset
+//! that would get them back in.
+//!
+//! Requests are counted when they happen (one atomic upsert each) and refused once the count
+//! passes the limit. Failures are counted after they happen and checked, read-only, before
+//! the next attempt does any work; concurrent attempts from one IP can therefore overshoot
+//! the failure limit by the number in flight, which the per-token burn still bounds.
+//!
+//! A key never holds an email: accounts are keyed by `TokenHasher` under the purpose
+//! `ratelimit`, so a copy of the table tells nothing about who asked. IPv6 clients are
+//! counted per /64, the block a single host usually gets, so rotating addresses inside it
+//! does not reset the count. A tripped limit is logged at `info` with its kind and dialect
+//! only.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use crate::clock::Millis;
+use crate::config::{SecurityConfig, Switch};
+use crate::security::keyed_hash::TokenHasher;
+use crate::store::{Store, StoreError};
+
+/// Keyed-hash purpose of account keys: an email hashed here matches no token hash.
+const ACCOUNT_KEY_PURPOSE: &str = "ratelimit";
+/// How often one process deletes expired windows. Replicas prune on their own schedules;
+/// deleting rows already gone is harmless.
+const PRUNE_EVERY_MS: Millis = 60_000;
+
+/// What is counted; the name is the key's prefix and what a log line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    AccountRequests,
+    IpRequests,
+    IpFailedRedemptions,
+    IpFailedLogins,
+}
+
+impl LimitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::AccountRequests => "account_requests",
+            LimitKind::IpRequests => "ip_requests",
+            LimitKind::IpFailedRedemptions => "ip_failed_redemptions",
+            LimitKind::IpFailedLogins => "ip_failed_logins",
+        }
+    }
+}
+
+/// Whether a reset request may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestVerdict {
+    Allowed,
+    /// The email's limit is used up: answer as usual, issue nothing.
+    AccountExhausted,
+    /// The client IP's limit is used up: answer "too many requests".
+    IpExhausted,
+}
+
+/// A limit: at most `max` per window of `window_ms`.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    max: i64,
+    window_ms: Millis,
+}
+
+impl Quota {
+    fn new(max: u32, window_secs: u64) -> Self {
+        // Config validation keeps windows within a week, so this never saturates.
+        let window_ms = i64::try_from(window_secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
+        Quota {
+            max: i64::from(max),
+            window_ms: window_ms.max(1),
+        }
+    }
+
+    fn window_start(self, now: Millis) -> Millis {
+        now - now.rem_euclid(self.window_ms)
+    }
+}
+
+/// The limiter; cheap to clone. Built from `[security]`: with `rate_limits = "off"` every
+/// check allows and nothing is written.
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Option<Arc<Limits>>,
+}
+
+struct Limits {
+    store: Store,
+    keys: TokenHasher,
+    account_requests: Quota,
+    ip_requests: Quota,
+    ip_failures: Quota,
+    /// Windows that started this long ago are over for every kind: pruning deletes them.
+    longest_window_ms: Millis,
+    /// When this process prunes next (ms since the epoch).
+    next_prune_at: AtomicI64,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("enabled", &self.inner.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimiter {
+    pub fn new(store: Store, keys: TokenHasher, security: &SecurityConfig) -> Self {
+        if security.rate_limits == Switch::Off {
+            return RateLimiter { inner: None };
+        }
+        let account_requests = Quota::new(
+            security.account_requests_per_window,
+            security.account_window_secs,
+        );
+        let ip_requests = Quota::new(security.ip_requests_per_window, security.ip_window_secs);
+        let ip_failures = Quota::new(
+            security.ip_failed_redemptions_per_window,
+            security.ip_failed_window_secs,
+        );
+        let longest_window_ms = [account_requests, ip_requests, ip_failures]
+            .iter()
+            .map(|q| q.window_ms)
+            .max()
+            .unwrap_or(PRUNE_EVERY_MS);
+        RateLimiter {
+            inner: Some(Arc::new(Limits {
+                store,
+                keys,
+                account_requests,
+                ip_requests,
+                ip_failures,
+                longest_window_ms,
+                next_prune_at: AtomicI64::new(0),
+            })),
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Counts a reset request for `email` (already normalized) from `ip` and says whether it
+    /// may go ahead. The IP is counted first; a request refused for its IP is not counted
+    /// against the account, so a flood from one client does not also use up the quota of
+    /// the accounts it names. Known and unknown emails do the same store work.
+    pub async fn check_request(
+        &self,
+        email: &str,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<RequestVerdict, StoreError> {
+        let Some(limits) = &self.inner else {
+            return Ok(RequestVerdict::Allowed);
+        };
+        let ip_key = key(LimitKind::IpRequests, &client_subject(ip));
+        if !limits
+            .hit(
+                LimitKind::IpRequests,
+                &ip_key,
+                limits.ip_requests,
+                dialect,
+                now,
+            )
+            .await?
+        {
+            return Ok(RequestVerdict::IpExhausted);
+        }
+        let account = limits.keys.hash(ACCOUNT_KEY_PURPOSE, email);
+        let account_key = key(LimitKind::AccountRequests, &account);
+        if !limits
+            .hit(
+                LimitKind::AccountRequests,
+                &account_key,
+                limits.account_requests,
+                dialect,
+                now,
+            )
+            .await?
+        {
+            return Ok(RequestVerdict::AccountExhausted);
+        }
+        Ok(RequestVerdict::Allowed)
+    }
+
+    /// Whether `ip` has used up its failed redemptions: checked before a redemption looks
+    /// anything up (SECURITY.md 10). Reads only.
+    pub async fn redemptions_exhausted(&self, ip: IpAddr, now: Millis) -> Result<bool, StoreError> {
+        self.failures_exhausted(LimitKind::IpFailedRedemptions, ip, now)
+            .await
+    }
+
+    /// Counts a failed redemption from `ip`.
+    pub async fn record_failed_redemption(
+        &self,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.record_failure(LimitKind::IpFailedRedemptions, ip, dialect, now)
+            .await
+    }
+
+    /// Whether `ip` has used up its failed logins. Reads only.
+    pub async fn logins_exhausted(&self, ip: IpAddr, now: Millis) -> Result<bool, StoreError> {
+        self.failures_exhausted(LimitKind::IpFailedLogins, ip, now)
+            .await
+    }
+
+    /// Counts a failed login from `ip`.
+    pub async fn record_failed_login(&self, ip: IpAddr, now: Millis) -> Result<(), StoreError> {
+        self.record_failure(LimitKind::IpFailedLogins, ip, "resetd", now)
+            .await
+    }
+
+    async fn failures_exhausted(
+        &self,
+        kind: LimitKind,
+        ip: IpAddr,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let Some(limits) = &self.inner else {
+            return Ok(false);
+        };
+        let quota = limits.ip_failures;
+        let count = limits
+            .store
+            .rate_limit_count(&key(kind, &client_subject(ip)), quota.window_start(now))
+            .await?;
+        Ok(count >= quota.max)
+    }
+
+    async fn record_failure(
+        &self,
+        kind: LimitKind,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let quota = limits.ip_failures;
+        let count = limits
+            .store
+            .hit_rate_limit(&key(kind, &client_subject(ip)), quota.window_start(now))
+            .await?;
+        // This failure used up the allowance: the next attempt is refused. Logged once per
+        // window, not for every refusal after it.
+        if count == quota.max {
+            tracing::info!(limit = kind.as_str(), dialect, "rate limit reached");
+        }
+        limits.prune_if_due(now);
+        Ok(())
+    }
+
+    /// Deletes every window that has ended for all kinds (those that started more than the
+    /// longest configured window before `now`); returns how many rows went.
+    pub async fn prune(&self, now: Millis) -> Result<usize, StoreError> {
+        match &self.inner {
+            Some(limits) => {
+                limits
+                    .store
+                    .prune_rate_limits(now - limits.longest_window_ms)
+                    .await
+            }
+            None => Ok(0),
+        }
+    }
+}
+
+impl Limits {
+    /// Counts one hit; `true` while the count is within the quota.
+    async fn hit(
+        &self,
+        kind: LimitKind,
+        key: &str,
+        quota: Quota,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let count = self
+            .store
+            .hit_rate_limit(key, quota.window_start(now))
+            .await?;
+        // The first hit past the limit is when it trips; later ones are not logged again.
+        if count == quota.max + 1 {
+            tracing::info!(limit = kind.as_str(), dialect, "rate limit reached");
+        }
+        self.prune_if_due(now);
+        Ok(count <= quota.max)
+    }
+
+    /// Whether this process should prune now; claims the turn when it should.
+    fn take_prune_turn(&self, now: Millis) -> bool {
+        let due = self.next_prune_at.load(Ordering::Relaxed);
+        now >= due
+            && self
+                .next_prune_at
+                .compare_exchange(
+                    due,
+                    now + PRUNE_EVERY_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Now and then, deletes ended windows in the background, so the request that happens
+    /// to be due does not wait for the DELETE.
+    fn prune_if_due(&self, now: Millis) {
+        if !self.take_prune_turn(now) {
+            return;
+        }
+        let store = self.store.clone();
+        let before = now - self.longest_window_ms;
+        tokio::spawn(async move {
+            match store.prune_rate_limits(before).await {
+                Ok(deleted) => tracing::debug!(deleted, "pruned rate-limit windows"),
+                Err(err) => tracing::warn!(error = %err, "could not prune rate-limit windows"),
+            }
+        });
+    }
+}
+
+fn key(kind: LimitKind, subject: &str) -> String {
+    format!("{}:{subject}", kind.as_str())
+}
+
+/// The address a client is counted under: IPv4 as is (also when it arrived IPv4-mapped),
+/// IPv6 by its /64.
+fn client_subject(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX));
+            format!("{network}/64")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{store_tests, TestStore};
+
+    const EMAIL: &str = "ann@example.com";
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("test address")
+    }
+
+    fn config(adjust: impl FnOnce(&mut SecurityConfig)) -> SecurityConfig {
+        let mut security = SecurityConfig::default();
+        adjust(&mut security);
+        security
+    }
+
+    fn limiter(t: &TestStore, security: &SecurityConfig) -> RateLimiter {
+        RateLimiter::new(
+            t.store.clone(),
+            TokenHasher::from_secret("rate-limit-test-secret"),
+            security,
+        )
+    }
+
+    #[test]
+    fn clients_are_counted_per_ipv4_address_and_ipv6_64() {
+        assert_eq!(client_subject(ip("192.0.2.7")), "192.0.2.7");
+        assert_eq!(client_subject(ip("::ffff:192.0.2.7")), "192.0.2.7");
+        assert_eq!(
+            client_subject(ip("2001:db8:1:2:3:4:5:6")),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_subject(ip("2001:db8:1:2:ffff::1")),
+            client_subject(ip("2001:db8:1:2::9"))
+        );
+        assert_ne!(
+            client_subject(ip("2001:db8:1:2::1")),
+            client_subject(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn windows_are_fixed_and_aligned() {
+        let quota = Quota::new(3, 60);
+        assert_eq!(quota.window_start(0), 0);
+        assert_eq!(quota.window_start(59_999), 0);
+        assert_eq!(quota.window_start(60_000), 60_000);
+        assert_eq!(quota.window_start(-1), -60_000);
+    }
+
+    store_tests! {
+        async fn the_ip_is_counted_before_the_account(t: TestStore) {
+            let security = config(|s| {
+                s.ip_requests_per_window = 3;
+                s.account_requests_per_window = 2;
+            });
+            let limiter = limiter(&t, &security);
+            let now = 1_000_000_000;
+            let from = ip("192.0.2.1");
+            let mut verdicts = Vec::new();
+            for _ in 0..4 {
+                verdicts.push(limiter.check_request(EMAIL, from, "strapi", now).await.expect("check"));
+            }
+            use RequestVerdict::*;
+            assert_eq!(verdicts, [Allowed, Allowed, AccountExhausted, IpExhausted]);
+
+            // Another IP: its own count, the account's is still used up.
+            let other = ip("192.0.2.2");
+            assert_eq!(
+                limiter.check_request(EMAIL, other, "ipcola", now).await.expect("check"),
+                AccountExhausted
+            );
+            assert_eq!(
+                limiter
+                    .check_request("bob@example.com", other, "ipcola", now)
+                    .await
+                    .expect("check"),
+                Allowed
+            );
+
+            // The IP's window is a minute, the account's 15: a minute later only the IP
+            // is free again.
+            let later = now + 60_000;
+            assert_eq!(
+                limiter.check_request(EMAIL, from, "strapi", later).await.expect("check"),
+                AccountExhausted
+            );
+            let much_later = now + 15 * 60_000;
+            assert_eq!(
+                limiter.check_request(EMAIL, from, "strapi", much_later).await.expect("check"),
+                Allowed
+            );
+        }
+
+        async fn failures_are_checked_before_and_counted_after(t: TestStore) {
+            let security = config(|s| s.ip_failed_redemptions_per_window = 2);
+            let limiter = limiter(&t, &security);
+            let now = 1_000_000_000;
+            let from = ip("2001:db8::1");
+            assert!(!limiter.redemptions_exhausted(from, now).await.expect("check"));
+            limiter.record_failed_redemption(from, "cloudreve", now).await.expect("count");
+            assert!(!limiter.redemptions_exhausted(from, now).await.expect("check"));
+            limiter.record_failed_redemption(from, "cloudreve", now).await.expect("count");
+            assert!(limiter.redemptions_exhausted(from, now).await.expect("check"));
+            // The same /64 is the same client; the check itself counts nothing.
+            assert!(limiter.redemptions_exhausted(ip("2001:db8::2"), now).await.expect("check"));
+            assert!(!limiter.redemptions_exhausted(ip("2001:db9::1"), now).await.expect("check"));
+            // Logins are counted apart.
+            assert!(!limiter.logins_exhausted(from, now).await.expect("check"));
+            limiter.record_failed_login(from, now).await.expect("count");
+            limiter.record_failed_login(from, now).await.expect("count");
+            assert!(limiter.logins_exhausted(from, now).await.expect("check"));
+            // 15 minutes later, a new window.
+            let later = now + 15 * 60_000;
+            assert!(!limiter.redemptions_exhausted(from, later).await.expect("check"));
+            assert!(!limiter.logins_exhausted(from, later).await.expect("check"));
+        }
+
+        async fn keys_never_hold_the_email(t: TestStore) {
+            let limiter = limiter(&t, &SecurityConfig::default());
+            let now = 1_000_000_000;
+            limiter
+                .check_request(EMAIL, ip("192.0.2.1"), "strapi", now)
+                .await
+                .expect("check");
+            limiter.record_failed_redemption(ip("192.0.2.1"), "strapi", now).await.expect("count");
+            let keys = t.store.rate_limit_keys().await.expect("keys");
+            assert_eq!(keys.len(), 3, "{keys:?}");
+            for key in &keys {
+                assert!(!key.contains("ann") && !key.contains("example"), "{key}");
+            }
+            let hash = TokenHasher::from_secret("rate-limit-test-secret").hash("ratelimit", EMAIL);
+            assert!(keys.contains(&format!("account_requests:{hash}")), "{keys:?}");
+            assert!(keys.contains(&"ip_requests:192.0.2.1".to_owned()), "{keys:?}");
+            assert!(keys.contains(&"ip_failed_redemptions:192.0.2.1".to_owned()), "{keys:?}");
+        }
+
+        async fn off_allows_everything_and_writes_nothing(t: TestStore) {
+            let security = config(|s| {
+                s.rate_limits = Switch::Off;
+                s.ip_requests_per_window = 1;
+                s.account_requests_per_window = 1;
+                s.ip_failed_redemptions_per_window = 1;
+            });
+            let limiter = limiter(&t, &security);
+            assert!(!limiter.is_enabled());
+            let from = ip("192.0.2.1");
+            for _ in 0..5 {
+                assert_eq!(
+                    limiter.check_request(EMAIL, from, "strapi", 0).await.expect("check"),
+                    RequestVerdict::Allowed
+                );
+                limiter.record_failed_redemption(from, "strapi", 0).await.expect("count");
+                limiter.record_failed_login(from, 0).await.expect("count");
+            }
+            assert!(!limiter.redemptions_exhausted(from, 0).await.expect("check"));
+            assert!(!limiter.logins_exhausted(from, 0).await.expect("check"));
+            assert!(t.store.rate_limit_keys().await.expect("keys").is_empty());
+        }
+
+        async fn pruning_keeps_every_current_window(t: TestStore) {
+            // Windows of 1 min (IP requests) and 15 min (account, failures).
+            let limiter = limiter(&t, &SecurityConfig::default());
+            // No background pruning racing the calls below.
+            if let Some(limits) = &limiter.inner {
+                limits.next_prune_at.store(i64::MAX, Ordering::Relaxed);
+            }
+            let start = 1_000_000_000 - 1_000_000_000 % (15 * 60_000);
+            let from = ip("192.0.2.1");
+            limiter.check_request(EMAIL, from, "strapi", start).await.expect("check");
+            limiter.record_failed_login(from, start).await.expect("count");
+            // Within the longest window nothing goes, also the ended 1-minute window.
+            let within = start + 15 * 60_000 - 1;
+            assert_eq!(limiter.prune(within).await.expect("prune"), 0);
+            // Once the longest window has passed entirely, all of them go.
+            let after = start + 30 * 60_000;
+            limiter.check_request(EMAIL, from, "strapi", after).await.expect("check");
+            assert_eq!(limiter.prune(after).await.expect("prune"), 3);
+            assert_eq!(t.store.rate_limit_keys().await.expect("keys").len(), 2);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pruning_is_taken_by_one_caller_a_minute() {
+        let t = TestStore::sqlite().await;
+        let limiter = limiter(&t, &SecurityConfig::default());
+        let limits = limiter.inner.as_ref().expect("enabled");
+        assert!(limits.take_prune_turn(1_000_000));
+        assert!(!limits.take_prune_turn(1_000_000));
+        assert!(!limits.take_prune_turn(1_000_000 + PRUNE_EVERY_MS - 1));
+        assert!(limits.take_prune_turn(1_000_000 + PRUNE_EVERY_MS));
+    }
+}
