@@ -52,6 +52,10 @@ impl Default for RetryPolicy {
 const JITTER: f64 = 0.2;
 /// `last_error` is a summary for operators, not a log.
 const MAX_ERROR_SUMMARY: usize = 500;
+/// How long a send under way when the worker is told to stop may still take. SMTP commands
+/// time out only after a minute each, so a stalled mail server would otherwise hold up the
+/// process's exit for minutes.
+const SHUTDOWN_SEND_GRACE: Duration = Duration::from_secs(5);
 
 impl RetryPolicy {
     /// Delay before the next attempt after `attempts` failed ones (at least 1):
@@ -115,7 +119,9 @@ impl OutboxWorker {
     /// Delivers until `shutdown` turns true (or its sender is dropped). After each pass it
     /// waits for `wake` (call `notify_one` after queueing mail: the permit is kept if the
     /// worker is busy), the poll interval, or shutdown. On shutdown the message being sent
-    /// is finished; the rest of the batch goes back to `pending`.
+    /// is finished (given [`SHUTDOWN_SEND_GRACE`] at most; past that it goes back to
+    /// `pending`, due at once, and may be sent twice, with the same `Message-ID`); the rest
+    /// of the batch goes back to `pending`.
     pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(
             transport = self.transport.description(),
@@ -170,7 +176,19 @@ impl OutboxWorker {
 
         let mut pending = claimed.into_iter();
         for row in pending.by_ref() {
-            match self.deliver(&row).await? {
+            // The batch shares one lease. Once it has run out (a slow mail server), the rest
+            // may already be another worker's: sending them too would duplicate them.
+            if row
+                .lease_until
+                .is_some_and(|until| until <= self.clock.now_ms())
+            {
+                tracing::info!(
+                    outbox_id = row.id,
+                    "outbox lease ran out: the rest of the batch is left to the next claim"
+                );
+                return Ok(stats);
+            }
+            match self.deliver(&row, shutdown).await? {
                 Outcome::Sent => stats.sent += 1,
                 Outcome::Retrying => stats.retrying += 1,
                 Outcome::Dead => stats.dead += 1,
@@ -191,7 +209,11 @@ impl OutboxWorker {
         Ok(stats)
     }
 
-    async fn deliver(&self, row: &OutboxMessage) -> Result<Outcome, StoreError> {
+    async fn deliver(
+        &self,
+        row: &OutboxMessage,
+        shutdown: Option<&watch::Receiver<bool>>,
+    ) -> Result<Outcome, StoreError> {
         let message = match build_message(row, &self.from) {
             Ok(message) => message,
             Err(error) => {
@@ -204,7 +226,31 @@ impl OutboxWorker {
             }
         };
 
-        let error = match self.transport.send(&message).await {
+        let sent = match shutdown {
+            None => self.transport.send(&message).await,
+            Some(shutdown) => {
+                tokio::select! {
+                    sent = self.transport.send(&message) => sent,
+                    () = grace_after_stop(shutdown.clone()) => {
+                        // The server may have taken the message: if so it comes again.
+                        self.store
+                            .mark_failed(
+                                row.id,
+                                "delivery interrupted: resetd was stopping",
+                                Some(self.clock.now_ms()),
+                            )
+                            .await?;
+                        tracing::warn!(
+                            outbox_id = row.id,
+                            attempts = row.attempts,
+                            "mail delivery interrupted by shutdown; left queued"
+                        );
+                        return Ok(Outcome::Retrying);
+                    }
+                }
+            }
+        };
+        let error = match sent {
             Ok(()) => {
                 self.store.mark_sent(row.id, self.clock.now_ms()).await?;
                 tracing::info!(outbox_id = row.id, attempts = row.attempts, "mail sent");
@@ -248,6 +294,12 @@ enum Outcome {
     Sent,
     Retrying,
     Dead,
+}
+
+/// Resolves [`SHUTDOWN_SEND_GRACE`] after `shutdown` turns true (or its sender is dropped).
+async fn grace_after_stop(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+    tokio::time::sleep(SHUTDOWN_SEND_GRACE).await;
 }
 
 fn summary(error: &dyn std::fmt::Display) -> String {

@@ -21,7 +21,9 @@
 #![allow(dead_code)] // each test binary uses part of the harness
 
 pub mod postgres;
+pub mod process;
 pub mod smtp_sink;
+pub mod tcp_proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -180,6 +180,8 @@ struct Session {
 }
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    // Replies go out in small writes: without this each waits for the client's delayed ACK.
+    let _ = stream.set_nodelay(true);
     let (read, writer) = stream.into_split();
     let mut session = Session {
         reader: BufReader::new(read),
