@@ -1,5 +1,5 @@
-//! Assembling the service: store, secret, hashers, mailer, reset core, HTTP server and
-//! outbox worker; and stopping it cleanly.
+//! Assembling the service: store, secret, hashers, mailer, reset core, HTTP server, reset
+//! issuer and outbox worker; and stopping it cleanly.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
 use crate::mail::{MailTransport, MailUrlError};
 use crate::mail::{OutboxWorker, RetryPolicy};
-use crate::reset::ResetCore;
+use crate::reset::{IssuerPolicy, ResetCore};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::{HashError, PasswordHasher};
 use crate::security::random;
@@ -95,9 +95,12 @@ impl Services {
     }
 }
 
-/// A running server and its outbox worker.
+/// A running server, its reset issuer (unless `issuer.enabled = false`) and its outbox
+/// worker.
 pub struct RunningServer {
     server: HttpServer<AppState>,
+    issuer: Option<JoinHandle<()>>,
+    stop_issuer: watch::Sender<bool>,
     worker: JoinHandle<()>,
     stop_worker: watch::Sender<bool>,
 }
@@ -107,10 +110,18 @@ impl RunningServer {
         self.server.local_addr()
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, then stops the outbox worker
-    /// (unsent mail stays queued for the next start).
+    /// Stops accepting requests and lets in-flight ones finish; then stops the reset issuer,
+    /// which first drains the queue for a few seconds (what it leaves stays queued for the
+    /// next start or another replica); then the outbox worker (unsent mail stays queued
+    /// likewise). In that order, so that the last requests' mail is at least in the outbox,
+    /// and the worker may still send it.
     pub async fn shutdown(self) -> Result<(), String> {
         let closed = self.server.close().await;
+        // A send fails only when the task has ended already.
+        let _ = self.stop_issuer.send(true);
+        if let Some(issuer) = self.issuer {
+            let _ = issuer.await;
+        }
         let _ = self.stop_worker.send(true);
         let _ = self.worker.await;
         closed
@@ -131,7 +142,7 @@ pub fn api_description() -> Result<ApiDescription<AppState>, StartError> {
     Ok(api)
 }
 
-/// Starts the HTTP server and the outbox worker.
+/// Starts the HTTP server, the reset issuer and the outbox worker.
 pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
     if config.security.rate_limits == Switch::Off {
         tracing::warn!("rate limits are off (RESETD_RATE_LIMITS=off)");
@@ -141,6 +152,21 @@ pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, 
     let services = Services::open(config, clock).await?;
     let config = services.config.clone();
 
+    let (stop_issuer, issuer_stop_rx) = watch::channel(false);
+    let issuer = if config.issuer.enabled {
+        let issuer = services.core.issuer(IssuerPolicy {
+            lease: Duration::from_millis(config.issuer.lease_ms),
+            poll_interval: Duration::from_millis(config.issuer.poll_interval_ms),
+            ..IssuerPolicy::default()
+        });
+        Some(tokio::spawn(issuer.run(issuer_stop_rx)))
+    } else {
+        tracing::warn!(
+            "the reset issuer is off (issuer.enabled = false): reset requests are queued here \
+             but only processed by a replica that runs one"
+        );
+        None
+    };
     let (stop_worker, worker_stop_rx) = watch::channel(false);
     let worker = OutboxWorker::new(
         services.store.clone(),
@@ -183,6 +209,8 @@ pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, 
     tracing::info!(address = %server.local_addr(), "resetd listening");
     Ok(RunningServer {
         server,
+        issuer,
+        stop_issuer,
         worker,
         stop_worker,
     })

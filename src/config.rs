@@ -68,6 +68,7 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub sessions: SessionConfig,
     pub outbox: OutboxConfig,
+    pub issuer: IssuerConfig,
     pub dialects: DialectsConfig,
     pub security: SecurityConfig,
 }
@@ -86,6 +87,7 @@ impl Default for Config {
             argon2: Argon2Config::default(),
             sessions: SessionConfig::default(),
             outbox: OutboxConfig::default(),
+            issuer: IssuerConfig::default(),
             dialects: DialectsConfig::default(),
             security: SecurityConfig::default(),
         }
@@ -190,6 +192,34 @@ impl Default for OutboxConfig {
             base_delay_ms: 2_000,
             max_delay_ms: 15 * 60 * 1_000,
             lease_ms: 60_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+/// The reset issuer (`reset::issuer`): the background task that turns queued reset requests
+/// into tokens and mail, so that the request path does the same work for every email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Run the issuer in this process. `false` only for a replica that takes requests while
+    /// another replica on the same database issues (or a test that looks at the queue):
+    /// with no issuer running anywhere, requests are answered but no mail is sent.
+    pub enabled: bool,
+    /// How long a claimed request stays with its issuer before another may take it (the
+    /// issuer died). Processing one takes milliseconds; after a crash, requests it held wait
+    /// this long.
+    pub lease_ms: u64,
+    /// How often to look for queued requests when no request in this process wakes the
+    /// issuer (requests taken by other replicas, leases that ran out).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            lease_ms: 10_000,
             poll_interval_ms: 1_000,
         }
     }
@@ -311,6 +341,10 @@ const MAX_RATE_LIMIT: u32 = 1_000_000;
 /// Longest accepted rate-limit window. Counters are kept for the longest configured window,
 /// so this also bounds how long a counter row lives.
 const MAX_RATE_WINDOW_SECS: u64 = 7 * 24 * 3_600;
+
+/// Longest accepted issuer lease or poll interval: longer would leave answered requests
+/// waiting for their mail past any sensible token lifetime.
+const MAX_ISSUER_MS: u64 = 3_600_000;
 
 /// A value never shown: `Debug`, `Display` and `Serialize` print `<redacted>`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -480,6 +514,18 @@ impl Config {
             return Err(ConfigError::invalid(
                 "outbox.base_delay_ms",
                 "must be at least 1 and not above outbox.max_delay_ms",
+            ));
+        }
+        if self.issuer.lease_ms == 0 || self.issuer.lease_ms > MAX_ISSUER_MS {
+            return Err(ConfigError::invalid(
+                "issuer.lease_ms",
+                "must be between 1 ms and one hour",
+            ));
+        }
+        if self.issuer.poll_interval_ms == 0 || self.issuer.poll_interval_ms > MAX_ISSUER_MS {
+            return Err(ConfigError::invalid(
+                "issuer.poll_interval_ms",
+                "must be between 1 ms and one hour",
             ));
         }
         if self.security.max_failed_attempts == 0 {
@@ -722,6 +768,36 @@ mod tests {
         ];
         for (line, key) in cases {
             std::fs::write(&path, format!("[security]\n{line}\n")).expect("write");
+            let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(line);
+            assert!(err.to_string().contains(key), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn issuer_settings_are_read_and_checked() {
+        let defaults = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert!(defaults.issuer.enabled);
+        assert_eq!(defaults.issuer.lease_ms, 10_000);
+        assert_eq!(defaults.issuer.poll_interval_ms, 1_000);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(
+            &path,
+            "[issuer]\nenabled = false\nlease_ms = 2000\npoll_interval_ms = 50\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
+        assert!(!config.issuer.enabled);
+        assert_eq!(config.issuer.lease_ms, 2_000);
+        assert_eq!(config.issuer.poll_interval_ms, 50);
+
+        for (line, key) in [
+            ("lease_ms = 0", "issuer.lease_ms"),
+            ("poll_interval_ms = 0", "issuer.poll_interval_ms"),
+            ("lease_ms = 3600001", "issuer.lease_ms"),
+        ] {
+            std::fs::write(&path, format!("[issuer]\n{line}\n")).expect("write");
             let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(line);
             assert!(err.to_string().contains(key), "{line}: {err}");
         }

@@ -610,9 +610,11 @@ async fn x_forwarded_for_is_honoured_only_from_a_trusted_proxy(#[case] backend: 
         Dialect::Strapi,
         &strapi("198.51.100.2, 203.0.113.7", "e@example.com").await,
     );
-    // The audit trail shows the forwarded address too.
+    // The audit trail shows the forwarded address too. The event is written when the
+    // queued request is processed, in the transaction that queues its mail.
     proxied.create_user(ANN, OLD_PASSWORD).await;
     assert_accepted(Dialect::Strapi, &strapi("203.0.113.9", ANN).await);
+    proxied.mail(1).await;
     let audit = proxied.store().await.list_audit(1).await.expect("audit");
     assert_eq!(audit[0].client_ip.as_deref(), Some("203.0.113.9"));
     proxied.stop().await;
@@ -641,6 +643,7 @@ async fn x_forwarded_for_is_honoured_only_from_a_trusted_proxy(#[case] backend: 
     direct.create_user(ANN, OLD_PASSWORD).await;
     let answer = request_reset(&direct, Dialect::Strapi, ANN, Some("203.0.113.9")).await;
     assert_accepted(Dialect::Strapi, &answer);
+    direct.mail(1).await;
     let audit = direct.store().await.list_audit(1).await.expect("audit");
     assert_eq!(audit[0].client_ip.as_deref(), Some("127.0.0.1"));
     direct.stop().await;

@@ -152,7 +152,7 @@ impl ResetCore {
             created_at: now,
             expires_at,
         };
-        self.store.issue_reset_token(row, None, now).await?;
+        self.store.issue_reset_token(row, None, None, now).await?;
         self.audit(AuditKind::RecoveryIssued, Some(user.id), dialect, client_ip)
             .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "recovery issued by an operator");

@@ -4,7 +4,9 @@
 
 use std::net::IpAddr;
 
+use crate::clock::Millis;
 use crate::security::rate_limit::RequestVerdict;
+use crate::store::StoreError;
 
 use super::error::{LoginError, RedeemError, RequestError};
 use super::{Dialect, ResetCore};
@@ -19,7 +21,8 @@ pub(super) enum AccountQuota {
 
 impl ResetCore {
     /// Counts a reset request for `email` (normalized) from `client_ip`: an error past the
-    /// IP's limit, else whether the account's quota is left.
+    /// IP's limit, else whether the account's quota is left. Both at once: the path of
+    /// `reveal_unknown_accounts = true` only.
     pub(super) async fn request_quota(
         &self,
         dialect: Dialect,
@@ -36,6 +39,46 @@ impl ResetCore {
             RequestVerdict::AccountExhausted => Ok(AccountQuota::Exhausted),
             RequestVerdict::IpExhausted => Err(RequestError::TooManyRequests),
         }
+    }
+
+    /// Counts a reset request from `client_ip` (the request path): an error past the IP's
+    /// limit.
+    pub(super) async fn check_request_ip_limit(
+        &self,
+        dialect: Dialect,
+        client_ip: IpAddr,
+    ) -> Result<(), RequestError> {
+        let now = self.clock.now_ms();
+        if self
+            .limiter
+            .hit_ip_request(client_ip, dialect.as_str(), now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(RequestError::TooManyRequests)
+        }
+    }
+
+    /// Counts a queued reset request for `email` (normalized, known or not) against the
+    /// account's limit (the issuer), in the window of `requested_at`, when it was made: a
+    /// queue that waited (no issuer running) is counted as the requests came, not as one
+    /// burst.
+    pub(super) async fn account_quota(
+        &self,
+        dialect: Dialect,
+        email: &str,
+        requested_at: Millis,
+    ) -> Result<AccountQuota, StoreError> {
+        let available = self
+            .limiter
+            .hit_account_request(email, dialect.as_str(), requested_at)
+            .await?;
+        Ok(if available {
+            AccountQuota::Available
+        } else {
+            AccountQuota::Exhausted
+        })
     }
 
     /// Refuses a redemption from an IP whose failed redemptions are used up, before any

@@ -1,4 +1,5 @@
-//! The dialect-agnostic reset core: request a reset, redeem a token, open and check sessions.
+//! The dialect-agnostic reset core: request a reset, redeem a token, open and check sessions;
+//! and the issuer, which turns queued reset requests into tokens and mail.
 //!
 //! It knows token formats, lifetimes, policies and the enumeration-safe rules; it never knows
 //! which envelope its answer will be wrapped in. Store and mail sit below it.
@@ -8,6 +9,7 @@ mod audit;
 mod dialect;
 pub mod email_address;
 mod error;
+mod issuer;
 mod limits;
 pub mod policy;
 mod redeem;
@@ -29,6 +31,7 @@ use crate::store::Store;
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
 pub use dialect::{Dialect, UnknownDialect};
 pub use error::{AccountProblem, LoginError, RedeemError, RequestError, ServiceError};
+pub use issuer::{IssueStats, IssuerPolicy, ResetIssuer};
 pub use redeem::{Binding, Redemption};
 pub use request::RequestOutcome;
 pub use sessions::{Introspection, SessionTokens};
@@ -45,6 +48,8 @@ pub struct ResetCore {
     clock: SharedClock,
     /// Wakes the outbox worker as soon as a message is queued.
     mail_wake: Arc<Notify>,
+    /// Wakes the reset issuer as soon as a request is queued (`issuer.rs`).
+    issue_wake: Arc<Notify>,
     /// Decoy password hash for logins to unknown accounts (see `sessions`).
     decoy: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -67,6 +72,7 @@ impl ResetCore {
             limiter,
             clock,
             mail_wake,
+            issue_wake: Arc::default(),
             decoy: Arc::default(),
         }
     }

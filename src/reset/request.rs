@@ -1,10 +1,18 @@
-//! Requesting a reset: one live token per account and dialect, token and email queued in one
-//! transaction, and the same answer whether or not the account can use it.
+//! Requesting a reset: the same answer, and the same store work, whether or not the account
+//! can use it (SECURITY.md items 1 and 2).
+//!
+//! By default the request path checks the email's shape and the client IP's limit, queues
+//! the request (one INSERT into `reset_requests`) and answers. Everything that depends on
+//! the account — its per-account limit, the lookup, the token and the mail — happens later,
+//! in the issuer (`issuer.rs`), where no client waits for it. Only with
+//! `reveal_unknown_accounts = true`, which tells clients who has an account anyway, does the
+//! request do it all at once and answer with the outcome.
 
 use std::net::IpAddr;
 
+use crate::clock::Millis;
 use crate::mail::templates;
-use crate::store::{AuditKind, NewResetToken, User, UserStatus};
+use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
 
 use super::error::{AccountProblem, RequestError};
 use super::limits::AccountQuota;
@@ -28,26 +36,72 @@ impl ResetCore {
         if !self.is_enabled(dialect) {
             return Err(RequestError::DialectDisabled(dialect));
         }
+        // Checked first, so bad input writes nothing.
         let email = email_address::normalize(raw_email)?;
-        // Rate limits (SECURITY.md 3, `limits.rs`), after the email is checked so bad input
-        // writes nothing: past the client IP's limit this returns `TooManyRequests`.
+        if self.config.security.reveal_unknown_accounts {
+            return self
+                .request_reset_revealing(dialect, email, client_ip)
+                .await;
+        }
+        // SECURITY.md 3: past the client IP's limit, `TooManyRequests` and nothing queued.
+        // The account's limit is counted by the issuer, beside the decision it feeds: here
+        // every email costs exactly this upsert and the INSERT below.
+        self.check_request_ip_limit(dialect, client_ip).await?;
+        // Committed before the answer: an answered request survives a crash, and the issuer
+        // (here or on another replica) processes it.
+        self.store
+            .enqueue_reset_request(NewResetRequest {
+                dialect: dialect.as_str().to_owned(),
+                email,
+                client_ip: Some(client_ip.to_string()),
+                created_at: self.clock.now_ms(),
+            })
+            .await?;
+        self.issue_wake.notify_one();
+        Ok(RequestOutcome::Accepted)
+    }
+
+    /// The synchronous request of `reveal_unknown_accounts = true`: both limits, the lookup,
+    /// and the token and its mail in one transaction, before the answer that tells the
+    /// outcome. Its timing reveals no more than its answer already does.
+    async fn request_reset_revealing(
+        &self,
+        dialect: Dialect,
+        email: String,
+        client_ip: IpAddr,
+    ) -> Result<RequestOutcome, RequestError> {
         let quota = self.request_quota(dialect, &email, client_ip).await?;
         let user = self.store.user_by_email(&email).await?;
-        match account_problem(user.as_ref()) {
-            None => {}
-            Some(problem) if self.config.security.reveal_unknown_accounts => {
-                return Ok(RequestOutcome::Refused(problem))
-            }
-            Some(_) => return Ok(RequestOutcome::Accepted),
+        if let Some(problem) = account_problem(user.as_ref()) {
+            return Ok(RequestOutcome::Refused(problem));
         }
         let Some(user) = user else {
-            return Ok(RequestOutcome::Accepted);
+            return Ok(RequestOutcome::Refused(AccountProblem::Unknown));
         };
         if quota == AccountQuota::Exhausted {
             // Past the account's limit: the answer a new token gets, but no token, no email.
             return Ok(RequestOutcome::Accepted);
         }
         let now = self.clock.now_ms();
+        let (row, mail) = self.new_reset_token(dialect, &user, now);
+        self.store
+            .issue_reset_token(row, Some(mail), None, now)
+            .await?;
+        self.mail_wake.notify_one();
+        self.audit(AuditKind::ResetRequested, Some(user.id), dialect, client_ip)
+            .await;
+        tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");
+        Ok(RequestOutcome::Accepted)
+    }
+
+    /// A fresh token of `dialect` for `user`, as the row to store (its keyed hash) and the
+    /// mail that carries it.
+    pub(super) fn new_reset_token(
+        &self,
+        dialect: Dialect,
+        user: &User,
+        now: Millis,
+    ) -> (NewResetToken, NewOutboxMessage) {
         let token = dialect.token_format().generate();
         let ttl_ms = self.token_ttl_ms(dialect);
         let link = dialect.reset_link(&self.config.public_base_url, &user.public_id, &token);
@@ -63,14 +117,9 @@ impl ResetCore {
             dialect: dialect.as_str().to_owned(),
             token_hash: self.reset_token_hash(dialect, &token),
             created_at: now,
-            expires_at: now + ttl_ms,
+            expires_at: now.saturating_add(ttl_ms),
         };
-        self.store.issue_reset_token(row, Some(mail), now).await?;
-        self.mail_wake.notify_one();
-        self.audit(AuditKind::ResetRequested, Some(user.id), dialect, client_ip)
-            .await;
-        tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");
-        Ok(RequestOutcome::Accepted)
+        (row, mail)
     }
 }
 

@@ -16,9 +16,11 @@
 //! that would get them back in.
 //!
 //! Requests are counted when they happen (one atomic upsert each) and refused once the count
-//! passes the limit. Failures are counted after they happen and checked, read-only, before
-//! the next attempt does any work; concurrent attempts from one IP can therefore overshoot
-//! the failure limit by the number in flight, which the per-token burn still bounds.
+//! passes the limit; the account's count is taken when the reset core's issuer processes the
+//! queued request, in the window of the moment the request was made. Failures are counted
+//! after they happen and checked, read-only, before the next attempt does any work;
+//! concurrent attempts from one IP can therefore overshoot the failure limit by the number
+//! in flight, which the per-token burn still bounds.
 //!
 //! A key never holds an email: accounts are keyed by `TokenHasher` under the purpose
 //! `ratelimit`, so a copy of the table tells nothing about who asked. IPv6 clients are
@@ -157,9 +159,12 @@ impl RateLimiter {
     }
 
     /// Counts a reset request for `email` (already normalized) from `ip` and says whether it
-    /// may go ahead. The IP is counted first; a request refused for its IP is not counted
+    /// may go ahead: [`RateLimiter::hit_ip_request`], then, unless the IP is refused,
+    /// [`RateLimiter::hit_account_request`]. A request refused for its IP is not counted
     /// against the account, so a flood from one client does not also use up the quota of
-    /// the accounts it names. Known and unknown emails do the same store work.
+    /// the accounts it names. Known and unknown emails do the same store work. (The reset
+    /// core does the two steps apart: the IP on the request path, the account when the
+    /// issuer processes the queued request.)
     pub async fn check_request(
         &self,
         email: &str,
@@ -167,11 +172,28 @@ impl RateLimiter {
         dialect: &str,
         now: Millis,
     ) -> Result<RequestVerdict, StoreError> {
+        if !self.hit_ip_request(ip, dialect, now).await? {
+            return Ok(RequestVerdict::IpExhausted);
+        }
+        if !self.hit_account_request(email, dialect, now).await? {
+            return Ok(RequestVerdict::AccountExhausted);
+        }
+        Ok(RequestVerdict::Allowed)
+    }
+
+    /// Counts a reset request from `ip`; `false` once the IP's limit is used up (answer
+    /// "too many requests").
+    pub async fn hit_ip_request(
+        &self,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         let Some(limits) = &self.inner else {
-            return Ok(RequestVerdict::Allowed);
+            return Ok(true);
         };
         let ip_key = key(LimitKind::IpRequests, &client_subject(ip));
-        if !limits
+        limits
             .hit(
                 LimitKind::IpRequests,
                 &ip_key,
@@ -179,25 +201,31 @@ impl RateLimiter {
                 dialect,
                 now,
             )
-            .await?
-        {
-            return Ok(RequestVerdict::IpExhausted);
-        }
+            .await
+    }
+
+    /// Counts a reset request for `email` (already normalized, known or not) made at `at`;
+    /// `false` once the account's limit is used up (answer as usual, issue nothing).
+    pub async fn hit_account_request(
+        &self,
+        email: &str,
+        dialect: &str,
+        at: Millis,
+    ) -> Result<bool, StoreError> {
+        let Some(limits) = &self.inner else {
+            return Ok(true);
+        };
         let account = limits.keys.hash(ACCOUNT_KEY_PURPOSE, email);
         let account_key = key(LimitKind::AccountRequests, &account);
-        if !limits
+        limits
             .hit(
                 LimitKind::AccountRequests,
                 &account_key,
                 limits.account_requests,
                 dialect,
-                now,
+                at,
             )
-            .await?
-        {
-            return Ok(RequestVerdict::AccountExhausted);
-        }
-        Ok(RequestVerdict::Allowed)
+            .await
     }
 
     /// Whether `ip` has used up its failed redemptions: checked before a redemption looks

@@ -11,6 +11,7 @@ use diesel_async::RunQueryDsl;
 
 use super::connection::{PgConn, SqliteConn};
 use super::outbox::due_outbox_ids;
+use super::reset_requests::due_reset_request_ids;
 use super::schema::users;
 use crate::clock::Millis;
 
@@ -24,6 +25,10 @@ pub(super) trait RowLocks {
     /// The ids of up to `limit` outbox messages due at `now` (see `due_outbox_ids`), held
     /// until commit; rows another transaction holds are skipped rather than waited for.
     async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>>;
+
+    /// The ids of up to `limit` reset requests due at `now` (see `due_reset_request_ids`),
+    /// held until commit; rows another transaction holds are skipped rather than waited for.
+    async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>>;
 }
 
 impl RowLocks for SqliteConn {
@@ -33,6 +38,10 @@ impl RowLocks for SqliteConn {
 
     async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
         due_outbox_ids(now, limit).load(self).await
+    }
+
+    async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        due_reset_request_ids(now, limit).load(self).await
     }
 }
 
@@ -52,6 +61,14 @@ impl RowLocks for PgConn {
 
     async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
         due_outbox_ids(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await
+    }
+
+    async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        due_reset_request_ids(now, limit)
             .for_update()
             .skip_locked()
             .load(self)

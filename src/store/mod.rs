@@ -36,9 +36,10 @@
 //! database. Atomicity comes from row locks, never from a snapshot staying current: a
 //! conditional UPDATE (redeeming a token) waits for a concurrent writer of the row and then
 //! re-checks its condition on the committed row; flows that read and then write an account's
-//! rows lock the account first (`SELECT ... FOR NO KEY UPDATE`); outbox claims take
-//! `FOR UPDATE SKIP LOCKED`. So the store's transactions need no retry loop: they do not
-//! fail with serialization errors, and take their locks in one order (account first).
+//! rows lock the account first (`SELECT ... FOR NO KEY UPDATE`); outbox and reset-request
+//! claims take `FOR UPDATE SKIP LOCKED`. So the store's transactions need no retry loop:
+//! they do not fail with serialization errors, and take their locks in one order (account
+//! first, then the reset request an issuance deletes).
 //! Migrations run under an advisory lock, so replicas starting together take turns.
 //!
 //! The PostgreSQL pool checks each connection (`SELECT 1`) as it hands it out and waits at
@@ -61,6 +62,7 @@ mod locks;
 mod models;
 mod outbox;
 mod rate_limits;
+mod reset_requests;
 mod reset_tokens;
 pub mod schema;
 mod settings;
@@ -74,7 +76,7 @@ pub use connection::Store;
 pub use error::{BoxError, StoreError};
 pub use models::{
     AccessToken, AccessTokenKind, AuditEvent, AuditKind, CompleteReset, NewAccessToken,
-    NewAuditEvent, NewOutboxMessage, NewResetToken, NewUser, OutboxMessage, OutboxStatus,
-    ResetToken, User, UserPatch, UserStatus,
+    NewAuditEvent, NewOutboxMessage, NewResetRequest, NewResetToken, NewUser, OutboxMessage,
+    OutboxStatus, QueuedIssue, ResetRequest, ResetToken, User, UserPatch, UserStatus,
 };
 pub use text_enum::UnknownVariant;

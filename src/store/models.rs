@@ -7,7 +7,7 @@ use std::fmt;
 
 use diesel::prelude::*;
 
-use super::schema::{access_tokens, audit_events, outbox, reset_tokens, users};
+use super::schema::{access_tokens, audit_events, outbox, reset_requests, reset_tokens, users};
 use super::text_enum::text_enum;
 use crate::clock::Millis;
 
@@ -182,6 +182,15 @@ impl fmt::Debug for NewResetToken {
             .field("expires_at", &self.expires_at)
             .finish()
     }
+}
+
+/// The queued reset request a token answers, for
+/// [`Store::issue_reset_token`](super::Store::issue_reset_token): its row goes, and its audit
+/// event is recorded, in the issuing transaction.
+#[derive(Debug, Clone)]
+pub struct QueuedIssue {
+    pub request_id: i64,
+    pub audit: NewAuditEvent,
 }
 
 /// Everything [`Store::complete_reset`](super::Store::complete_reset) writes in its one
@@ -382,4 +391,53 @@ pub struct NewAuditEvent {
     pub user_id: Option<i64>,
     pub dialect: Option<String>,
     pub client_ip: Option<String>,
+}
+
+/// An answered reset request waiting for the issuer (see `reset_requests` in the migrations).
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(
+    table_name = reset_requests,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
+pub struct ResetRequest {
+    pub id: i64,
+    pub dialect: String,
+    /// Normalized; may name no account.
+    pub email: String,
+    pub client_ip: Option<String>,
+    pub created_at: Millis,
+    /// Claimed by an issuer until then; `None` while waiting.
+    pub lease_until: Option<Millis>,
+}
+
+impl fmt::Debug for ResetRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The email is personal data, and whether it has an account is what the queue hides.
+        f.debug_struct("ResetRequest")
+            .field("id", &self.id)
+            .field("dialect", &self.dialect)
+            .field("created_at", &self.created_at)
+            .field("lease_until", &self.lease_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reset request as the request path queues it.
+#[derive(Clone, Insertable)]
+#[diesel(table_name = reset_requests)]
+pub struct NewResetRequest {
+    pub dialect: String,
+    /// Normalized by the caller.
+    pub email: String,
+    pub client_ip: Option<String>,
+    pub created_at: Millis,
+}
+
+impl fmt::Debug for NewResetRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewResetRequest")
+            .field("dialect", &self.dialect)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -6,24 +6,51 @@ use diesel_async::RunQueryDsl;
 use super::connection::{with_conn, write_transaction};
 use super::locks::RowLocks;
 use super::outbox::insert_outbox;
-use super::schema::{access_tokens, reset_tokens, users};
-use super::{CompleteReset, NewOutboxMessage, NewResetToken, ResetToken, Store, StoreError, User};
+use super::schema::{access_tokens, audit_events, reset_requests, reset_tokens, users};
+use super::{
+    CompleteReset, NewOutboxMessage, NewResetToken, QueuedIssue, ResetToken, Store, StoreError,
+    User,
+};
 use crate::clock::Millis;
 
 impl Store {
     /// Replaces the user's tokens of this dialect with `token` and queues `mail` (if any: an
     /// operator may hand the code over instead), in one transaction: the email exists exactly
     /// when the token does.
+    ///
+    /// With `request`, the queued reset request this answers (`reset_requests`): its row is
+    /// deleted and its audit event recorded in the same transaction, which makes issuance
+    /// exactly once per request: an issuer that dies before committing leaves the row to be
+    /// claimed again, and one that commits has removed it. When the row is already gone
+    /// (another issuer whose claim overlapped got there first) nothing is written and the
+    /// answer is `None`. Without `request` the answer is always `Some`.
     pub async fn issue_reset_token(
         &self,
         token: NewResetToken,
         mail: Option<NewOutboxMessage>,
+        request: Option<QueuedIssue>,
         now: Millis,
-    ) -> Result<ResetToken, StoreError> {
+    ) -> Result<Option<ResetToken>, StoreError> {
         write_transaction!(self, |conn| {
             // PostgreSQL: without the lock, two requests at once would each delete what was
-            // committed before them and leave both new tokens live.
+            // committed before them and leave both new tokens live. Taken before the request
+            // row, the order every transaction locking both follows.
             conn.lock_user(token.user_id).await?;
+            if let Some(request) = &request {
+                // PostgreSQL: a concurrent issuance of the same request holds the row until
+                // it commits; this DELETE then re-checks and finds nothing.
+                let deleted = diesel::delete(reset_requests::table.find(request.request_id))
+                    .execute(conn)
+                    .await?;
+                if deleted == 0 {
+                    return Ok(None);
+                }
+                // With the token, not after it: once the mail exists, so does its record.
+                diesel::insert_into(audit_events::table)
+                    .values(&request.audit)
+                    .execute(conn)
+                    .await?;
+            }
             diesel::delete(
                 reset_tokens::table
                     .filter(reset_tokens::user_id.eq(token.user_id))
@@ -39,7 +66,7 @@ impl Store {
             if let Some(mail) = mail {
                 insert_outbox(mail, now).execute(conn).await?;
             }
-            Ok(issued)
+            Ok(Some(issued))
         })
     }
 
@@ -244,14 +271,14 @@ mod tests {
             let user = t.user("a@example.test", 0).await;
             let store = &t.store;
 
-            let first = store.issue_reset_token(token(user.id, "h1", HOUR), Some(mail("one")), 0);
-            let first = first.await.expect("issue first");
+            let first = store.issue_reset_token(token(user.id, "h1", HOUR), Some(mail("one")), None, 0);
+            let first = first.await.expect("issue first").expect("issued");
             let mut other = token(user.id, "h-other", HOUR);
             other.dialect = "cloudreve".to_owned();
-            let other = store.issue_reset_token(other, Some(mail("other")), 0).await;
-            let other = other.expect("issue other dialect");
-            let second = store.issue_reset_token(token(user.id, "h2", HOUR), Some(mail("two")), 5);
-            let second = second.await.expect("issue second");
+            let other = store.issue_reset_token(other, Some(mail("other")), None, 0).await;
+            let other = other.expect("issue other dialect").expect("issued");
+            let second = store.issue_reset_token(token(user.id, "h2", HOUR), Some(mail("two")), None, 5);
+            let second = second.await.expect("issue second").expect("issued");
 
             assert_eq!(
                 store.find_reset_token("strapi", "h1").await.expect("find"),
@@ -276,8 +303,8 @@ mod tests {
         async fn token_burns_after_the_limit(t: TestStore) {
             let user = t.user("b@example.test", 0).await;
             let store = &t.store;
-            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-            let issued = issued.await.expect("issue");
+            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), None, 0);
+            let issued = issued.await.expect("issue").expect("issued");
 
             for attempt in 1..=4 {
                 let burned = store.record_failed_redemption(issued.id, 5, attempt).await;
@@ -311,8 +338,8 @@ mod tests {
         async fn complete_reset_sets_password_revokes_sessions_and_queues_mail(t: TestStore) {
             let user = t.user("c@example.test", 0).await;
             let store = &t.store;
-            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-            let issued = issued.await.expect("issue");
+            let issued = store.issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), None, 0);
+            let issued = issued.await.expect("issue").expect("issued");
             let session = NewAccessToken {
                 user_id: user.id,
                 token_hash: "session".to_owned(),
@@ -355,8 +382,8 @@ mod tests {
             let user = t.user("d@example.test", 0).await;
             let issued = t
                 .store
-                .issue_reset_token(token(user.id, "h", 100), Some(mail("m")), 0);
-            let issued = issued.await.expect("issue");
+                .issue_reset_token(token(user.id, "h", 100), Some(mail("m")), None, 0);
+            let issued = issued.await.expect("issue").expect("issued");
             let late = t
                 .store
                 .complete_reset(completion(issued.id, user.id, "x"), 100);
@@ -367,8 +394,8 @@ mod tests {
             let user = t.user("e@example.test", 0).await;
             let issued = t
                 .store
-                .issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), 0);
-            let issued = issued.await.expect("issue");
+                .issue_reset_token(token(user.id, "h", HOUR), Some(mail("m")), None, 0);
+            let issued = issued.await.expect("issue").expect("issued");
 
             let mut tasks = tokio::task::JoinSet::new();
             for i in 0..20 {
@@ -416,7 +443,7 @@ mod tests {
             for i in 0..10 {
                 let store = t.store.clone();
                 let issued = token(user.id, &format!("h{i}"), HOUR);
-                tasks.spawn(async move { store.issue_reset_token(issued, Some(mail("m")), i).await });
+                tasks.spawn(async move { store.issue_reset_token(issued, Some(mail("m")), None, i).await });
             }
             while let Some(joined) = tasks.join_next().await {
                 joined.expect("task").expect("issue");
@@ -435,8 +462,8 @@ mod tests {
                 cloudreve.dialect = "cloudreve".to_owned();
                 let mut ids = Vec::new();
                 for issued in [strapi, cloudreve] {
-                    let issued = t.store.issue_reset_token(issued, None, 0).await;
-                    ids.push(issued.expect("issue").id);
+                    let issued = t.store.issue_reset_token(issued, None, None, 0).await;
+                    ids.push(issued.expect("issue").expect("issued").id);
                 }
                 let mut tasks = tokio::task::JoinSet::new();
                 for id in ids {

@@ -88,6 +88,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Answered reset requests waiting for the issuer (`reset::issuer`); `email` is held
+    /// only until the row is processed.
+    reset_requests (id) {
+        id -> BigInt,
+        dialect -> Text,
+        email -> Text,
+        client_ip -> Nullable<Text>,
+        created_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(reset_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> users (user_id));
 
@@ -98,5 +111,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     settings,
     audit_events,
-    rate_limits
+    rate_limits,
+    reset_requests
 );

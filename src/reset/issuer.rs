@@ -1,0 +1,587 @@
+//! The reset issuer: turns queued reset requests into tokens and mail, away from the request
+//! that queued them (SECURITY.md items 1 and 2).
+//!
+//! The request path answers every well-formed request the same way after one INSERT into
+//! `reset_requests`, so neither its answer nor its time can tell whether the email has an
+//! account. This background task (one per process, like the outbox worker; spawned and
+//! stopped by `app.rs`) claims queued requests with a lease and, in the order they came,
+//! for each:
+//!
+//! 1. counts it against the email's per-account limit (SECURITY.md 3; known and unknown
+//!    emails alike, in the window of the moment the request was made);
+//! 2. looks the account up;
+//! 3. unknown, banned or inactive account, or over the limit: deletes the request, and that
+//!    is all;
+//! 4. else generates the token and builds its mail, and stores token, mail, the
+//!    `reset_requested` audit event (with the request's time and client IP) and the
+//!    deletion of the request in one transaction (`Store::issue_reset_token` with a
+//!    [`QueuedIssue`]).
+//!
+//! # Exactly once
+//!
+//! A request row exists until the transaction that issues its token commits, or until it is
+//! deleted as getting none. An issuer that dies half-way leaves the row leased; once the
+//! lease ends any issuer claims it again. If the first one was only slow and commits after
+//! all, the second finds the row gone and writes nothing (`issue_reset_token` answers
+//! `None`): a request never yields two tokens, two mails or two audit events. What is not
+//! exactly once: a request processed twice is counted twice against its account's limit
+//! (the count is its own statement, before the lookup), which errs towards fewer mails.
+//!
+//! # Order
+//!
+//! One issuer processes its claims one at a time in id order, so of two requests for one
+//! account the later one's token is the live one. Issuers of several replicas, each holding
+//! a request of the same account, race as two concurrent synchronous requests used to; the
+//! account lock in `issue_reset_token` still leaves exactly one live token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::store::{AuditKind, NewAuditEvent, QueuedIssue, ResetRequest, StoreError};
+
+use super::limits::AccountQuota;
+use super::request::account_problem;
+use super::{Dialect, ResetCore};
+
+/// How the issuer claims and waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuerPolicy {
+    /// How long a claimed request stays with this issuer before another may take it.
+    pub lease: Duration,
+    /// How often to look for queued requests when nobody wakes the issuer.
+    pub poll_interval: Duration,
+    /// Requests claimed at once.
+    pub batch: i64,
+}
+
+impl Default for IssuerPolicy {
+    fn default() -> Self {
+        IssuerPolicy {
+            lease: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            batch: 16,
+        }
+    }
+}
+
+/// How long a stopping issuer keeps draining the queue (see [`ResetIssuer::run`]).
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IssueStats {
+    pub claimed: usize,
+    /// A token issued and its mail queued.
+    pub issued: usize,
+    /// Deleted without a token: unknown, banned or inactive account, over the account's
+    /// limit, or a dialect no longer served.
+    pub dropped: usize,
+    /// Already issued by another issuer whose lease had run out: nothing written.
+    pub already_done: usize,
+    /// Failed on a store error; left leased, to be claimed again when the lease ends.
+    pub failed: usize,
+    /// Claimed but handed back unprocessed (the issuer is stopping).
+    pub released: usize,
+}
+
+/// What became of one request.
+enum Processed {
+    Issued,
+    Dropped,
+    AlreadyDone,
+}
+
+/// The background task; see the module documentation.
+pub struct ResetIssuer {
+    core: ResetCore,
+    policy: IssuerPolicy,
+}
+
+impl ResetCore {
+    /// An issuer processing the requests this core (and any other replica) queues. The
+    /// request path wakes it after each request it queues.
+    pub fn issuer(&self, policy: IssuerPolicy) -> ResetIssuer {
+        ResetIssuer {
+            core: self.clone(),
+            policy,
+        }
+    }
+}
+
+impl ResetIssuer {
+    /// Processes what is queued now, once.
+    pub async fn run_once(&self) -> Result<IssueStats, StoreError> {
+        self.process_due(&|| true).await
+    }
+
+    /// Processes queued requests until `shutdown` turns true (or its sender is dropped).
+    /// After each pass it waits for a request queued by this process (the wake keeps its
+    /// permit if the issuer is busy), the poll interval, or shutdown.
+    ///
+    /// Stop it after the HTTP server has closed: it then drains the queue for up to
+    /// [`SHUTDOWN_DRAIN`], so that the requests answered last leave with their mail in the
+    /// outbox, as they did when requests issued tokens themselves. What is left after that
+    /// stays queued for the next start or another replica.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let wake: Arc<Notify> = self.core.issue_wake.clone();
+        tracing::info!("reset issuer started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let running = || !*shutdown.borrow();
+            let full_batch = match self.process_due(&running).await {
+                Ok(stats) => self.is_full(stats),
+                Err(error) => {
+                    tracing::warn!(%error, "reset issuer pass failed");
+                    false
+                }
+            };
+            if full_batch {
+                // More may be queued right now.
+                continue;
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(self.policy.poll_interval) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.drain().await;
+        tracing::info!("reset issuer stopped");
+    }
+
+    /// Processes what is queued until the queue is empty, the store fails, or
+    /// [`SHUTDOWN_DRAIN`] has passed (checked between requests, never inside one).
+    async fn drain(&self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
+        let in_time = || tokio::time::Instant::now() < deadline;
+        while in_time() {
+            match self.process_due(&in_time).await {
+                Ok(stats) if stats.claimed > 0 => {}
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "reset issuer could not drain the queue");
+                    return;
+                }
+            }
+        }
+        tracing::info!("reset issuer stopping: requests left queued");
+    }
+
+    fn is_full(&self, stats: IssueStats) -> bool {
+        if stats != IssueStats::default() {
+            tracing::debug!(?stats, "reset issuer pass");
+        }
+        i64::try_from(stats.claimed).is_ok_and(|n| n >= self.policy.batch)
+    }
+
+    /// One claim, and its requests processed in order while `keep_going` says so; the ones
+    /// not reached go back to the queue.
+    async fn process_due(
+        &self,
+        keep_going: &(dyn Fn() -> bool + Sync),
+    ) -> Result<IssueStats, StoreError> {
+        let store = &self.core.store;
+        let lease_ms = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed = store
+            .claim_reset_requests(self.core.clock.now_ms(), lease_ms, self.policy.batch)
+            .await?;
+        let mut stats = IssueStats {
+            claimed: claimed.len(),
+            ..IssueStats::default()
+        };
+
+        let mut pending = claimed.into_iter().peekable();
+        while let Some(request) = pending.next_if(|_| keep_going()) {
+            // The batch shares one lease. Once it has run out (a store slowed to a crawl),
+            // the rest may be another issuer's by now: leave them to it, unreleased.
+            // Issuing would still be exactly once, but counted twice against the account.
+            if request
+                .lease_until
+                .is_some_and(|until| until <= self.core.clock.now_ms())
+            {
+                tracing::info!(
+                    request_id = request.id,
+                    "reset issuer lease ran out: the rest of the batch is left to the next claim"
+                );
+                return Ok(stats);
+            }
+            match self.process(&request).await {
+                Ok(Processed::Issued) => stats.issued += 1,
+                Ok(Processed::Dropped) => stats.dropped += 1,
+                Ok(Processed::AlreadyDone) => stats.already_done += 1,
+                Err(error) if error.is_unavailable() => {
+                    // The rest would fail alike. Hand this one and the rest back (if the
+                    // store lets us), so that they are retried in order once it is back;
+                    // if it does not, their leases run out.
+                    let unprocessed: Vec<i64> = std::iter::once(request.id)
+                        .chain(pending.map(|r| r.id))
+                        .collect();
+                    if let Err(release_error) = store.release_reset_requests(&unprocessed).await {
+                        tracing::debug!(error = %release_error, "could not release reset requests");
+                    }
+                    return Err(error);
+                }
+                Err(error) => {
+                    // Not the store being away: something about this request (say, its
+                    // account deleted between lookup and issuance). It stays leased, is tried
+                    // afresh when the lease runs out, and the queue behind it does not wait.
+                    stats.failed += 1;
+                    tracing::error!(request_id = request.id, %error, "reset request failed");
+                }
+            }
+        }
+        let unprocessed: Vec<i64> = pending.map(|r| r.id).collect();
+        if !unprocessed.is_empty() {
+            store.release_reset_requests(&unprocessed).await?;
+            stats.released = unprocessed.len();
+        }
+        Ok(stats)
+    }
+
+    async fn process(&self, request: &ResetRequest) -> Result<Processed, StoreError> {
+        let core = &self.core;
+        let dialect = match request.dialect.parse::<Dialect>() {
+            Ok(dialect) if core.is_enabled(dialect) => dialect,
+            parsed => {
+                // Queued before a restart that disabled the dialect (or a row no version of
+                // resetd writes): nothing may be issued for it.
+                tracing::warn!(
+                    request_id = request.id,
+                    known_dialect = parsed.is_ok(),
+                    "reset request for a dialect not served; dropped"
+                );
+                core.store.delete_reset_request(request.id).await?;
+                return Ok(Processed::Dropped);
+            }
+        };
+        // Every processed request counts, whether or not the email has an account
+        // (SECURITY.md 3), in the window it was made in.
+        let quota = core
+            .account_quota(dialect, &request.email, request.created_at)
+            .await?;
+        let user = core.store.user_by_email(&request.email).await?;
+        let user = match user {
+            Some(user)
+                if quota == AccountQuota::Available && account_problem(Some(&user)).is_none() =>
+            {
+                user
+            }
+            _ => {
+                // Unknown, banned, inactive, or past its limit: the client was answered as
+                // for anyone else; nothing is issued and the email is forgotten.
+                core.store.delete_reset_request(request.id).await?;
+                return Ok(Processed::Dropped);
+            }
+        };
+        let now = core.clock.now_ms();
+        let (row, mail) = core.new_reset_token(dialect, &user, now);
+        let answered = QueuedIssue {
+            request_id: request.id,
+            // As the request path recorded it before the queue: when and from where the
+            // request came.
+            audit: NewAuditEvent {
+                at: request.created_at,
+                kind: AuditKind::ResetRequested,
+                user_id: Some(user.id),
+                dialect: Some(dialect.as_str().to_owned()),
+                client_ip: request.client_ip.clone(),
+            },
+        };
+        let issued = core
+            .store
+            .issue_reset_token(row, Some(mail), Some(answered), now)
+            .await?;
+        if issued.is_none() {
+            return Ok(Processed::AlreadyDone);
+        }
+        core.mail_wake.notify_one();
+        tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");
+        Ok(Processed::Issued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::clock::{Clock as _, OffsetClock};
+    use crate::config::Config;
+    use crate::reset::{AccountProblem, RequestError, RequestOutcome};
+    use crate::security::keyed_hash::TokenHasher;
+    use crate::security::password_hash::PasswordHasher;
+    use crate::store::test_support::{new_user, store_tests, TestStore};
+    use crate::store::{OutboxStatus, Store, UserStatus};
+
+    const SECRET: &str = "issuer-test-secret-0123456789abcdef";
+    const KNOWN: &str = "known@example.test";
+
+    struct Fixture {
+        core: ResetCore,
+        clock: OffsetClock,
+    }
+
+    fn fixture(t: &TestStore, adjust: impl FnOnce(&mut Config)) -> Fixture {
+        let mut config = Config::default();
+        adjust(&mut config);
+        let clock = OffsetClock::new();
+        let passwords = PasswordHasher::new(1024, 1, 1, 1).expect("argon2 parameters");
+        let core = ResetCore::new(
+            t.store.clone(),
+            Arc::new(config),
+            TokenHasher::from_secret(SECRET),
+            passwords,
+            Arc::new(clock.clone()),
+            Arc::new(Notify::new()),
+        );
+        Fixture { core, clock }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("test address")
+    }
+
+    async fn account(t: &TestStore, email: &str, status: UserStatus) {
+        let mut user = new_user(email, 0);
+        user.status = status;
+        t.store.create_user(user).await.expect("create user");
+    }
+
+    async fn outbox_recipients(store: &Store) -> Vec<String> {
+        let rows = store.list_outbox(None).await.expect("outbox");
+        rows.into_iter().map(|m| m.recipient).collect()
+    }
+
+    /// The 128-hex Strapi code a reset mail carries.
+    fn strapi_code(body: &str) -> String {
+        body.split(|c: char| !c.is_ascii_alphanumeric())
+            .find(|w| w.len() == 128)
+            .unwrap_or_else(|| panic!("no code in {body}"))
+            .to_owned()
+    }
+
+    store_tests! {
+        /// SECURITY.md 1 and 2: the request path does one and the same write for a known, an
+        /// unknown, a banned and an inactive email; only the issuer tells them apart.
+        async fn every_email_queues_one_row_and_only_the_known_one_gets_mail(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            account(&t, "banned@example.test", UserStatus::Banned).await;
+            account(&t, "inactive@example.test", UserStatus::Inactive).await;
+            let emails = [
+                KNOWN,
+                "nobody@example.test",
+                "banned@example.test",
+                "inactive@example.test",
+            ];
+            for email in emails {
+                let outcome = f
+                    .core
+                    .request_reset(Dialect::Strapi, &format!("  {}  ", email.to_uppercase()), ip("192.0.2.7"))
+                    .await
+                    .expect("request");
+                assert_eq!(outcome, RequestOutcome::Accepted);
+            }
+
+            // Before the issuer runs: one row per request, alike but for the email, and no
+            // other trace of the account in the store.
+            let queued = t.store.list_reset_requests().await.expect("queue");
+            let queued_emails: Vec<_> = queued.iter().map(|r| r.email.as_str()).collect();
+            assert_eq!(queued_emails, emails, "normalized, in order");
+            for row in &queued {
+                assert_eq!(row.dialect, "strapi");
+                assert_eq!(row.client_ip.as_deref(), Some("192.0.2.7"));
+                assert_eq!(row.lease_until, None);
+            }
+            assert!(t.store.list_outbox(None).await.expect("outbox").is_empty());
+            assert!(t.store.list_audit(10).await.expect("audit").is_empty());
+            let keys = t.store.rate_limit_keys().await.expect("keys");
+            assert_eq!(keys, ["ip_requests:192.0.2.7"], "accounts are counted by the issuer");
+
+            let stats = f.core.issuer(IssuerPolicy::default()).run_once().await.expect("pass");
+            assert_eq!(
+                stats,
+                IssueStats { claimed: 4, issued: 1, dropped: 3, ..IssueStats::default() }
+            );
+            assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
+            assert_eq!(outbox_recipients(&t.store).await, [KNOWN]);
+            let audit = t.store.list_audit(10).await.expect("audit");
+            assert_eq!(audit.len(), 1);
+            assert_eq!(audit[0].kind, AuditKind::ResetRequested);
+            assert_eq!(audit[0].client_ip.as_deref(), Some("192.0.2.7"));
+            assert_eq!(audit[0].dialect.as_deref(), Some("strapi"));
+            // Every email was counted against its account's limit, known or not.
+            assert_eq!(t.store.rate_limit_keys().await.expect("keys").len(), 5);
+
+            // Nothing left: another pass does nothing.
+            let again = f.core.issuer(IssuerPolicy::default()).run_once().await.expect("pass");
+            assert_eq!(again, IssueStats::default());
+        }
+
+        async fn bad_input_and_the_ip_limit_queue_nothing(t: TestStore) {
+            let f = fixture(&t, |c| c.security.ip_requests_per_window = 2);
+            let from = ip("192.0.2.8");
+            let err = f
+                .core
+                .request_reset(Dialect::Cloudreve, "not an email", from)
+                .await
+                .expect_err("accepted a bad email");
+            assert!(matches!(err, RequestError::InvalidEmail(_)), "{err:?}");
+            assert!(t.store.rate_limit_keys().await.expect("keys").is_empty());
+            for n in 0..2 {
+                let email = format!("n{n}@example.test");
+                f.core.request_reset(Dialect::Cloudreve, &email, from).await.expect("request");
+            }
+            let err = f
+                .core
+                .request_reset(Dialect::Cloudreve, KNOWN, from)
+                .await
+                .expect_err("past the IP limit");
+            assert!(matches!(err, RequestError::TooManyRequests), "{err:?}");
+            assert_eq!(t.store.list_reset_requests().await.expect("queue").len(), 2);
+        }
+
+        /// SECURITY.md 3, now in the issuer: the fourth request in a window is processed
+        /// like the others but issues nothing.
+        async fn the_account_limit_is_counted_per_processed_request(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            for _ in 0..5 {
+                f.core.request_reset(Dialect::Strapi, KNOWN, ip("192.0.2.9")).await.expect("request");
+            }
+            let stats = f.core.issuer(IssuerPolicy::default()).run_once().await.expect("pass");
+            assert_eq!((stats.issued, stats.dropped), (3, 2));
+            assert_eq!(outbox_recipients(&t.store).await.len(), 3);
+            assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
+        }
+
+        /// SECURITY.md 4 through the queue: two requests for one account, processed in the
+        /// order they came, leave the later one's token live.
+        async fn the_later_request_holds_the_live_token(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            for _ in 0..2 {
+                f.core.request_reset(Dialect::Strapi, KNOWN, ip("192.0.2.10")).await.expect("request");
+            }
+            f.core.issuer(IssuerPolicy::default()).run_once().await.expect("pass");
+            let mails = t.store.list_outbox(None).await.expect("outbox");
+            assert_eq!(mails.len(), 2);
+            let user = t.store.user_by_email(KNOWN).await.expect("user").expect("exists");
+            let live = t
+                .store
+                .live_reset_token(user.id, "strapi", f.clock.now_ms())
+                .await
+                .expect("live")
+                .expect("a live token");
+            let hasher = TokenHasher::from_secret(SECRET);
+            let second = hasher.hash("reset:strapi", &strapi_code(&mails[1].body_text));
+            assert_eq!(live.token_hash, second);
+        }
+
+        /// A request claimed by an issuer that died is processed once its lease ends.
+        async fn a_dead_issuers_claim_is_processed_after_its_lease(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            f.core.request_reset(Dialect::Ipcola, KNOWN, ip("192.0.2.11")).await.expect("request");
+            let lease = IssuerPolicy::default().lease;
+            let lease_ms = i64::try_from(lease.as_millis()).expect("small");
+            let held = t
+                .store
+                .claim_reset_requests(f.clock.now_ms(), lease_ms, 10)
+                .await
+                .expect("claim");
+            assert_eq!(held.len(), 1);
+
+            let issuer = f.core.issuer(IssuerPolicy::default());
+            assert_eq!(issuer.run_once().await.expect("pass"), IssueStats::default());
+            f.clock.advance(lease + Duration::from_millis(1));
+            let stats = issuer.run_once().await.expect("pass");
+            assert_eq!((stats.claimed, stats.issued), (1, 1));
+            assert_eq!(outbox_recipients(&t.store).await, [KNOWN]);
+        }
+
+        /// `reveal_unknown_accounts = true` keeps the synchronous path: the outcome is in the
+        /// answer, the token is stored before it, and nothing is queued.
+        async fn revealing_requests_are_processed_at_once(t: TestStore) {
+            let f = fixture(&t, |c| c.security.reveal_unknown_accounts = true);
+            account(&t, KNOWN, UserStatus::Active).await;
+            account(&t, "banned@example.test", UserStatus::Banned).await;
+            let from = ip("192.0.2.12");
+            let outcome = f.core.request_reset(Dialect::Cloudreve, "nobody@example.test", from);
+            assert_eq!(
+                outcome.await.expect("request"),
+                RequestOutcome::Refused(AccountProblem::Unknown)
+            );
+            let outcome = f.core.request_reset(Dialect::Cloudreve, "banned@example.test", from);
+            assert_eq!(
+                outcome.await.expect("request"),
+                RequestOutcome::Refused(AccountProblem::Banned)
+            );
+            let outcome = f.core.request_reset(Dialect::Cloudreve, KNOWN, from);
+            assert_eq!(outcome.await.expect("request"), RequestOutcome::Accepted);
+            assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
+            assert_eq!(outbox_recipients(&t.store).await, [KNOWN]);
+            let user = t.store.user_by_email(KNOWN).await.expect("user").expect("exists");
+            let live = t.store.live_reset_token(user.id, "cloudreve", f.clock.now_ms()).await;
+            assert!(live.expect("live").is_some());
+            // Past the account's limit: accepted, nothing more issued.
+            for _ in 0..3 {
+                let outcome = f.core.request_reset(Dialect::Cloudreve, KNOWN, from);
+                assert_eq!(outcome.await.expect("request"), RequestOutcome::Accepted);
+            }
+            assert_eq!(outbox_recipients(&t.store).await.len(), 3);
+        }
+
+        /// Told to stop (after the HTTP server closed), the issuer first processes what is
+        /// queued, so the last answered requests leave with their mail in the outbox.
+        async fn a_stopping_issuer_drains_the_queue(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            let from = ip("192.0.2.14");
+            for email in [KNOWN, "nobody@example.test", KNOWN] {
+                f.core.request_reset(Dialect::Selfcommunity, email, from).await.expect("request");
+            }
+            let policy = IssuerPolicy { batch: 1, ..IssuerPolicy::default() };
+            let (_stop, stopped) = watch::channel(true);
+            tokio::time::timeout(Duration::from_secs(5), f.core.issuer(policy).run(stopped))
+                .await
+                .expect("the issuer stopped");
+            assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
+            assert_eq!(outbox_recipients(&t.store).await, [KNOWN, KNOWN]);
+        }
+
+        /// The running task: woken by the request (the poll interval is far away), and
+        /// stopped by the shutdown signal.
+        async fn the_running_issuer_is_woken_and_stops(t: TestStore) {
+            let f = fixture(&t, |_| {});
+            account(&t, KNOWN, UserStatus::Active).await;
+            let policy = IssuerPolicy {
+                poll_interval: Duration::from_secs(3_600),
+                ..IssuerPolicy::default()
+            };
+            let (stop, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(f.core.issuer(policy).run(stop_rx));
+            f.core.request_reset(Dialect::Strapi, KNOWN, ip("192.0.2.13")).await.expect("request");
+            let mut waited = Duration::ZERO;
+            while t.store.count_outbox(OutboxStatus::Pending).await.expect("count") == 0 {
+                assert!(waited < Duration::from_secs(10), "the issuer was not woken");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                waited += Duration::from_millis(20);
+            }
+            assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
+            stop.send(true).expect("the issuer listens");
+            tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .expect("the issuer stopped")
+                .expect("the task ended cleanly");
+        }
+    }
+}
