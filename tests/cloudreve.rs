@@ -70,46 +70,6 @@ fn link_params(mail: &ReceivedMail) -> (String, String) {
     (param("id"), param("secret"))
 }
 
-async fn login(
-    server: &TestServer,
-    email: &str,
-    password: &str,
-) -> Option<types::ResetdTokenResponse> {
-    match server
-        .client
-        .resetd_login()
-        .body(types::ResetdLoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-            client_id: None,
-            scope: None,
-        })
-        .send()
-        .await
-    {
-        Ok(response) => Some(response.into_inner()),
-        Err(resetd_client::Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 401);
-            assert_eq!(response.code, 401);
-            None
-        }
-        Err(other) => panic!("login failed unexpectedly: {other}"),
-    }
-}
-
-async fn introspect(server: &TestServer, token: &str) -> bool {
-    server
-        .client
-        .resetd_introspect()
-        .body(types::ResetdIntrospectRequest {
-            token: token.to_owned(),
-        })
-        .send()
-        .await
-        .expect("introspection answers")
-        .active
-}
-
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
@@ -119,10 +79,11 @@ async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
         return;
     };
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
-    let session = login(&server, EMAIL, OLD_PASSWORD)
+    let session = server
+        .login(EMAIL, OLD_PASSWORD)
         .await
         .expect("old password logs in before the reset");
-    assert!(introspect(&server, &session.access_token).await);
+    assert!(server.introspect(&session.access_token).await.active);
 
     let answer = request_reset(&server, EMAIL).await;
     assert_eq!(answer.code, OK);
@@ -157,15 +118,16 @@ async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
     assert_eq!(data.language, "en-US");
 
     assert!(
-        !introspect(&server, &session.access_token).await,
+        !server.introspect(&session.access_token).await.active,
         "sessions opened before the reset are revoked"
     );
-    assert!(!introspect(&server, &session.refresh_token).await);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_none());
-    let fresh = login(&server, EMAIL, NEW_PASSWORD)
+    assert!(!server.introspect(&session.refresh_token).await.active);
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_none());
+    let fresh = server
+        .login(EMAIL, NEW_PASSWORD)
         .await
         .expect("new password logs in");
-    assert!(introspect(&server, &fresh.access_token).await);
+    assert!(server.introspect(&fresh.access_token).await.active);
 
     let store = server.store().await;
     let kinds: Vec<String> = store
@@ -222,8 +184,8 @@ async fn a_secret_is_single_use(#[case] backend: Backend) {
         again.correlation_id.is_some(),
         "failed requests carry a correlation id"
     );
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, "third-password-3").await.is_none());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, "third-password-3").await.is_none());
     server.stop().await;
 }
 
@@ -253,8 +215,9 @@ async fn a_wrong_secret_changes_nothing(#[case] backend: Backend) {
     let answer = reset_password(&server, "no-such-user", &secret, NEW_PASSWORD).await;
     assert_eq!(answer.code, LINK_EXPIRED);
 
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, "bob@example.com", OLD_PASSWORD)
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server
+        .login("bob@example.com", OLD_PASSWORD)
         .await
         .is_some());
     // The real secret still works afterwards (fewer failures than the burn limit).
@@ -282,7 +245,7 @@ async fn an_expired_secret_is_refused(#[case] backend: Backend) {
     server.clock.advance(Duration::from_secs(60 * 60 + 1));
     let answer = reset_password(&server, &id, &secret, NEW_PASSWORD).await;
     assert_eq!(answer.code, LINK_EXPIRED);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -446,7 +409,7 @@ async fn bad_input_is_answered_inside_the_envelope(#[case] backend: Backend) {
         "nothing queued"
     );
     assert!(
-        login(&server, EMAIL, OLD_PASSWORD).await.is_some(),
+        server.login(EMAIL, OLD_PASSWORD).await.is_some(),
         "nothing changed"
     );
     server.stop().await;
@@ -480,7 +443,7 @@ async fn of_twenty_concurrent_redemptions_exactly_one_wins(#[case] backend: Back
         .iter()
         .all(|a| a.code == OK || a.code == LINK_EXPIRED));
     let winner = format!("concurrent-pw-{:02}", winners[0]);
-    assert!(login(&server, EMAIL, &winner).await.is_some());
+    assert!(server.login(EMAIL, &winner).await.is_some());
     let audit = server
         .store()
         .await

@@ -61,17 +61,7 @@ async fn send_vcode(server: &TestServer, email: &str) -> types::IpcolaResult {
 /// The first reset mail to `email` among the messages after the first `since`, waiting for it
 /// (other mail, e.g. a "password changed" notice still on its way, is skipped).
 async fn reset_mail_after(server: &TestServer, email: &str, since: usize) -> ReceivedMail {
-    let mut wanted = since + 1;
-    loop {
-        let mails = server.sink.wait_for(wanted, support::MAIL_WAIT).await;
-        if let Some(mail) = mails[since..]
-            .iter()
-            .find(|m| m.to() == email && m.subject() == RESET_SUBJECT)
-        {
-            return mail.clone();
-        }
-        wanted = mails.len() + 1;
-    }
+    server.mail_to_after(email, RESET_SUBJECT, since).await
 }
 
 /// Asks for a vcode for `email` and returns the one its email carries.
@@ -157,46 +147,6 @@ async fn post_raw(server: &TestServer, path: &str, body: &str) -> (i64, String) 
     )
 }
 
-async fn login(
-    server: &TestServer,
-    email: &str,
-    password: &str,
-) -> Option<types::ResetdTokenResponse> {
-    match server
-        .client
-        .resetd_login()
-        .body(types::ResetdLoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-            client_id: None,
-            scope: None,
-        })
-        .send()
-        .await
-    {
-        Ok(response) => Some(response.into_inner()),
-        Err(resetd_client::Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 401);
-            assert_eq!(response.code, 401);
-            None
-        }
-        Err(other) => panic!("login failed unexpectedly: {other}"),
-    }
-}
-
-async fn introspect(server: &TestServer, token: &str) -> bool {
-    server
-        .client
-        .resetd_introspect()
-        .body(types::ResetdIntrospectRequest {
-            token: token.to_owned(),
-        })
-        .send()
-        .await
-        .expect("introspection answers")
-        .active
-}
-
 /// `n` characters cycling through lower, upper, digit and other (no common password).
 fn password_of(n: usize) -> String {
     "kQ7#vX2!mZ9$".chars().cycle().take(n).collect()
@@ -224,10 +174,11 @@ async fn full_reset_flow_through_an_emailed_vcode(#[case] backend: Backend) {
         return;
     };
     server.create_user(EMAIL, OLD_PASSWORD).await;
-    let session = login(&server, EMAIL, OLD_PASSWORD)
+    let session = server
+        .login(EMAIL, OLD_PASSWORD)
         .await
         .expect("old password logs in before the reset");
-    assert!(introspect(&server, &session.access_token).await);
+    assert!(server.introspect(&session.access_token).await.active);
 
     assert_success(&send_vcode(&server, EMAIL).await);
     let mail = server.mail(1).await;
@@ -249,15 +200,16 @@ async fn full_reset_flow_through_an_emailed_vcode(#[case] backend: Backend) {
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
 
     assert!(
-        !introspect(&server, &session.access_token).await,
+        !server.introspect(&session.access_token).await.active,
         "sessions opened before the reset are revoked"
     );
-    assert!(!introspect(&server, &session.refresh_token).await);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_none());
-    let fresh = login(&server, EMAIL, NEW_PASSWORD)
+    assert!(!server.introspect(&session.refresh_token).await.active);
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_none());
+    let fresh = server
+        .login(EMAIL, NEW_PASSWORD)
         .await
         .expect("new password logs in");
-    assert!(introspect(&server, &fresh.access_token).await);
+    assert!(server.introspect(&fresh.access_token).await.active);
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
@@ -280,7 +232,7 @@ async fn the_email_is_matched_case_insensitively(#[case] backend: Backend) {
     assert_success(&send_vcode(&server, " Ann@Example.COM ").await);
     let vcode = vcode_of(&reset_mail_after(&server, EMAIL, since).await);
     assert_success(&reset(&server, "ANN@example.com", &vcode, NEW_PASSWORD).await);
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -297,8 +249,8 @@ async fn a_vcode_is_single_use(#[case] backend: Backend) {
 
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
     assert_invalid_vcode(&reset(&server, EMAIL, &vcode, "third-password-3").await);
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, "third-password-3").await.is_none());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, "third-password-3").await.is_none());
     server.stop().await;
 }
 
@@ -319,8 +271,8 @@ async fn a_wrong_vcode_is_refused_and_changes_nothing(#[case] backend: Backend) 
     for bad in [wrong.as_str(), upper.as_str(), &vcode[..15], ""] {
         assert_invalid_vcode(&reset(&server, EMAIL, bad, NEW_PASSWORD).await);
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_none());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_none());
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
     server.stop().await;
 }
@@ -342,7 +294,7 @@ async fn an_expired_vcode_is_refused(#[case] backend: Backend) {
 
     // Ann's vcode is 15 min 1 s old, Bob's 1 min 1 s.
     assert_invalid_vcode(&reset(&server, EMAIL, &expiring, NEW_PASSWORD).await);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     assert_success(&reset(&server, OTHER, &live, NEW_PASSWORD).await);
     server.stop().await;
 }
@@ -379,18 +331,12 @@ async fn a_vcode_only_resets_the_account_it_was_sent_to(#[case] backend: Backend
     // Ann's vcode with Bob's email.
     assert_invalid_vcode(&reset(&server, OTHER, &vcode, NEW_PASSWORD).await);
     for email in [EMAIL, OTHER] {
-        assert!(
-            login(&server, email, OLD_PASSWORD).await.is_some(),
-            "{email}"
-        );
-        assert!(
-            login(&server, email, NEW_PASSWORD).await.is_none(),
-            "{email}"
-        );
+        assert!(server.login(email, OLD_PASSWORD).await.is_some(), "{email}");
+        assert!(server.login(email, NEW_PASSWORD).await.is_none(), "{email}");
     }
     // Ann's vcode still works for Ann.
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
-    assert!(login(&server, OTHER, OLD_PASSWORD).await.is_some());
+    assert!(server.login(OTHER, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -411,7 +357,7 @@ async fn a_vcode_with_an_unknown_email_resets_nothing(#[case] backend: Backend) 
         let answer = reset(&server, email, &vcode, NEW_PASSWORD).await;
         assert_invalid_vcode(&answer);
         assert!(
-            login(&server, EMAIL, OLD_PASSWORD).await.is_some(),
+            server.login(EMAIL, OLD_PASSWORD).await.is_some(),
             "{email}: Ann's password must not change"
         );
     }
@@ -435,8 +381,8 @@ async fn the_vcode_burns_after_five_failed_attempts_on_its_account(#[case] backe
     }
     // The sixth try has the right vcode, but it is burned.
     assert_invalid_vcode(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_none());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_none());
 
     // A new request gives a working vcode again.
     let vcode = fresh_vcode(&server, EMAIL).await;
@@ -464,7 +410,7 @@ async fn the_right_vcode_under_another_email_counts_against_that_account(#[case]
     assert_invalid_vcode(&reset(&server, OTHER, &bobs, NEW_PASSWORD).await);
     // Ann's own vcode is untouched by failures counted against Bob.
     assert_success(&reset(&server, EMAIL, &anns, NEW_PASSWORD).await);
-    assert!(login(&server, OTHER, OLD_PASSWORD).await.is_some());
+    assert!(server.login(OTHER, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -502,7 +448,7 @@ async fn a_wrong_user_tag_is_refused_on_both_calls(#[case] backend: Backend) {
         (answer.meta_status, answer.meta_message.as_str()),
         (WRONG_USER_TAG, "user_tag does not match")
     );
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
     server.stop().await;
 }
@@ -589,7 +535,7 @@ async fn bad_input_is_answered_inside_the_envelope_and_writes_nothing(#[case] ba
 
     let queued = server.store().await.list_outbox(None).await.expect("rows");
     assert_eq!(queued.len(), 1, "only the vcode mail: {queued:?}");
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     assert_success(&reset(&server, EMAIL, &vcode, NEW_PASSWORD).await);
     server.stop().await;
 }
@@ -629,11 +575,13 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
         (answer.meta_status, answer.meta_message.as_str()),
         (PASSWORD_REJECTED, "password must be at least 6 characters")
     );
-    assert!(login(&server, "min@example.com", OLD_PASSWORD)
+    assert!(server
+        .login("min@example.com", OLD_PASSWORD)
         .await
         .is_some());
     assert_success(&reset(&server, "min@example.com", &vcode, &password_of(6)).await);
-    assert!(login(&server, "min@example.com", &password_of(6))
+    assert!(server
+        .login("min@example.com", &password_of(6))
         .await
         .is_some());
 
@@ -645,10 +593,12 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
         (PASSWORD_REJECTED, "password must be at most 128 characters")
     );
     assert_success(&reset(&server, "max@example.com", &vcode, &password_of(128)).await);
-    assert!(login(&server, "max@example.com", &password_of(128))
+    assert!(server
+        .login("max@example.com", &password_of(128))
         .await
         .is_some());
-    assert!(login(&server, "max@example.com", &password_of(127))
+    assert!(server
+        .login("max@example.com", &password_of(127))
         .await
         .is_none());
 
@@ -660,7 +610,7 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
     assert_eq!(answer.meta_status, PASSWORD_REJECTED);
     let wide = "ж".repeat(128);
     assert_success(&reset(&server, "wide@example.com", &vcode, &wide).await);
-    assert!(login(&server, "wide@example.com", &wide).await.is_some());
+    assert!(server.login("wide@example.com", &wide).await.is_some());
     server.stop().await;
 }
 
@@ -701,7 +651,7 @@ async fn common_passwords_are_refused(#[case] backend: Backend) {
         let answer = reset(&server, EMAIL, &vcode, common).await;
         assert_eq!(answer.meta_status, PASSWORD_REJECTED, "{common}");
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -850,6 +800,6 @@ async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend
         assert_invalid_vcode(answer);
     }
     let winner = format!("concurrent-pw-{:02}", winners[0]);
-    assert!(login(&server, EMAIL, &winner).await.is_some());
+    assert!(server.login(EMAIL, &winner).await.is_some());
     server.stop().await;
 }

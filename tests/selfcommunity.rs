@@ -62,17 +62,7 @@ async fn recover(server: &TestServer, email: &str) {
 /// The first reset mail to `email` among the messages after the first `since`, waiting for it
 /// (other mail, e.g. a "password changed" notice still on its way, is skipped).
 async fn reset_mail_after(server: &TestServer, email: &str, since: usize) -> ReceivedMail {
-    let mut wanted = since + 1;
-    loop {
-        let mails = server.sink.wait_for(wanted, support::MAIL_WAIT).await;
-        if let Some(mail) = mails[since..]
-            .iter()
-            .find(|m| m.to() == email && m.subject() == RESET_SUBJECT)
-        {
-            return mail.clone();
-        }
-        wanted = mails.len() + 1;
-    }
+    server.mail_to_after(email, RESET_SUBJECT, since).await
 }
 
 /// Asks for a recovery of `email` and returns the validation code its email carries.
@@ -153,46 +143,6 @@ async fn post_error(server: &TestServer, path: &str, body: &str) -> (u16, String
     (status, code, detail)
 }
 
-async fn login(
-    server: &TestServer,
-    email: &str,
-    password: &str,
-) -> Option<types::ResetdTokenResponse> {
-    match server
-        .client
-        .resetd_login()
-        .body(types::ResetdLoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-            client_id: None,
-            scope: None,
-        })
-        .send()
-        .await
-    {
-        Ok(response) => Some(response.into_inner()),
-        Err(resetd_client::Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 401);
-            assert_eq!(response.code, 401);
-            None
-        }
-        Err(other) => panic!("login failed unexpectedly: {other}"),
-    }
-}
-
-async fn introspect(server: &TestServer, token: &str) -> types::ResetdIntrospection {
-    server
-        .client
-        .resetd_introspect()
-        .body(types::ResetdIntrospectRequest {
-            token: token.to_owned(),
-        })
-        .send()
-        .await
-        .expect("introspection answers")
-        .into_inner()
-}
-
 /// `n` characters of exactly three classes: lower, upper, digit.
 fn three_classes(n: usize) -> String {
     "kQ7v".chars().cycle().take(n).collect()
@@ -207,10 +157,11 @@ async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions(#[case] ba
         return;
     };
     server.create_user(EMAIL, OLD_PASSWORD).await;
-    let session = login(&server, EMAIL, OLD_PASSWORD)
+    let session = server
+        .login(EMAIL, OLD_PASSWORD)
         .await
         .expect("old password logs in before the reset");
-    assert!(introspect(&server, &session.access_token).await.active);
+    assert!(server.introspect(&session.access_token).await.active);
 
     let (status, body) = post_raw(
         &server,
@@ -247,25 +198,26 @@ async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions(#[case] ba
     assert_eq!(token.scope, "read write");
     assert_ne!(token.access_token, token.refresh_token);
 
-    let access = introspect(&server, &token.access_token).await;
+    let access = server.introspect(&token.access_token).await;
     assert!(access.active, "the access token is a live bearer token");
     assert_eq!(access.email.as_deref(), Some(EMAIL));
     assert_eq!(access.client_id.as_deref(), Some("selfcommunity"));
     assert_eq!(access.scope.as_deref(), Some("read write"));
     let (exp, iat) = (access.exp.expect("exp"), access.iat.expect("iat"));
     assert_eq!(exp - iat, 3600, "expires_in matches the token's lifetime");
-    assert!(introspect(&server, &token.refresh_token).await.active);
+    assert!(server.introspect(&token.refresh_token).await.active);
 
     assert!(
-        !introspect(&server, &session.access_token).await.active,
+        !server.introspect(&session.access_token).await.active,
         "sessions opened before the reset are revoked"
     );
-    assert!(!introspect(&server, &session.refresh_token).await.active);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_none());
-    let fresh = login(&server, EMAIL, NEW_PASSWORD)
+    assert!(!server.introspect(&session.refresh_token).await.active);
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_none());
+    let fresh = server
+        .login(EMAIL, NEW_PASSWORD)
         .await
         .expect("new password logs in");
-    assert!(introspect(&server, &fresh.access_token).await.active);
+    assert!(server.introspect(&fresh.access_token).await.active);
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
@@ -278,10 +230,10 @@ async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions(#[case] ba
     let next = reset(&server, &code, "Third-passw0rd-3")
         .await
         .expect("second reset");
-    assert!(!introspect(&server, &token.access_token).await.active);
-    assert!(!introspect(&server, &token.refresh_token).await.active);
-    assert!(!introspect(&server, &fresh.access_token).await.active);
-    assert!(introspect(&server, &next.access_token).await.active);
+    assert!(!server.introspect(&token.access_token).await.active);
+    assert!(!server.introspect(&token.refresh_token).await.active);
+    assert!(!server.introspect(&fresh.access_token).await.active);
+    assert!(server.introspect(&next.access_token).await.active);
     server.stop().await;
 }
 
@@ -300,10 +252,10 @@ async fn expires_in_follows_the_configured_session_lifetime(#[case] backend: Bac
     assert_eq!(token.expires_in, 600);
     server.clock.advance(Duration::from_secs(601));
     assert!(
-        !introspect(&server, &token.access_token).await.active,
+        !server.introspect(&token.access_token).await.active,
         "the access token dies when expires_in says"
     );
-    assert!(introspect(&server, &token.refresh_token).await.active);
+    assert!(server.introspect(&token.refresh_token).await.active);
     server.stop().await;
 }
 
@@ -336,8 +288,8 @@ async fn paths_without_the_trailing_slash_work_too(#[case] backend: Backend) {
     let answer: types::SelfcommunityResetResponse =
         serde_json::from_str(&body).expect("the token answer");
     assert_eq!(answer.token.token_type, "Bearer");
-    assert!(introspect(&server, &answer.token.access_token).await.active);
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.introspect(&answer.token.access_token).await.active);
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -358,10 +310,10 @@ async fn a_code_is_single_use(#[case] backend: Backend) {
     let again = reset(&server, &code, "Third-passw0rd-3").await;
     assert_error(again, 400, INVALID_CODE, Some(INVALID_CODE_DETAIL));
 
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, "Third-passw0rd-3").await.is_none());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, "Third-passw0rd-3").await.is_none());
     assert!(
-        introspect(&server, &first.access_token).await.active,
+        server.introspect(&first.access_token).await.active,
         "a refused second use revokes nothing"
     );
     server.stop().await;
@@ -385,8 +337,8 @@ async fn a_wrong_code_is_refused_and_changes_nothing(#[case] backend: Backend) {
         let answer = reset(&server, bad, NEW_PASSWORD).await;
         assert_error(answer, 400, INVALID_CODE, Some(INVALID_CODE_DETAIL));
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_none());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_none());
     reset(&server, &code, NEW_PASSWORD)
         .await
         .expect("the right code still works");
@@ -411,7 +363,7 @@ async fn an_expired_code_is_refused(#[case] backend: Backend) {
     // Ann's code is 1 h 0 min 1 s old, Bob's 1 min 1 s.
     let answer = reset(&server, &expiring, NEW_PASSWORD).await;
     assert_error(answer, 400, INVALID_CODE, Some(INVALID_CODE_DETAIL));
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     reset(&server, &live, NEW_PASSWORD)
         .await
         .expect("a code younger than an hour works");
@@ -472,14 +424,15 @@ async fn password_rule_edges(#[case] backend: Backend) {
             Some("password must contain at least 3 of: lower case letters, upper case letters, digits, other characters"),
         );
     }
-    assert!(login(&server, "min@example.com", OLD_PASSWORD)
+    assert!(server
+        .login("min@example.com", OLD_PASSWORD)
         .await
         .is_some());
     let min = three_classes(8);
     reset(&server, &code, &min)
         .await
         .expect("exactly 8 characters of 3 classes are accepted");
-    assert!(login(&server, "min@example.com", &min).await.is_some());
+    assert!(server.login("min@example.com", &min).await.is_some());
 
     // Upper edge: 129 refused by the body parser (before the core), 128 accepted.
     let code = fresh_code(&server, "max@example.com").await;
@@ -489,9 +442,10 @@ async fn password_rule_edges(#[case] backend: Backend) {
     reset(&server, &code, &max)
         .await
         .expect("exactly 128 characters are accepted");
-    assert!(login(&server, "max@example.com", &max).await.is_some());
+    assert!(server.login("max@example.com", &max).await.is_some());
     assert!(
-        login(&server, "max@example.com", &three_classes(127))
+        server
+            .login("max@example.com", &three_classes(127))
             .await
             .is_none(),
         "no truncation"
@@ -506,7 +460,7 @@ async fn password_rule_edges(#[case] backend: Backend) {
     reset(&server, &code, &wide)
         .await
         .expect("128 characters of 192 bytes are accepted");
-    assert!(login(&server, "wide@example.com", &wide).await.is_some());
+    assert!(server.login("wide@example.com", &wide).await.is_some());
     server.stop().await;
 }
 
@@ -549,7 +503,7 @@ async fn common_passwords_are_refused(#[case] backend: Backend) {
         let answer = reset(&server, &code, common).await;
         assert_error(answer, 400, TOO_WEAK, None);
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -667,7 +621,7 @@ async fn bad_input_is_a_400_in_drf_shape_and_writes_nothing(#[case] backend: Bac
 
     let queued = server.store().await.list_outbox(None).await.expect("rows");
     assert_eq!(queued.len(), 1, "only the recovery mail: {queued:?}");
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     reset(&server, &code, NEW_PASSWORD)
         .await
         .expect("the code survived the bad requests");
@@ -764,6 +718,6 @@ async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend
         assert_error(answer, 400, INVALID_CODE, Some(INVALID_CODE_DETAIL));
     }
     let winner = format!("Concurrent-pw-{:02}", winners[0]);
-    assert!(login(&server, EMAIL, &winner).await.is_some());
+    assert!(server.login(EMAIL, &winner).await.is_some());
     server.stop().await;
 }

@@ -45,17 +45,7 @@ async fn forgot_password(server: &TestServer, email: &str) -> types::StrapiOkRes
 /// The first reset mail to `email` among the messages after the first `since`, waiting for it
 /// (other mail, e.g. a "password changed" notice still on its way, is skipped).
 async fn reset_mail_after(server: &TestServer, email: &str, since: usize) -> ReceivedMail {
-    let mut wanted = since + 1;
-    loop {
-        let mails = server.sink.wait_for(wanted, support::MAIL_WAIT).await;
-        if let Some(mail) = mails[since..]
-            .iter()
-            .find(|m| m.to() == email && m.subject() == RESET_SUBJECT)
-        {
-            return mail.clone();
-        }
-        wanted = mails.len() + 1;
-    }
+    server.mail_to_after(email, RESET_SUBJECT, since).await
 }
 
 /// Asks for a code for `email` and returns the one its reset mail carries.
@@ -121,46 +111,6 @@ fn assert_error<T: std::fmt::Debug>(
     }
 }
 
-async fn login(
-    server: &TestServer,
-    email: &str,
-    password: &str,
-) -> Option<types::ResetdTokenResponse> {
-    match server
-        .client
-        .resetd_login()
-        .body(types::ResetdLoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-            client_id: None,
-            scope: None,
-        })
-        .send()
-        .await
-    {
-        Ok(response) => Some(response.into_inner()),
-        Err(resetd_client::Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 401);
-            assert_eq!(response.code, 401);
-            None
-        }
-        Err(other) => panic!("login failed unexpectedly: {other}"),
-    }
-}
-
-async fn introspect(server: &TestServer, token: &str) -> types::ResetdIntrospection {
-    server
-        .client
-        .resetd_introspect()
-        .body(types::ResetdIntrospectRequest {
-            token: token.to_owned(),
-        })
-        .send()
-        .await
-        .expect("introspection answers")
-        .into_inner()
-}
-
 /// A raw JSON `POST`: status, content type and the parsed body.
 async fn post_raw(server: &TestServer, path: &str, body: &str) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
@@ -198,10 +148,11 @@ async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions(#[case] backe
         .await
         .expect("lookup")
         .expect("account row");
-    let session = login(&server, EMAIL, OLD_PASSWORD)
+    let session = server
+        .login(EMAIL, OLD_PASSWORD)
         .await
         .expect("old password logs in before the reset");
-    assert!(introspect(&server, &session.access_token).await.active);
+    assert!(server.introspect(&session.access_token).await.active);
 
     let answer = server
         .client
@@ -248,22 +199,23 @@ async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions(#[case] backe
     assert!(auth.user.confirmed);
     assert!(auth.user.updated_at >= auth.user.created_at);
 
-    let jwt = introspect(&server, &auth.jwt).await;
+    let jwt = server.introspect(&auth.jwt).await;
     assert!(jwt.active, "the jwt is a live bearer token");
     assert_eq!(jwt.email.as_deref(), Some(EMAIL));
     assert_eq!(jwt.client_id.as_deref(), Some("strapi"));
 
-    let old = introspect(&server, &session.access_token).await;
+    let old = server.introspect(&session.access_token).await;
     assert!(!old.active, "sessions opened before the reset are revoked");
     assert_eq!(old.email, None, "an inactive token tells nothing");
-    assert!(!introspect(&server, &session.refresh_token).await.active);
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_none());
-    let fresh = login(&server, EMAIL, NEW_PASSWORD)
+    assert!(!server.introspect(&session.refresh_token).await.active);
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_none());
+    let fresh = server
+        .login(EMAIL, NEW_PASSWORD)
         .await
         .expect("new password logs in");
-    assert!(introspect(&server, &fresh.access_token).await.active);
+    assert!(server.introspect(&fresh.access_token).await.active);
     assert!(
-        introspect(&server, &auth.jwt).await.active,
+        server.introspect(&auth.jwt).await.active,
         "a later login does not revoke the reset's jwt"
     );
 
@@ -292,10 +244,10 @@ async fn a_code_is_single_use(#[case] backend: Backend) {
     let again = reset_with(&server, &code, "third-password-3").await;
     assert_error(again, 403, Some(INCORRECT_CODE));
 
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, "third-password-3").await.is_none());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, "third-password-3").await.is_none());
     assert!(
-        introspect(&server, &first.jwt).await.active,
+        server.introspect(&first.jwt).await.active,
         "a refused second use revokes nothing"
     );
     server.stop().await;
@@ -319,13 +271,13 @@ async fn a_wrong_code_is_refused_and_changes_nothing(#[case] backend: Backend) {
         let answer = reset_with(&server, bad, NEW_PASSWORD).await;
         assert_error(answer, 403, Some(INCORRECT_CODE));
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_none());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_none());
     // The real code still works afterwards.
     reset_with(&server, &code, NEW_PASSWORD)
         .await
         .expect("the right code works");
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -347,8 +299,8 @@ async fn an_expired_code_is_refused(#[case] backend: Backend) {
     // Ann's code is 1 h 0 min 1 s old, Bob's 1 min 1 s.
     let answer = reset_with(&server, &expiring, NEW_PASSWORD).await;
     assert_error(answer, 403, Some(INCORRECT_CODE));
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
-    assert!(login(&server, EMAIL, NEW_PASSWORD).await.is_none());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, NEW_PASSWORD).await.is_none());
 
     reset_with(&server, &live, NEW_PASSWORD)
         .await
@@ -400,7 +352,7 @@ async fn mismatched_confirmation_is_refused_without_spending_the_code(#[case] ba
     let answer = reset(&server, &"0".repeat(128), NEW_PASSWORD, "x").await;
     assert_error(answer, 400, Some("Passwords do not match"));
 
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     reset_with(&server, &code, NEW_PASSWORD)
         .await
         .expect("the code was not spent");
@@ -424,13 +376,15 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
     let code = fresh_code(&server, "min@example.com").await;
     let answer = reset_with(&server, &code, &password_of(5)).await;
     assert_error(answer, 400, Some("password must be at least 6 characters"));
-    assert!(login(&server, "min@example.com", OLD_PASSWORD)
+    assert!(server
+        .login("min@example.com", OLD_PASSWORD)
         .await
         .is_some());
     reset_with(&server, &code, &password_of(6))
         .await
         .expect("exactly 6 characters are accepted");
-    assert!(login(&server, "min@example.com", &password_of(6))
+    assert!(server
+        .login("min@example.com", &password_of(6))
         .await
         .is_some());
 
@@ -441,11 +395,13 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
     reset_with(&server, &code, &password_of(128))
         .await
         .expect("exactly 128 characters are accepted");
-    assert!(login(&server, "max@example.com", &password_of(128))
+    assert!(server
+        .login("max@example.com", &password_of(128))
         .await
         .is_some());
     assert!(
-        login(&server, "max@example.com", &password_of(127))
+        server
+            .login("max@example.com", &password_of(127))
             .await
             .is_none(),
         "no truncation"
@@ -460,7 +416,7 @@ async fn password_length_edges_are_six_to_128_code_points(#[case] backend: Backe
     reset_with(&server, &code, &wide)
         .await
         .expect("128 two-byte characters are accepted");
-    assert!(login(&server, "wide@example.com", &wide).await.is_some());
+    assert!(server.login("wide@example.com", &wide).await.is_some());
     server.stop().await;
 }
 
@@ -522,7 +478,7 @@ async fn common_passwords_are_refused(#[case] backend: Backend) {
         let answer = reset_with(&server, &code, common).await;
         assert_error(answer, 400, None);
     }
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     server.stop().await;
 }
 
@@ -678,7 +634,7 @@ async fn bad_input_is_a_400_in_strapis_shape_and_writes_nothing(#[case] backend:
     let store = server.store().await;
     let queued = store.list_outbox(None).await.expect("rows");
     assert_eq!(queued.len(), 1, "only the reset mail: {queued:?}");
-    assert!(login(&server, EMAIL, OLD_PASSWORD).await.is_some());
+    assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     reset_with(&server, &code, NEW_PASSWORD)
         .await
         .expect("the code survived the bad requests");
@@ -751,7 +707,7 @@ async fn of_ten_concurrent_redemptions_exactly_one_wins(#[case] backend: Backend
         assert_error(answer, 403, Some(INCORRECT_CODE));
     }
     let winner = format!("concurrent-pw-{:02}", winners[0]);
-    assert!(login(&server, EMAIL, &winner).await.is_some());
+    assert!(server.login(EMAIL, &winner).await.is_some());
     server.stop().await;
 }
 

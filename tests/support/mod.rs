@@ -167,6 +167,59 @@ impl TestServer {
             .into_inner()
     }
 
+    /// Logs in through `/v1/login`: the tokens, or `None` for the (only) refusal, 401.
+    pub async fn login(&self, email: &str, password: &str) -> Option<types::ResetdTokenResponse> {
+        let answer = self
+            .client
+            .resetd_login()
+            .body(types::ResetdLoginRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                client_id: None,
+                scope: None,
+            })
+            .send()
+            .await;
+        match answer {
+            Ok(response) => Some(response.into_inner()),
+            Err(resetd_client::Error::ErrorResponse(response)) => {
+                assert_eq!(response.status().as_u16(), 401);
+                assert_eq!(response.code, 401);
+                None
+            }
+            Err(other) => panic!("login failed unexpectedly: {other}"),
+        }
+    }
+
+    /// What `/v1/introspect` says of `token`.
+    pub async fn introspect(&self, token: &str) -> types::ResetdIntrospection {
+        self.client
+            .resetd_introspect()
+            .body(types::ResetdIntrospectRequest {
+                token: token.to_owned(),
+            })
+            .send()
+            .await
+            .expect("introspection answers")
+            .into_inner()
+    }
+
+    /// The first mail titled `subject` to `email` among the messages after the first
+    /// `since`, waiting for it.
+    pub async fn mail_to_after(&self, email: &str, subject: &str, since: usize) -> ReceivedMail {
+        let mut wanted = since + 1;
+        loop {
+            let mails = self.sink.wait_for(wanted, MAIL_WAIT).await;
+            if let Some(mail) = mails[since..]
+                .iter()
+                .find(|m| m.to() == email && m.subject() == subject)
+            {
+                return mail.clone();
+            }
+            wanted = mails.len() + 1;
+        }
+    }
+
     /// The server's database, opened beside it to read rows.
     pub async fn store(&self) -> Store {
         Store::open(&self.config.database_url)
