@@ -47,6 +47,9 @@ pub(super) fn due_outbox_ids(now: Millis, limit: i64) -> _ {
         .select(outbox::id)
 }
 
+/// What a delivered message's body columns hold.
+pub const DELIVERED_BODY: &str = "(removed after delivery)";
+
 impl Store {
     /// Queues a message on its own (mail that goes with other writes is queued by them).
     pub async fn enqueue_outbox(
@@ -108,6 +111,11 @@ impl Store {
                     outbox::status.eq(OutboxStatus::Sent),
                     outbox::sent_at.eq(now),
                     outbox::lease_until.eq(None::<Millis>),
+                    // A delivered body is no longer needed, and a reset mail's body holds a
+                    // live link or code: keep only what operators need (recipient, subject,
+                    // Message-ID, times), not the secret.
+                    outbox::body_text.eq(DELIVERED_BODY),
+                    outbox::body_html.eq(DELIVERED_BODY),
                 ))
                 .execute(conn)
                 .await?;
@@ -421,6 +429,11 @@ mod tests {
                 .expect("row");
             assert_eq!(sent.status, OutboxStatus::Sent);
             assert_eq!(sent.sent_at, Some(20_002));
+            // The body (a live link or code) is gone; what operators need stays.
+            assert_eq!(sent.body_text, crate::store::outbox::DELIVERED_BODY);
+            assert_eq!(sent.body_html, crate::store::outbox::DELIVERED_BODY);
+            assert_eq!(sent.recipient, queued.recipient);
+            assert_eq!(sent.message_id, queued.message_id);
             assert!(!store
                 .retry_outbox(queued.id, 20_003)
                 .await
