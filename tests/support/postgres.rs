@@ -102,9 +102,17 @@ struct Found {
 }
 
 /// The template for the current migrations, built if missing. Its name carries a hash of
-/// `migrations/postgres`, so a changed migration gets a new template.
+/// `migrations/postgres`, so a changed migration gets a new template, and the role: a clone
+/// keeps the owners of the template's tables, so each role needs a template of its own.
 async fn ensure_template(admin_url: &str) -> String {
-    let name = format!("resetd_tpl_{}", migrations_digest());
+    let role: String = url::Url::parse(admin_url)
+        .map(|u| u.username().to_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    let name = format!("resetd_tpl_{role}_{}", migrations_digest());
     let mut conn = connect(admin_url).await;
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK_KEY)
