@@ -32,11 +32,13 @@ pub fn admin_url() -> Option<String> {
     }
 }
 
-/// A database of its own for one test.
+/// A database of its own for one test, dropped by `drop_database` or, when a test panics
+/// before that, by `Drop`.
 pub struct PgDatabase {
     pub url: String,
     name: String,
     admin_url: String,
+    dropped: bool,
 }
 
 impl PgDatabase {
@@ -67,19 +69,49 @@ impl PgDatabase {
             url: database_url(admin_url, &name),
             name,
             admin_url: admin_url.to_owned(),
+            dropped: false,
         }
     }
 
-    pub async fn drop_database(self) {
-        let mut conn = connect(&self.admin_url).await;
-        diesel::sql_query(format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ))
+    pub async fn drop_database(mut self) {
+        drop_named(&self.admin_url, &self.name)
+            .await
+            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
+        self.dropped = true;
+    }
+}
+
+impl Drop for PgDatabase {
+    /// A test that panicked never reached `drop_database`: drop the database from a thread
+    /// of its own (this may run inside the test's runtime, which cannot be blocked on).
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                if let Err(e) = runtime.block_on(drop_named(&admin_url, &name)) {
+                    eprintln!("could not drop test database {name}: {e}");
+                }
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn drop_named(admin_url: &str, name: &str) -> Result<(), String> {
+    let mut conn = AsyncPgConnection::establish(admin_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&mut conn)
         .await
-        .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
-    }
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// The URL of database `name` on the admin URL's server, with the same credentials.
