@@ -730,16 +730,8 @@ async fn a_vcode_of_a_banned_account_is_refused(#[case] backend: Backend) {
     let user = server.create_user(EMAIL, OLD_PASSWORD).await;
     let vcode = fresh_vcode(&server, EMAIL).await;
     server
-        .admin_client()
-        .resetd_admin_update_user()
-        .id(&user.id)
-        .body(types::ResetdUpdateUserRequest {
-            nickname: None,
-            status: Some(types::ResetdUserStatus::Banned),
-        })
-        .send()
-        .await
-        .expect("account banned");
+        .set_status(&user.id, types::ResetdUserStatus::Banned)
+        .await;
     let store = server.store().await;
     let before = store.user_by_email(EMAIL).await.expect("lookup");
     let before = before.expect("row");

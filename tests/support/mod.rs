@@ -167,6 +167,20 @@ impl TestServer {
             .into_inner()
     }
 
+    /// Sets an account's status through the admin API.
+    pub async fn set_status(&self, user_id: &str, status: types::ResetdUserStatus) {
+        self.admin_client()
+            .resetd_admin_update_user()
+            .id(user_id)
+            .body(types::ResetdUpdateUserRequest {
+                nickname: None,
+                status: Some(status),
+            })
+            .send()
+            .await
+            .expect("status changed");
+    }
+
     /// Logs in through `/v1/login`: the tokens, or `None` for the (only) refusal, 401.
     pub async fn login(&self, email: &str, password: &str) -> Option<types::ResetdTokenResponse> {
         let answer = self
