@@ -14,6 +14,7 @@ use crate::config::{Config, Switch};
 use crate::mail::{MailTransport, MailUrlError};
 use crate::mail::{OutboxWorker, RetryPolicy};
 use crate::reset::{IssuerPolicy, ResetCore};
+use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::{HashError, PasswordHasher};
 use crate::security::random;
@@ -40,6 +41,25 @@ pub enum StartError {
     Bind { addr: SocketAddr, message: String },
 }
 
+/// What a caller may substitute in a running service: time, and where captcha answers come
+/// from. The CLI uses the defaults ([`Seams::new`]); tests move the clock and learn the
+/// answers of the captchas they are shown.
+#[derive(Clone)]
+pub struct Seams {
+    pub clock: SharedClock,
+    pub captcha_answers: Arc<dyn AnswerSource>,
+}
+
+impl Seams {
+    /// `clock`, and random captcha answers.
+    pub fn new(clock: SharedClock) -> Self {
+        Seams {
+            clock,
+            captcha_answers: Arc::new(RandomAnswers),
+        }
+    }
+}
+
 /// The settings key under which a generated server secret is kept.
 const SECRET_SETTING: &str = "server_secret";
 
@@ -55,6 +75,14 @@ pub struct Services {
 impl Services {
     /// Opens the store (running pending migrations) and builds the core.
     pub async fn open(config: Config, clock: SharedClock) -> Result<Services, StartError> {
+        Services::open_with(config, Seams::new(clock)).await
+    }
+
+    pub async fn open_with(config: Config, seams: Seams) -> Result<Services, StartError> {
+        let Seams {
+            clock,
+            captcha_answers,
+        } = seams;
         let store = Store::open(&config.database_url).await?;
         let secret = match &config.secret {
             Some(secret) => secret.expose().to_owned(),
@@ -84,7 +112,8 @@ impl Services {
             passwords,
             clock.clone(),
             mail_wake.clone(),
-        );
+        )
+        .with_captcha_answers(captcha_answers);
         Ok(Services {
             core,
             store,
@@ -144,12 +173,17 @@ pub fn api_description() -> Result<ApiDescription<AppState>, StartError> {
 
 /// Starts the HTTP server, the reset issuer and the outbox worker.
 pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
+    serve_with(config, Seams::new(clock)).await
+}
+
+/// [`serve`] with substitutes for time and captcha answers.
+pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, StartError> {
     if config.security.rate_limits == Switch::Off {
         tracing::warn!("rate limits are off (RESETD_RATE_LIMITS=off)");
     }
     let transport = MailTransport::from_url(config.mail.url.expose())?;
     let from = crate::mail::parse_from(&config.mail.from)?;
-    let services = Services::open(config, clock).await?;
+    let services = Services::open_with(config, seams).await?;
     let config = services.config.clone();
 
     let (stop_issuer, issuer_stop_rx) = watch::channel(false);

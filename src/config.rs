@@ -290,7 +290,11 @@ pub struct SecurityConfig {
     /// Answer unknown/banned/inactive accounts the way the original product did (leaks who
     /// has an account).
     pub reveal_unknown_accounts: bool,
+    /// Require a solved image captcha (`GET /site/captcha`, `GET /api/user/captcha`) with
+    /// every reset request of the dialects whose API carries one (Cloudreve, IPCola).
     pub captcha: bool,
+    /// How long a captcha can be answered, in seconds; each is answered at most once.
+    pub captcha_ttl_secs: u64,
     /// `off` disables every limit below (a warning is logged at start).
     pub rate_limits: Switch,
     /// Failed redemptions after which a token is burned.
@@ -320,6 +324,7 @@ impl Default for SecurityConfig {
         Self {
             reveal_unknown_accounts: false,
             captcha: false,
+            captcha_ttl_secs: 5 * 60,
             rate_limits: Switch::On,
             max_failed_attempts: 5,
             max_body_bytes: 16 * 1024,
@@ -570,6 +575,12 @@ impl Config {
                 return Err(ConfigError::invalid(key, "must be between 1 s and 7 days"));
             }
         }
+        if !(10..=3600).contains(&self.security.captcha_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "security.captcha_ttl_secs",
+                "must be between 10 s and one hour",
+            ));
+        }
         if self.security.max_body_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "security.max_body_bytes",
@@ -765,6 +776,7 @@ mod tests {
                 "security.ip_failed_window_secs",
             ),
             ("ip_window_secs = -1", "security.ip_window_secs"),
+            ("captcha_ttl_secs = 5", "security.captcha_ttl_secs"),
         ];
         for (line, key) in cases {
             std::fs::write(&path, format!("[security]\n{line}\n")).expect("write");

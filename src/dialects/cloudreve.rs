@@ -1,16 +1,19 @@
 //! Cloudreve v4: every outcome is HTTP 200 with `{code, msg, data?, error?, correlation_id?}`,
 //! malformed bodies included; only an unreachable store answers 503 (envelope still).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use dropshot::{ErrorStatusCode, HttpError, HttpResponseOk};
 use resetd_api::errors::{client_message, CloudreveHttpError};
 use resetd_api::types::{
-    CloudreveCaptchaResponse, CloudreveGroup, CloudreveResetPasswordRequest, CloudreveResponse,
-    CloudreveSendResetEmailRequest, CloudreveUser, CloudreveUserResponse, CloudreveUserStatus,
+    CloudreveCaptcha, CloudreveCaptchaResponse, CloudreveGroup, CloudreveResetPasswordRequest,
+    CloudreveResponse, CloudreveSendResetEmailRequest, CloudreveUser, CloudreveUserResponse,
+    CloudreveUserStatus,
 };
 
 use crate::reset::{
-    AccountProblem, Binding, Dialect, RedeemError, Redemption, RequestError, RequestOutcome,
-    ServiceError,
+    AccountProblem, Binding, CaptchaAnswer, CaptchaError, Dialect, RedeemError, Redemption,
+    RequestError, RequestOutcome, ServiceError,
 };
 use crate::store::{User, UserStatus};
 
@@ -23,6 +26,7 @@ mod code {
     pub const ACCOUNT_BANNED: i64 = 40017;
     pub const ACCOUNT_NOT_ACTIVATED: i64 = 40018;
     pub const USER_NOT_FOUND: i64 = 40021;
+    pub const CAPTCHA_WRONG: i64 = 40026;
     pub const LINK_EXPIRED: i64 = 40030;
     pub const NOT_ENABLED: i64 = 40099;
     pub const TOO_MANY_REQUESTS: i64 = 42900;
@@ -42,9 +46,18 @@ pub async fn send_reset_email(
         Ok(body) => body,
         Err(err) => return Ok(envelope(call, code::BAD_PARAMETERS, &client_message(&err))),
     };
+    let captcha = CaptchaAnswer {
+        ticket: body.ticket.as_deref(),
+        answer: body.captcha.as_deref(),
+    };
     match call
         .core
-        .request_reset(Dialect::Cloudreve, &body.email, call.client_ip)
+        .request_reset_with_captcha(
+            Dialect::Cloudreve,
+            &body.email,
+            call.client_ip,
+            Some(captcha),
+        )
         .await
     {
         Ok(RequestOutcome::Accepted) => Ok(envelope(call, code::OK, "")),
@@ -67,6 +80,9 @@ pub async fn send_reset_email(
             code::TOO_MANY_REQUESTS,
             TOO_MANY_REQUESTS_MSG,
         )),
+        Err(RequestError::CaptchaFailed) => {
+            Ok(envelope(call, code::CAPTCHA_WRONG, "CAPTCHA not match"))
+        }
         Err(RequestError::Service(err)) => Err(service_error(call, &err)),
     }
 }
@@ -133,9 +149,33 @@ pub async fn reset_password(
 }
 
 pub async fn get_captcha(call: &Call<'_>) -> Answer<CloudreveCaptchaResponse> {
+    let (code, msg) = match call
+        .core
+        .issue_captcha(Dialect::Cloudreve, call.client_ip)
+        .await
+    {
+        Ok(captcha) => {
+            let image = format!("data:image/png;base64,{}", BASE64.encode(&captcha.png));
+            return Ok(HttpResponseOk(CloudreveCaptchaResponse {
+                code: code::OK,
+                msg: Some(String::new()),
+                data: Some(CloudreveCaptcha {
+                    image,
+                    ticket: captcha.ticket,
+                }),
+                error: None,
+                correlation_id: None,
+            }));
+        }
+        Err(CaptchaError::NotEnabled | CaptchaError::DialectDisabled(_)) => {
+            (code::NOT_ENABLED, "Captcha is not enabled on this server")
+        }
+        Err(CaptchaError::TooManyRequests) => (code::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_MSG),
+        Err(CaptchaError::Service(err)) => return Err(service_error(call, &err)),
+    };
     Ok(HttpResponseOk(CloudreveCaptchaResponse {
-        code: code::NOT_ENABLED,
-        msg: Some("Captcha is not enabled on this server".to_owned()),
+        code,
+        msg: Some(msg.to_owned()),
         data: None,
         error: None,
         correlation_id: correlation_id(call),

@@ -1,13 +1,18 @@
 //! IPCola: every outcome is HTTP 200 with `{meta_status, meta_message}`, `1` success and a
 //! negative code otherwise (the table is in the spec); only an unreachable store answers 503.
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use dropshot::{ErrorStatusCode, HttpError, HttpResponseOk};
 use resetd_api::errors::{client_message, IpcolaHttpError};
 use resetd_api::types::{
     IpcolaCaptchaResponse, IpcolaResetPasswordRequest, IpcolaResult, IpcolaSendEmailVcodeRequest,
 };
 
-use crate::reset::{Binding, Dialect, RedeemError, Redemption, RequestError, ServiceError};
+use crate::reset::{
+    Binding, CaptchaAnswer, CaptchaError, Dialect, RedeemError, Redemption, RequestError,
+    ServiceError,
+};
 
 use super::call::Call;
 
@@ -19,6 +24,7 @@ mod status {
     pub const INVALID_VCODE: i64 = -3;
     pub const PASSWORD_REJECTED: i64 = -4;
     pub const TOO_MANY_REQUESTS: i64 = -5;
+    pub const CAPTCHA_WRONG: i64 = -6;
     pub const NOT_AVAILABLE: i64 = -7;
     pub const UNAVAILABLE: i64 = -8;
     pub const INTERNAL: i64 = -9;
@@ -37,9 +43,13 @@ pub async fn send_email_vcode(
     if let Some(answer) = check_user_tag(call, &body.user_tag) {
         return Ok(answer);
     }
+    let captcha = CaptchaAnswer {
+        ticket: body.captcha_id.as_deref(),
+        answer: body.captcha.as_deref(),
+    };
     match call
         .core
-        .request_reset(Dialect::Ipcola, &body.email, call.client_ip)
+        .request_reset_with_captcha(Dialect::Ipcola, &body.email, call.client_ip, Some(captcha))
         .await
     {
         // IPCola's own answers for unknown accounts are not published: resetd answers
@@ -50,6 +60,9 @@ pub async fn send_email_vcode(
         }
         Err(RequestError::DialectDisabled(_)) => Ok(not_available()),
         Err(RequestError::TooManyRequests) => Ok(too_many_requests()),
+        Err(RequestError::CaptchaFailed) => {
+            Ok(result(status::CAPTCHA_WRONG, "captcha is missing or wrong"))
+        }
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -90,10 +103,33 @@ pub async fn reset_password(
     }
 }
 
-pub async fn get_captcha(_call: &Call<'_>) -> Answer<IpcolaCaptchaResponse> {
+pub async fn get_captcha(call: &Call<'_>) -> Answer<IpcolaCaptchaResponse> {
+    let (meta_status, message) = match call
+        .core
+        .issue_captcha(Dialect::Ipcola, call.client_ip)
+        .await
+    {
+        Ok(captcha) => {
+            return Ok(HttpResponseOk(IpcolaCaptchaResponse {
+                meta_status: status::OK,
+                meta_message: "success".to_owned(),
+                id: Some(captcha.ticket),
+                content: Some(BASE64.encode(&captcha.png)),
+            }))
+        }
+        Err(CaptchaError::NotEnabled | CaptchaError::DialectDisabled(_)) => (
+            status::NOT_AVAILABLE,
+            "captcha is not enabled on this server",
+        ),
+        Err(CaptchaError::TooManyRequests) => (
+            status::TOO_MANY_REQUESTS,
+            "too many requests, please try again later",
+        ),
+        Err(CaptchaError::Service(err)) => return Err(service_error(&err)),
+    };
     Ok(HttpResponseOk(IpcolaCaptchaResponse {
-        meta_status: status::NOT_AVAILABLE,
-        meta_message: "captcha is not enabled on this server".to_owned(),
+        meta_status,
+        meta_message: message.to_owned(),
         id: None,
         content: None,
     }))

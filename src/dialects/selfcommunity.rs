@@ -30,6 +30,8 @@ pub async fn recover_account(
         }
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
         Err(RequestError::TooManyRequests) => Err(throttled()),
+        // SelfCommunity's request has no captcha field, so the core never asks it for one.
+        Err(err @ RequestError::CaptchaFailed) => Err(bad_request("invalid", &err.to_string())),
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }

@@ -37,6 +37,10 @@ pub async fn forgot_password(
         )),
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
         Err(RequestError::TooManyRequests) => Err(too_many_requests()),
+        // Strapi's request has no captcha field, so the core never asks it for one.
+        Err(err @ RequestError::CaptchaFailed) => {
+            Err(error(ErrorStatusCode::BAD_REQUEST, &err.to_string()))
+        }
         Err(RequestError::Service(err)) => Err(service_error(&err)),
     }
 }

@@ -42,6 +42,12 @@ impl Dialect {
         }
     }
 
+    /// Whether the product's reset request carries a captcha answer (and so can be made to
+    /// require one).
+    pub fn carries_captcha(self) -> bool {
+        matches!(self, Dialect::Ipcola | Dialect::Cloudreve)
+    }
+
     /// The shape of the secret each product's clients expect (DIALECTS.md).
     pub fn token_format(self) -> TokenFormat {
         match self {

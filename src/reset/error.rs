@@ -17,6 +17,8 @@ pub enum ServiceError {
     Store(#[source] StoreError),
     #[error("password hashing failed")]
     Hash(#[from] HashError),
+    #[error("drawing a captcha failed")]
+    Captcha,
 }
 
 impl ServiceError {
@@ -54,6 +56,9 @@ pub enum RequestError {
     /// shows: past it the request is answered as accepted.
     #[error("too many requests from this client")]
     TooManyRequests,
+    /// Captchas are on and the request's was missing, wrong, used or expired.
+    #[error("the captcha answer is missing or wrong")]
+    CaptchaFailed,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }

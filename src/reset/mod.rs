@@ -6,6 +6,7 @@
 
 mod admin;
 mod audit;
+mod captcha;
 mod dialect;
 pub mod email_address;
 mod error;
@@ -23,12 +24,14 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
 use crate::security::rate_limit::RateLimiter;
 use crate::store::Store;
 
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
+pub use captcha::{CaptchaAnswer, CaptchaError, IssuedCaptcha};
 pub use dialect::{Dialect, UnknownDialect};
 pub use error::{AccountProblem, LoginError, RedeemError, RequestError, ServiceError};
 pub use issuer::{IssueStats, IssuerPolicy, ResetIssuer};
@@ -52,6 +55,8 @@ pub struct ResetCore {
     issue_wake: Arc<Notify>,
     /// Decoy password hash for logins to unknown accounts (see `sessions`).
     decoy: Arc<tokio::sync::OnceCell<String>>,
+    /// Where captcha answers come from (random; tests substitute their own).
+    captcha_answers: Arc<dyn AnswerSource>,
 }
 
 impl ResetCore {
@@ -74,7 +79,14 @@ impl ResetCore {
             mail_wake,
             issue_wake: Arc::default(),
             decoy: Arc::default(),
+            captcha_answers: Arc::new(RandomAnswers),
         }
+    }
+
+    /// The same core with captcha answers from `source`.
+    pub fn with_captcha_answers(mut self, source: Arc<dyn AnswerSource>) -> Self {
+        self.captcha_answers = source;
+        self
     }
 
     pub fn config(&self) -> &Config {

@@ -14,6 +14,7 @@ use crate::clock::Millis;
 use crate::mail::templates;
 use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
 
+use super::captcha::CaptchaAnswer;
 use super::error::{AccountProblem, RequestError};
 use super::limits::AccountQuota;
 use super::{email_address, Dialect, ResetCore};
@@ -27,17 +28,33 @@ pub enum RequestOutcome {
 }
 
 impl ResetCore {
+    /// A reset request that carries no captcha answer (refused through a dialect that
+    /// requires one while captchas are on).
     pub async fn request_reset(
         &self,
         dialect: Dialect,
         raw_email: &str,
         client_ip: IpAddr,
     ) -> Result<RequestOutcome, RequestError> {
+        self.request_reset_with_captcha(dialect, raw_email, client_ip, None)
+            .await
+    }
+
+    pub async fn request_reset_with_captcha(
+        &self,
+        dialect: Dialect,
+        raw_email: &str,
+        client_ip: IpAddr,
+        captcha: Option<CaptchaAnswer<'_>>,
+    ) -> Result<RequestOutcome, RequestError> {
         if !self.is_enabled(dialect) {
             return Err(RequestError::DialectDisabled(dialect));
         }
         // Checked first, so bad input writes nothing.
         let email = email_address::normalize(raw_email)?;
+        // Before any count or lookup, the same for every email. A wrong answer is not
+        // counted against the IP: each attempt uses up a captcha, and handing those out is.
+        self.check_captcha(dialect, captcha).await?;
         if self.config.security.reveal_unknown_accounts {
             return self
                 .request_reset_revealing(dialect, email, client_ip)

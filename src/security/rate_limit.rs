@@ -10,6 +10,7 @@
 //! | `ip_requests` | client IP | reset requests | 20 per minute |
 //! | `ip_failed_redemptions` | client IP | redemptions of a secret the server never issued | 10 per 15 min |
 //! | `ip_failed_logins` | client IP | failed `/v1/login` attempts | as `ip_failed_redemptions` |
+//! | `ip_captchas` | client IP | captchas handed out | as `ip_requests` |
 //!
 //! Failed logins have a counter of their own (with the failed-redemption numbers) rather than
 //! sharing one: a user mistyping a password a few times should not also lose the reset
@@ -50,6 +51,7 @@ pub enum LimitKind {
     IpRequests,
     IpFailedRedemptions,
     IpFailedLogins,
+    IpCaptchas,
 }
 
 impl LimitKind {
@@ -59,6 +61,7 @@ impl LimitKind {
             LimitKind::IpRequests => "ip_requests",
             LimitKind::IpFailedRedemptions => "ip_failed_redemptions",
             LimitKind::IpFailedLogins => "ip_failed_logins",
+            LimitKind::IpCaptchas => "ip_captchas",
         }
     }
 }
@@ -189,18 +192,33 @@ impl RateLimiter {
         dialect: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        self.hit_ip(LimitKind::IpRequests, ip, dialect, now).await
+    }
+
+    /// Counts a captcha handed out to `ip`, under the numbers of the request limit (each
+    /// captcha costs a row); `false` once they are used up.
+    pub async fn hit_ip_captcha(
+        &self,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        self.hit_ip(LimitKind::IpCaptchas, ip, dialect, now).await
+    }
+
+    async fn hit_ip(
+        &self,
+        kind: LimitKind,
+        ip: IpAddr,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         let Some(limits) = &self.inner else {
             return Ok(true);
         };
-        let ip_key = key(LimitKind::IpRequests, &client_subject(ip));
+        let ip_key = key(kind, &client_subject(ip));
         limits
-            .hit(
-                LimitKind::IpRequests,
-                &ip_key,
-                limits.ip_requests,
-                dialect,
-                now,
-            )
+            .hit(kind, &ip_key, limits.ip_requests, dialect, now)
             .await
     }
 

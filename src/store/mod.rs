@@ -55,6 +55,7 @@
 
 mod access_tokens;
 mod audit;
+mod captchas;
 mod connection;
 mod database_url;
 mod error;
@@ -76,7 +77,8 @@ pub use connection::Store;
 pub use error::{BoxError, StoreError};
 pub use models::{
     AccessToken, AccessTokenKind, AuditEvent, AuditKind, CompleteReset, NewAccessToken,
-    NewAuditEvent, NewOutboxMessage, NewResetRequest, NewResetToken, NewUser, OutboxMessage,
-    OutboxStatus, QueuedIssue, ResetRequest, ResetToken, User, UserPatch, UserStatus,
+    NewAuditEvent, NewCaptcha, NewOutboxMessage, NewResetRequest, NewResetToken, NewUser,
+    OutboxMessage, OutboxStatus, QueuedIssue, ResetRequest, ResetToken, User, UserPatch,
+    UserStatus,
 };
 pub use text_enum::UnknownVariant;

@@ -7,7 +7,9 @@ use std::fmt;
 
 use diesel::prelude::*;
 
-use super::schema::{access_tokens, audit_events, outbox, reset_requests, reset_tokens, users};
+use super::schema::{
+    access_tokens, audit_events, captchas, outbox, reset_requests, reset_tokens, users,
+};
 use super::text_enum::text_enum;
 use crate::clock::Millis;
 
@@ -440,4 +442,16 @@ impl fmt::Debug for NewResetRequest {
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
+}
+
+/// A captcha handed out (`captchas`): hashes only, see `reset::captcha`.
+#[derive(Clone, Insertable)]
+#[diesel(table_name = captchas)]
+pub struct NewCaptcha {
+    /// Keyed hash of the ticket the client holds.
+    pub id: String,
+    /// Keyed hash of the ticket and the normalized answer.
+    pub answer_hash: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
 }

@@ -101,6 +101,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Captchas handed out and not yet answered; `id` is the keyed hash of the ticket,
+    /// `answer_hash` that of ticket and answer.
+    captchas (id) {
+        id -> Text,
+        answer_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(reset_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> users (user_id));
 
@@ -112,5 +123,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     audit_events,
     rate_limits,
-    reset_requests
+    reset_requests,
+    captchas
 );

@@ -26,12 +26,13 @@ pub mod smtp_sink;
 pub mod tcp_proxy;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use resetd::app::{self, RunningServer};
+use resetd::app::{self, RunningServer, Seams};
 use resetd::clock::OffsetClock;
 use resetd::config::{Config, Secret};
+use resetd::security::captcha::{AnswerSource, RandomAnswers};
 use resetd::store::Store;
 use resetd_client::types;
 
@@ -50,12 +51,34 @@ pub const PUBLIC_BASE_URL: &str = "https://accounts.example.test/";
 /// How long a test waits for mail before failing.
 pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
+/// Random captcha answers, as the server makes them, also kept for the test to read: the
+/// test answers a captcha as a person reading its picture would.
+#[derive(Clone, Default)]
+pub struct CaptchaAnswers(Arc<Mutex<Vec<String>>>);
+
+impl AnswerSource for CaptchaAnswers {
+    fn next_answer(&self) -> String {
+        let answer = RandomAnswers.next_answer();
+        self.0.lock().expect("answers").push(answer.clone());
+        answer
+    }
+}
+
+impl CaptchaAnswers {
+    /// The answer of the captcha handed out last.
+    pub fn last(&self) -> String {
+        let answers = self.0.lock().expect("answers");
+        answers.last().cloned().expect("a captcha was handed out")
+    }
+}
+
 pub struct TestServer {
     server: Option<RunningServer>,
     pub addr: SocketAddr,
     pub base_url: String,
     pub client: resetd_client::Client,
     pub clock: OffsetClock,
+    pub captchas: CaptchaAnswers,
     pub sink: SmtpSink,
     pub config: Config,
     /// The PostgreSQL database to drop when the test ends.
@@ -103,7 +126,12 @@ impl TestServer {
         config.validate().expect("test config is valid");
 
         let clock = OffsetClock::new();
-        let server = app::serve(config.clone(), Arc::new(clock.clone()))
+        let captchas = CaptchaAnswers::default();
+        let seams = Seams {
+            clock: Arc::new(clock.clone()),
+            captcha_answers: Arc::new(captchas.clone()),
+        };
+        let server = app::serve_with(config.clone(), seams)
             .await
             .expect("server starts");
         let addr = server.local_addr();
@@ -114,6 +142,7 @@ impl TestServer {
             client: resetd_client::Client::new(&base_url),
             base_url,
             clock,
+            captchas,
             sink,
             config,
             pg,

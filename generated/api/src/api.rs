@@ -93,6 +93,12 @@ pub trait ResetdApi {
     /// `POST /api/user/send_email_vcode`. Only needed when the server requires a captcha
     /// (`[security] captcha = true`); otherwise the answer is `-7`.
     ///
+    /// The picture is a 180×64 PNG of five characters (capital letters and digits; the answer
+    /// is compared without regard to case or spaces). Each captcha can be answered once, by
+    /// one reset request, whether the answer is right or wrong, and only within
+    /// `[security] captcha_ttl_secs` (5 minutes by default). Handing out captchas is counted
+    /// per client IP under the request limit.
+    ///
     /// | meta_status | meaning |
     /// | --- | --- |
     /// | `1` | success; `id` and `content` are set |
@@ -329,6 +335,12 @@ pub trait ResetdApi {
     /// it. Send the user's answer as `captcha` with `ticket` to `POST /user/reset`. Only needed
     /// when the server requires a captcha (`[security] captcha = true`); otherwise the answer
     /// is `40099`.
+    ///
+    /// The picture is a 180×64 PNG of five characters (capital letters and digits; the answer
+    /// is compared without regard to case or spaces). Each captcha can be answered once, by
+    /// one reset request, whether the answer is right or wrong, and only within
+    /// `[security] captcha_ttl_secs` (5 minutes by default). Handing out captchas is counted
+    /// per client IP under the request limit.
     ///
     /// | code | meaning |
     /// | --- | --- |

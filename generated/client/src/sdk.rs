@@ -4467,6 +4467,12 @@ base64-encoded PNG. Send the answer as `captcha` together with `captcha_id` to
 `POST /api/user/send_email_vcode`. Only needed when the server requires a captcha
 (`[security] captcha = true`); otherwise the answer is `-7`.
 
+The picture is a 180×64 PNG of five characters (capital letters and digits; the answer
+is compared without regard to case or spaces). Each captcha can be answered once, by
+one reset request, whether the answer is right or wrong, and only within
+`[security] captcha_ttl_secs` (5 minutes by default). Handing out captchas is counted
+per client IP under the request limit.
+
 | meta_status | meaning |
 | --- | --- |
 | `1` | success; `id` and `content` are set |
@@ -4716,6 +4722,12 @@ Issues a graphical captcha: `data.image` is the picture and `data.ticket` identi
 it. Send the user's answer as `captcha` with `ticket` to `POST /user/reset`. Only needed
 when the server requires a captcha (`[security] captcha = true`); otherwise the answer
 is `40099`.
+
+The picture is a 180×64 PNG of five characters (capital letters and digits; the answer
+is compared without regard to case or spaces). Each captcha can be answered once, by
+one reset request, whether the answer is right or wrong, and only within
+`[security] captcha_ttl_secs` (5 minutes by default). Handing out captchas is counted
+per client IP under the request limit.
 
 | code | meaning |
 | --- | --- |
