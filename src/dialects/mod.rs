@@ -10,6 +10,9 @@ mod resetd;
 mod selfcommunity;
 mod strapi;
 
+/// Who a request came from, `X-Forwarded-For` considered (public for the parser fuzz test).
+pub use call::client_ip;
+
 use dropshot::{
     HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, Path, RequestContext,
     TypedBody,

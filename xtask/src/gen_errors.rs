@@ -239,26 +239,39 @@ fn client_message_fn() -> TokenStream {
         /// The client-facing message of `error`, with every value quoted from the request
         /// body replaced by `…` (a body's values may be passwords or tokens); quoted field
         /// names stay, so the message still says which field was wrong.
+        ///
+        /// serde does not escape backticks inside `` `value` `` (unknown variants), so a
+        /// value may contain its own closing quote: a value runs to the last
+        /// `` `, expected `` (or `", expected`), where serde's schema-only text begins, and
+        /// with no such end the rest of the message is dropped.
         pub fn client_message(error: &::dropshot::HttpError) -> ::std::string::String {
             let message = error.external_message.as_str();
             let mut out = ::std::string::String::with_capacity(message.len());
             let mut rest = message;
             while let ::std::option::Option::Some(start) = rest.find(['`', '"']) {
                 let quote = rest[start..].chars().next().unwrap_or('"');
-                let after = &rest[start + 1..];
-                let ::std::option::Option::Some(len) = after.find(quote) else {
-                    break;
-                };
                 let before = &rest[..start];
+                let after = &rest[start + 1..];
                 out.push_str(before);
                 out.push(quote);
                 if before.ends_with("field ") {
+                    let ::std::option::Option::Some(len) = after.find(quote) else {
+                        out.push_str(after);
+                        return out;
+                    };
                     out.push_str(&after[..len]);
-                } else {
-                    out.push('…');
+                    out.push(quote);
+                    rest = &after[len + 1..];
+                    continue;
                 }
+                out.push('…');
                 out.push(quote);
-                rest = &after[len + 1..];
+                let end = ::std::format!("{quote}, expected");
+                // What follows "expected" describes the schema, never the body.
+                if let ::std::option::Option::Some(len) = after.rfind(&end) {
+                    out.push_str(&after[len + 1..]);
+                }
+                return out;
             }
             out.push_str(rest);
             out
@@ -298,17 +311,36 @@ fn client_message_test() -> TokenStream {
     quote! {
         #[test]
         fn client_message_hides_quoted_values_but_not_field_names() {
-            let error = ::dropshot::HttpError::for_bad_request(
-                ::std::option::Option::None,
-                "unable to parse JSON body: password: invalid type: integer `98765432`, \
-                 expected a string; invalid value: string \"hunter2\"; missing field `secret`"
-                    .to_owned(),
-            );
-            assert_eq!(
-                super::client_message(&error),
-                "unable to parse JSON body: password: invalid type: integer `…`, \
-                 expected a string; invalid value: string \"…\"; missing field `secret`"
-            );
+            let cases = [
+                (
+                    "password: invalid type: integer `98765432`, expected a string at line 1 column 20",
+                    "password: invalid type: integer `…`, expected a string at line 1 column 20",
+                ),
+                (
+                    "password: invalid value: string \"hun\\\"ter2\", expected a string at line 1",
+                    "password: invalid value: string \"…\", expected a string at line 1",
+                ),
+                // serde leaves backticks in a variant unescaped.
+                (
+                    "dialect: unknown variant `ab`cd`ef`, expected one of `ipcola`, `strapi` at line 1",
+                    "dialect: unknown variant `…`, expected one of `ipcola`, `strapi` at line 1",
+                ),
+                (
+                    "missing field `secret` at line 1 column 2",
+                    "missing field `secret` at line 1 column 2",
+                ),
+                ("unknown variant `no end in sight", "unknown variant `…`"),
+            ];
+            for (message, shown) in cases {
+                let error = ::dropshot::HttpError::for_bad_request(
+                    ::std::option::Option::None,
+                    ::std::format!("unable to parse JSON body: {message}"),
+                );
+                assert_eq!(
+                    super::client_message(&error),
+                    ::std::format!("unable to parse JSON body: {shown}")
+                );
+            }
         }
     }
 }
