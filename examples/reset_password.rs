@@ -44,7 +44,10 @@ async fn request(client: &Client, email: &str) -> Result<(), String> {
         .send()
         .await
         .map_err(describe)?;
-    println!("requested (ok: {}); the code is on its way by email", answer.ok);
+    println!(
+        "requested (ok: {}); the code is on its way by email",
+        answer.ok
+    );
     Ok(())
 }
 

@@ -99,8 +99,11 @@ enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Validate the configuration and print the effective values, secrets redacted.
+    /// Validate the configuration and print every effective value, secrets redacted, with
+    /// where it came from (default, file, environment).
     Check,
+    /// Print the reference of every configuration key (Markdown).
+    Reference,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -161,7 +164,13 @@ pub enum CliError {
 
 /// Runs the command line; the caller turns an error into one line and exit code 1.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let config = Config::load(cli.config.as_deref(), &Config::process_env())?;
+    if let Command::Config(ConfigCommand::Reference) = cli.command {
+        // Needs no valid configuration: it describes them.
+        print!("{}", crate::config_reference::markdown());
+        return Ok(());
+    }
+    let (config, sources) =
+        Config::load_with_sources(cli.config.as_deref(), &Config::process_env())?;
     crate::logging::init(&config.log);
     match cli.command {
         Command::Serve => serve(config).await,
@@ -201,9 +210,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Config(ConfigCommand::Check) => {
             println!("# configuration is valid; effective values:");
-            print!("{}", config.to_redacted_toml());
+            print!("{}", crate::config_reference::effective(&config, &sources));
             Ok(())
         }
+        Command::Config(ConfigCommand::Reference) => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::security::cidr::Cidr;
@@ -52,12 +53,16 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
 /// The environment variable naming the config file.
 pub const CONFIG_FILE_ENV: &str = "RESETD_CONFIG";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Address and port the HTTP server listens on.
+    #[schemars(with = "String")]
     pub bind: SocketAddr,
+    /// `sqlite://PATH` (created if missing) or `postgres://user:password@host:port/db`.
     pub database_url: String,
     /// The only source of links in emails: never the request's Host.
+    #[schemars(with = "String")]
     pub public_base_url: url::Url,
     /// Keys the token hashes. Unset: generated once and kept in the database.
     pub secret: Option<Secret>,
@@ -94,11 +99,12 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
     /// `file://DIR`, `smtp://host:port[?tls=required|opportunistic]`, `smtps://host:port`.
     pub url: Secret,
+    /// Sender of every email, as `Name <address>` or a bare address.
     pub from: String,
 }
 
@@ -111,7 +117,7 @@ impl Default for MailConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -119,10 +125,12 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
+    /// What to log, in `tracing`'s filter syntax (`info`, `resetd=debug,info`, ...).
     pub filter: String,
+    /// `text` for people, `json` for one JSON object per line.
     pub format: LogFormat,
 }
 
@@ -136,11 +144,14 @@ impl Default for LogConfig {
 }
 
 /// argon2id parameters; the defaults are OWASP's minimum (m=19 MiB, t=2, p=1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Argon2Config {
+    /// Memory per hash in KiB (`m`; OWASP's minimum is 19456).
     pub memory_kib: u32,
+    /// Passes over the memory (`t`).
     pub iterations: u32,
+    /// Lanes per hash (`p`).
     pub parallelism: u32,
     /// Hashes computed at once; each holds `memory_kib` of memory. 0 = one per core.
     pub max_concurrent: usize,
@@ -157,10 +168,12 @@ impl Default for Argon2Config {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
+    /// Lifetime of an access token (`/v1/login`, the dialects' sessions), in seconds.
     pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds.
     pub refresh_ttl_secs: u64,
 }
 
@@ -173,15 +186,18 @@ impl Default for SessionConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboxConfig {
     /// Attempts before a message is marked dead.
     pub max_attempts: i32,
+    /// Wait before the second attempt; each later wait doubles (±20% jitter).
     pub base_delay_ms: u64,
+    /// Longest wait between two attempts.
     pub max_delay_ms: u64,
     /// How long a claimed message stays with its worker before another may take it.
     pub lease_ms: u64,
+    /// How often to look for mail to send when nothing in this process queued any.
     pub poll_interval_ms: u64,
 }
 
@@ -199,7 +215,7 @@ impl Default for OutboxConfig {
 
 /// The reset issuer (`reset::issuer`): the background task that turns queued reset requests
 /// into tokens and mail, so that the request path does the same work for every email.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IssuerConfig {
     /// Run the issuer in this process. `false` only for a replica that takes requests while
@@ -225,10 +241,12 @@ impl Default for IssuerConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DialectConfig {
+    /// Serve this dialect's endpoints; off, they answer the dialect's "not available".
     pub enabled: bool,
+    /// Lifetime of a reset link or code, in seconds.
     pub token_ttl_secs: u64,
 }
 
@@ -248,10 +266,12 @@ impl DialectConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IpcolaConfig {
+    /// Serve IPCola's endpoints; off, they answer `-7` (not available).
     pub enabled: bool,
+    /// Lifetime of an emailed vcode, in seconds.
     pub token_ttl_secs: u64,
     /// The `user_tag` every request must carry.
     pub user_tag: String,
@@ -267,7 +287,7 @@ impl Default for IpcolaConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DialectsConfig {
     pub ipcola: IpcolaConfig,
@@ -276,7 +296,7 @@ pub struct DialectsConfig {
     pub selfcommunity: DialectConfig,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Switch {
     #[default]
@@ -284,7 +304,7 @@ pub enum Switch {
     Off,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Answer unknown/banned/inactive accounts the way the original product did (leaks who
@@ -304,18 +324,22 @@ pub struct SecurityConfig {
     /// Reset requests for one email (any dialect, known or not) per `account_window_secs`;
     /// past it the answer is unchanged but no token is issued and no email sent.
     pub account_requests_per_window: u32,
+    /// Length of the per-account window, in seconds.
     pub account_window_secs: u64,
     /// Reset requests from one client IP per `ip_window_secs`; past it the dialect's
     /// "too many requests" answer.
     pub ip_requests_per_window: u32,
+    /// Length of the per-IP request window, in seconds.
     pub ip_window_secs: u64,
     /// Failed redemptions from one client IP per `ip_failed_window_secs`; past it every
     /// redemption from that IP is refused before its token is looked up. Failed logins
     /// (`/v1/login`) are counted apart, under the same numbers.
     pub ip_failed_redemptions_per_window: u32,
+    /// Length of the per-IP failure window, in seconds.
     pub ip_failed_window_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed (CIDR networks). Empty: the client IP is
     /// always the socket peer.
+    #[schemars(with = "Vec<String>")]
     pub trusted_proxies: Vec<Cidr>,
 }
 
@@ -352,7 +376,7 @@ const MAX_RATE_WINDOW_SECS: u64 = 7 * 24 * 3_600;
 const MAX_ISSUER_MS: u64 = 3_600_000;
 
 /// A value never shown: `Debug`, `Display` and `Serialize` print `<redacted>`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -394,6 +418,14 @@ impl Config {
         file: Option<&Path>,
         env: &BTreeMap<String, String>,
     ) -> Result<Config, ConfigError> {
+        Config::load_with_sources(file, env).map(|(config, _)| config)
+    }
+
+    /// [`Config::load`], also telling where each key's value came from.
+    pub fn load_with_sources(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(Config, ConfigSources), ConfigError> {
         let file = file
             .map(Path::to_path_buf)
             .or_else(|| env.get(CONFIG_FILE_ENV).map(PathBuf::from));
@@ -401,9 +433,15 @@ impl Config {
             Some(path) => read_table(path)?,
             None => toml::Table::new(),
         };
+        let mut sources = ConfigSources {
+            file_keys: leaf_keys(&table),
+            file,
+            env_keys: BTreeMap::new(),
+        };
         for (var, key) in ENV_KEYS {
             if let Some(value) = env.get(*var) {
                 set_dotted(&mut table, key, toml::Value::String(value.clone()))?;
+                sources.env_keys.insert((*key).to_owned(), var);
             }
         }
         let config: Config =
@@ -412,7 +450,7 @@ impl Config {
                 ConfigError::invalid(key, err.into_inner().message().to_owned())
             })?;
         config.validate()?;
-        Ok(config)
+        Ok((config, sources))
     }
 
     /// The process environment's `RESETD_*` variables.
@@ -614,6 +652,68 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
             path: path.to_path_buf(),
             message: err.message().to_owned(),
         })
+}
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource<'a> {
+    Default,
+    File(&'a Path),
+    Env(&'static str),
+}
+
+impl fmt::Display for ConfigSource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigSource::Default => f.write_str("default"),
+            ConfigSource::File(path) => write!(f, "file {}", path.display()),
+            ConfigSource::Env(var) => write!(f, "env {var}"),
+        }
+    }
+}
+
+/// The keys a config file and the environment set (for `resetd config check`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    file: Option<PathBuf>,
+    /// Dotted keys of the file's values (arrays count as one value).
+    file_keys: std::collections::BTreeSet<String>,
+    env_keys: BTreeMap<String, &'static str>,
+}
+
+impl ConfigSources {
+    /// Where the value of `key` (dotted) came from: the environment wins over the file.
+    pub fn source_of(&self, key: &str) -> ConfigSource<'_> {
+        if let Some(var) = self.env_keys.get(key) {
+            return ConfigSource::Env(var);
+        }
+        match &self.file {
+            Some(path) if self.file_keys.contains(key) => ConfigSource::File(path),
+            _ => ConfigSource::Default,
+        }
+    }
+}
+
+/// The dotted keys of every non-table value in `table`.
+fn leaf_keys(table: &toml::Table) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    let mut stack: Vec<(String, &toml::Table)> = vec![(String::new(), table)];
+    while let Some((prefix, table)) = stack.pop() {
+        for (name, value) in table {
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            match value {
+                toml::Value::Table(inner) => stack.push((key, inner)),
+                _ => {
+                    keys.insert(key);
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// Sets `a.b.c` in a TOML table, creating the intermediate tables.

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_reference;
 pub mod dialects;
 pub mod logging;
 pub mod mail;

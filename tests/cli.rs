@@ -78,20 +78,65 @@ fn a_bad_config_value_stops_with_the_key_named() {
 }
 
 #[test]
-fn config_check_prints_effective_values_with_secrets_redacted() {
+fn config_check_prints_every_value_and_where_it_came_from() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = "a-very-secret-value-0123456789abcdef";
+    std::fs::write(
+        dir.path().join("resetd.toml"),
+        "bind = \"127.0.0.1:7777\"\n[security]\ncaptcha = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+    )
+    .expect("write");
     let out = resetd(
         dir.path(),
-        &["config", "check"],
+        &["--config", "resetd.toml", "config", "check"],
         &[("RESETD_SECRET", secret), ("RESETD_BIND", "127.0.0.1:9999")],
         None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    assert!(shown.contains("bind = \"127.0.0.1:9999\""), "{shown}");
-    assert!(shown.contains("memory_kib = 19456"), "{shown}");
+    let line = |key: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")) || l.starts_with(&format!("# {key} ")))
+            .unwrap_or_else(|| panic!("no line for {key}: {shown}"))
+            .to_owned()
+    };
+    // The environment wins over the file, the file over the defaults.
+    assert_eq!(line("bind"), "bind = \"127.0.0.1:9999\"  # env RESETD_BIND");
+    assert_eq!(
+        line("security.captcha"),
+        "security.captcha = true  # file resetd.toml"
+    );
+    assert_eq!(
+        line("security.trusted_proxies"),
+        "security.trusted_proxies = [\"10.0.0.0/8\"]  # file resetd.toml"
+    );
+    assert_eq!(
+        line("argon2.memory_kib"),
+        "argon2.memory_kib = 19456  # default"
+    );
+    assert_eq!(
+        line("secret"),
+        "secret = \"<redacted>\"  # env RESETD_SECRET"
+    );
+    assert_eq!(line("admin_token"), "# admin_token unset  # default");
     assert!(!shown.contains(secret), "{shown}");
+    // Every key of the reference has its line.
+    let keys = resetd::config_reference::entries().len();
+    assert_eq!(shown.lines().count(), keys + 1, "{shown}");
+}
+
+#[test]
+fn config_reference_needs_no_valid_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = resetd(
+        dir.path(),
+        &["config", "reference"],
+        &[("RESETD_BIND", "nowhere")],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), resetd::config_reference::markdown());
 }
 
 #[test]
