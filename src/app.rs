@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
-use crate::mail::{MailTransport, MailUrlError};
+use crate::mail::{MailTemplates, MailTransport, MailUrlError, TemplateError};
 use crate::mail::{OutboxWorker, RetryPolicy};
 use crate::reset::{IssuerPolicy, ResetCore};
 use crate::security::captcha::{AnswerSource, RandomAnswers};
@@ -35,6 +35,8 @@ pub enum StartError {
     MailFrom(#[from] crate::mail::MessageError),
     #[error("argon2: {0}")]
     Hash(#[from] HashError),
+    #[error(transparent)]
+    MailTemplates(#[from] TemplateError),
     #[error("building the API: {0}")]
     Api(String),
     #[error("cannot listen on {addr}: {message}")]
@@ -83,6 +85,15 @@ impl Services {
             clock,
             captcha_answers,
         } = seams;
+        // First: a broken template stops the start before the database is touched.
+        let mail = MailTemplates::load(config.mail.templates_dir.as_deref())?;
+        let overridden: Vec<&str> = mail.overridden().collect();
+        if !overridden.is_empty() {
+            tracing::info!(
+                ?overridden,
+                "mail templates overridden from mail.templates_dir"
+            );
+        }
         let store = Store::open(&config.database_url).await?;
         let secret = match &config.secret {
             Some(secret) => secret.expose().to_owned(),
@@ -110,6 +121,7 @@ impl Services {
             config.clone(),
             TokenHasher::from_secret(&secret),
             passwords,
+            Arc::new(mail),
             clock.clone(),
             mail_wake.clone(),
         )

@@ -95,7 +95,7 @@ async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
 
     let mail = server.mail(1).await;
     assert_eq!(mail.to(), EMAIL);
-    assert_eq!(mail.subject(), "Reset your Cloudreve password");
+    assert_eq!(mail.subject(), "Reset your resetd password");
     assert!(
         mail.text_body().contains("expires in 1 hour"),
         "{}",
@@ -154,7 +154,7 @@ async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
-    assert_eq!(notice.subject(), "Your Cloudreve password was changed");
+    assert_eq!(notice.subject(), "Your resetd password was changed");
     assert!(!notice.raw().contains(&secret));
     server.stop().await;
 }

@@ -980,8 +980,8 @@ async fn database_outage_answers_503_then_recovers(#[case] backend: Backend) {
     assert_eq!(
         mails.iter().map(ReceivedMail::subject).collect::<Vec<_>>(),
         [
-            "Reset your Cloudreve password",
-            "Your Cloudreve password was changed"
+            "Reset your resetd password",
+            "Your resetd password was changed"
         ],
         "only the reset asked for after the outage is mailed"
     );
@@ -1081,7 +1081,7 @@ async fn two_replicas_share_tokens_and_the_outbox(#[case] backend: Backend) {
         .expect("reset on B");
     assert!(Dialect::Cloudreve.is_accepted(&answer), "{answer:?}");
     let mail = fx.sink.wait_for(3, MAIL_WAIT).await.remove(2);
-    assert_eq!(mail.subject(), "Reset your Cloudreve password");
+    assert_eq!(mail.subject(), "Reset your resetd password");
     let (id, secret) = cloudreve_link(&mail);
     let attempts = (0..REDEMPTIONS).map(|i| {
         let (http, base_url) = (&http, &replicas[i % 2].base_url);
@@ -1361,7 +1361,7 @@ async fn sigterm_drains_in_flight_requests_and_keeps_queued_mail(#[case] backend
     let result = tally(&mails, &accepted);
     let notices = mails
         .iter()
-        .filter(|m| m.subject() == "Your Cloudreve password was changed")
+        .filter(|m| m.subject() == "Your resetd password was changed")
         .count();
     println!(
         "faults::sigterm[{}]: requests={} answered={} answered_after_term={answered_after_term} \

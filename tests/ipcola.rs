@@ -15,7 +15,7 @@ const OTHER: &str = "bob@example.com";
 const OLD_PASSWORD: &str = "old-password-1";
 const NEW_PASSWORD: &str = "new-password-2";
 const TAG: &str = "ipcola";
-const RESET_SUBJECT: &str = "Reset your IPCola password";
+const RESET_SUBJECT: &str = "Reset your resetd password";
 
 /// resetd's `meta_status` table.
 const OK: i64 = 1;
@@ -213,7 +213,7 @@ async fn full_reset_flow_through_an_emailed_vcode(#[case] backend: Backend) {
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
-    assert_eq!(notice.subject(), "Your IPCola password was changed");
+    assert_eq!(notice.subject(), "Your resetd password was changed");
     assert!(!notice.raw().contains(&vcode));
     assert!(!notice.raw().contains(NEW_PASSWORD));
     server.stop().await;

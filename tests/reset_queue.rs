@@ -95,7 +95,7 @@ async fn security_02_requests_queue_alike_and_survive_a_restart(#[case] backend:
     let mails = server.sink.messages();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].to(), KNOWN);
-    assert_eq!(mails[0].subject(), "Reset your Strapi password");
+    assert_eq!(mails[0].subject(), "Reset your resetd password");
     let audit = store.list_audit(100).await.expect("audit");
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].client_ip.as_deref(), Some("127.0.0.1"));

@@ -295,7 +295,7 @@ async fn admin_recovery_issues_a_working_link_without_mail(#[case] backend: Back
     assert_eq!(answer.code, 0);
     // Only the "password changed" notice is mailed: the operator hands the link over.
     let notice = server.mail(1).await;
-    assert_eq!(notice.subject(), "Your Cloudreve password was changed");
+    assert_eq!(notice.subject(), "Your resetd password was changed");
 
     let strapi = server
         .admin_client()

@@ -58,7 +58,7 @@ async fn security_11_opening_a_cloudreve_link_does_not_consume_it(#[case] backen
         .await
         .expect("requested");
     let link = server
-        .mail_to_after(EMAIL, "Reset your Cloudreve password", 0)
+        .mail_to_after(EMAIL, "Reset your resetd password", 0)
         .await
         .find_link(PUBLIC_BASE_URL)
         .expect("the mail carries a link");
@@ -96,7 +96,7 @@ async fn security_11_opening_a_selfcommunity_link_does_not_consume_it(#[case] ba
         .await
         .expect("requested");
     let link = server
-        .mail_to_after(EMAIL, "Reset your SelfCommunity password", 0)
+        .mail_to_after(EMAIL, "Reset your resetd password", 0)
         .await
         .find_link(PUBLIC_BASE_URL)
         .expect("the mail carries a link");

@@ -14,7 +14,7 @@ const EMAIL: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "Old-passw0rd-1";
 const NEW_PASSWORD: &str = "New-passw0rd-2";
 const LINK_PREFIX: &str = "https://accounts.example.test/account/recover/password?";
-const RESET_SUBJECT: &str = "Reset your SelfCommunity password";
+const RESET_SUBJECT: &str = "Reset your resetd password";
 const INVALID_CODE: &str = "invalid_code";
 const INVALID_CODE_DETAIL: &str = "Invalid or expired validation code.";
 const TOO_WEAK: &str = "password_too_weak";
@@ -221,7 +221,7 @@ async fn full_recovery_flow_logs_the_user_in_and_revokes_old_sessions(#[case] ba
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
-    assert_eq!(notice.subject(), "Your SelfCommunity password was changed");
+    assert_eq!(notice.subject(), "Your resetd password was changed");
     assert!(!notice.raw().contains(&code));
     assert!(!notice.raw().contains(NEW_PASSWORD));
 

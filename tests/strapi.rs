@@ -14,7 +14,7 @@ const EMAIL: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "old-password-1";
 const NEW_PASSWORD: &str = "new-password-2";
 const INCORRECT_CODE: &str = "Incorrect code provided";
-const RESET_SUBJECT: &str = "Reset your Strapi password";
+const RESET_SUBJECT: &str = "Reset your resetd password";
 
 /// The 128 lowercase hex characters of the code in a reset email.
 fn code_of(mail: &ReceivedMail) -> String {
@@ -221,7 +221,7 @@ async fn full_reset_flow_logs_the_user_in_and_revokes_old_sessions(#[case] backe
 
     let notice = server.mail(2).await;
     assert_eq!(notice.to(), EMAIL);
-    assert_eq!(notice.subject(), "Your Strapi password was changed");
+    assert_eq!(notice.subject(), "Your resetd password was changed");
     assert!(!notice.raw().contains(&code));
     assert!(!notice.raw().contains(NEW_PASSWORD));
     server.stop().await;

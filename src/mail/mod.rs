@@ -1,18 +1,26 @@
-//! Outgoing mail: templates, building messages from outbox rows, transports (`file://`,
-//! `smtp://`, `smtps://`) and the outbox worker that delivers with retries.
+//! Outgoing mail: templates (per kind of mail and language, text + HTML, overridable by the
+//! operator), building messages from outbox rows, transports (`file://`, `smtp://`,
+//! `smtps://`) and the outbox worker that delivers with retries.
 //!
 //! Mail is never sent inside a request: the request queues an outbox row in the same
 //! transaction as its other writes, and [`OutboxWorker`] delivers it.
 
+pub mod language;
 pub mod mail_url;
 pub mod message;
 pub mod outbox_worker;
+mod template_source;
 pub mod templates;
 pub mod transport;
 
+pub use language::Language;
 pub use mail_url::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
 pub use message::{build_message, parse_from, MessageError};
 pub use outbox_worker::{DeliveryStats, OutboxWorker, RetryPolicy};
+pub use templates::{
+    MailTemplates, PasswordChangedMail, RenderError, ResetKind, ResetMail, TemplateError,
+    DEFAULT_PRODUCT_NAME,
+};
 pub use transport::{MailError, MailTransport};
 
 /// The integration tests' SMTP sink, compiled into the unit tests too so the real
@@ -23,3 +31,5 @@ mod smtp_sink;
 
 #[cfg(test)]
 mod delivery_tests;
+#[cfg(test)]
+mod template_tests;

@@ -1,11 +1,12 @@
 //! The four reset dialects and what the core needs to know of each: token format, lifetime
-//! key, password policy and the link (if any) its emails carry.
+//! key, password policy, and the email (code or link) it sends.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::policy::PasswordPolicy;
 use super::token_format::TokenFormat;
+use crate::mail::ResetKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dialect {
@@ -32,7 +33,7 @@ impl Dialect {
         }
     }
 
-    /// The name shown to people in emails.
+    /// The original product's name.
     pub fn product_name(self) -> &'static str {
         match self {
             Dialect::Ipcola => "IPCola",
@@ -46,6 +47,16 @@ impl Dialect {
     /// require one).
     pub fn carries_captcha(self) -> bool {
         matches!(self, Dialect::Ipcola | Dialect::Cloudreve)
+    }
+
+    /// The reset email each product's clients expect: a code or a link.
+    pub fn reset_mail(self) -> ResetKind {
+        match self {
+            Dialect::Ipcola => ResetKind::Ipcola,
+            Dialect::Strapi => ResetKind::Strapi,
+            Dialect::Cloudreve => ResetKind::Cloudreve,
+            Dialect::Selfcommunity => ResetKind::Selfcommunity,
+        }
     }
 
     /// The shape of the secret each product's clients expect (DIALECTS.md).

@@ -1,6 +1,7 @@
 //! What the core reports to the dialect adapters. Variants describe outcomes, never secrets:
 //! adapters turn them into each dialect's envelope or status.
 
+use crate::mail::RenderError;
 use crate::security::password_hash::HashError;
 use crate::store::StoreError;
 
@@ -19,6 +20,9 @@ pub enum ServiceError {
     Hash(#[from] HashError),
     #[error("drawing a captcha failed")]
     Captcha,
+    /// A mail template failed (its message names the template, never a value).
+    #[error(transparent)]
+    Mail(#[from] RenderError),
 }
 
 impl ServiceError {

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
+use crate::mail::RenderError;
 use crate::store::{AuditKind, NewAuditEvent, QueuedIssue, ResetRequest, StoreError};
 
 use super::limits::AccountQuota;
@@ -91,6 +92,17 @@ enum Processed {
     Issued,
     Dropped,
     AlreadyDone,
+}
+
+/// Why one request could not be processed.
+#[derive(Debug, thiserror::Error)]
+enum ProcessError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Its mail could not be rendered; like any failure tied to one request, it stays
+    /// leased and is tried again when the lease ends.
+    #[error(transparent)]
+    Mail(#[from] RenderError),
 }
 
 /// The background task; see the module documentation.
@@ -217,7 +229,7 @@ impl ResetIssuer {
                 Ok(Processed::Issued) => stats.issued += 1,
                 Ok(Processed::Dropped) => stats.dropped += 1,
                 Ok(Processed::AlreadyDone) => stats.already_done += 1,
-                Err(error) if error.is_unavailable() => {
+                Err(ProcessError::Store(error)) if error.is_unavailable() => {
                     // The rest would fail alike. Hand this one and the rest back (if the
                     // store lets us), so that they are retried in order once it is back;
                     // if it does not, their leases run out.
@@ -246,7 +258,7 @@ impl ResetIssuer {
         Ok(stats)
     }
 
-    async fn process(&self, request: &ResetRequest) -> Result<Processed, StoreError> {
+    async fn process(&self, request: &ResetRequest) -> Result<Processed, ProcessError> {
         let core = &self.core;
         let dialect = match request.dialect.parse::<Dialect>() {
             Ok(dialect) if core.is_enabled(dialect) => dialect,
@@ -282,7 +294,7 @@ impl ResetIssuer {
             }
         };
         let now = core.clock.now_ms();
-        let (row, mail) = core.new_reset_token(dialect, &user, now);
+        let (row, mail) = core.new_reset_token(dialect, &user, now)?;
         let answered = QueuedIssue {
             request_id: request.id,
             // As the request path recorded it before the queue: when and from where the
@@ -315,6 +327,7 @@ mod tests {
     use super::*;
     use crate::clock::{Clock as _, OffsetClock};
     use crate::config::Config;
+    use crate::mail::MailTemplates;
     use crate::reset::{AccountProblem, RequestError, RequestOutcome};
     use crate::security::keyed_hash::TokenHasher;
     use crate::security::password_hash::PasswordHasher;
@@ -339,6 +352,7 @@ mod tests {
             Arc::new(config),
             TokenHasher::from_secret(SECRET),
             passwords,
+            Arc::new(MailTemplates::built_in().expect("built-in templates")),
             Arc::new(clock.clone()),
             Arc::new(Notify::new()),
         );

@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::mail::MailTemplates;
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
@@ -46,6 +47,8 @@ pub struct ResetCore {
     config: Arc<Config>,
     tokens: TokenHasher,
     passwords: PasswordHasher,
+    /// The compiled mail templates, overrides included.
+    mail: Arc<MailTemplates>,
     /// Per-account and per-IP limits, counted in the store (`limits.rs`).
     limiter: RateLimiter,
     clock: SharedClock,
@@ -65,6 +68,7 @@ impl ResetCore {
         config: Arc<Config>,
         tokens: TokenHasher,
         passwords: PasswordHasher,
+        mail: Arc<MailTemplates>,
         clock: SharedClock,
         mail_wake: Arc<Notify>,
     ) -> Self {
@@ -74,6 +78,7 @@ impl ResetCore {
             config,
             tokens,
             passwords,
+            mail,
             limiter,
             clock,
             mail_wake,
@@ -116,6 +121,11 @@ impl ResetCore {
             Dialect::Selfcommunity => d.selfcommunity.token_ttl_secs,
         };
         secs_to_ms(secs)
+    }
+
+    /// The name emails give the service. (A configured product name belongs here.)
+    fn product_name(&self) -> &str {
+        crate::mail::DEFAULT_PRODUCT_NAME
     }
 
     /// The keyed hash under which a reset token of `dialect` is stored.

@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use crate::mail::templates;
+use crate::mail::PasswordChangedMail;
 use crate::store::{AuditKind, CompleteReset, User, UserStatus};
 
-use super::error::RedeemError;
+use super::error::{RedeemError, ServiceError};
 use super::{email_address, Dialect, ResetCore};
 
 /// What a client presented.
@@ -102,7 +102,16 @@ impl ResetCore {
             .hash(redemption.new_password.to_owned())
             .await?;
         let now = self.clock.now_ms();
-        let mail = templates::password_changed_message(dialect.product_name(), &user.email, now);
+        let mail = self
+            .mail
+            .password_changed_message(&PasswordChangedMail {
+                product: self.product_name(),
+                recipient: &user.email,
+                nickname: user.nickname.as_deref(),
+                language: &user.language,
+                changed_at: now,
+            })
+            .map_err(ServiceError::from)?;
         let completed = self
             .store
             .complete_reset(

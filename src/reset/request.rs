@@ -11,11 +11,11 @@
 use std::net::IpAddr;
 
 use crate::clock::Millis;
-use crate::mail::templates;
+use crate::mail::{RenderError, ResetMail};
 use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
 
 use super::captcha::CaptchaAnswer;
-use super::error::{AccountProblem, RequestError};
+use super::error::{AccountProblem, RequestError, ServiceError};
 use super::limits::AccountQuota;
 use super::{email_address, Dialect, ResetCore};
 
@@ -100,7 +100,9 @@ impl ResetCore {
             return Ok(RequestOutcome::Accepted);
         }
         let now = self.clock.now_ms();
-        let (row, mail) = self.new_reset_token(dialect, &user, now);
+        let (row, mail) = self
+            .new_reset_token(dialect, &user, now)
+            .map_err(ServiceError::from)?;
         self.store
             .issue_reset_token(row, Some(mail), None, now)
             .await?;
@@ -112,23 +114,26 @@ impl ResetCore {
     }
 
     /// A fresh token of `dialect` for `user`, as the row to store (its keyed hash) and the
-    /// mail that carries it.
+    /// mail that carries it, in the account's language.
     pub(super) fn new_reset_token(
         &self,
         dialect: Dialect,
         user: &User,
         now: Millis,
-    ) -> (NewResetToken, NewOutboxMessage) {
+    ) -> Result<(NewResetToken, NewOutboxMessage), RenderError> {
         let token = dialect.token_format().generate();
         let ttl_ms = self.token_ttl_ms(dialect);
         let link = dialect.reset_link(&self.config.public_base_url, &user.public_id, &token);
-        let mail = templates::reset_message(&templates::ResetMail {
-            product: dialect.product_name(),
+        let mail = self.mail.reset_message(&ResetMail {
+            kind: dialect.reset_mail(),
+            product: self.product_name(),
             recipient: &user.email,
+            nickname: user.nickname.as_deref(),
+            language: &user.language,
             code: &token,
             link: link.as_deref(),
-            valid_for_minutes: ttl_ms / 60_000,
-        });
+            valid_for_secs: u64::try_from(ttl_ms / 1_000).unwrap_or(0),
+        })?;
         let row = NewResetToken {
             user_id: user.id,
             dialect: dialect.as_str().to_owned(),
@@ -136,7 +141,7 @@ impl ResetCore {
             created_at: now,
             expires_at: now.saturating_add(ttl_ms),
         };
-        (row, mail)
+        Ok((row, mail))
     }
 }
 
