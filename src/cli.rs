@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
+use crate::mail::{MailTemplates, TemplateError};
 use crate::reset::{AdminError, NewAccount};
 use crate::store::{OutboxStatus, StoreError, User, UserPatch, UserStatus};
 
@@ -149,6 +150,8 @@ pub enum CliError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
+    MailTemplates(#[from] TemplateError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Account(#[from] AdminError),
@@ -209,7 +212,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
+            // The mail templates are part of the configuration: overrides are checked too.
+            let templates = MailTemplates::load(config.mail.templates_dir.as_deref())?;
             println!("# configuration is valid; effective values:");
+            let overridden: Vec<&str> = templates.overridden().collect();
+            if !overridden.is_empty() {
+                println!("# mail templates overridden: {}", overridden.join(", "));
+            }
             print!("{}", crate::config_reference::effective(&config, &sources));
             Ok(())
         }

@@ -139,6 +139,59 @@ fn config_reference_needs_no_valid_configuration() {
     assert_eq!(text(&out.stdout), resetd::config_reference::markdown());
 }
 
+/// Overrides from `mail.templates_dir` are checked by `config check` and at `serve`: a
+/// broken one is one line naming the file and exit code 1.
+#[test]
+fn mail_template_overrides_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let templates = dir.path().join("mail-templates");
+    std::fs::create_dir(&templates).expect("mkdir");
+    std::fs::write(
+        templates.join("ipcola_reset.zh-CN.subject.j2"),
+        "{{ product }} 验证码\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("resetd.toml"),
+        "[mail]\ntemplates_dir = \"mail-templates\"\n",
+    )
+    .expect("write");
+    let config = ["--config", "resetd.toml"];
+    let out = resetd(
+        dir.path(),
+        &[&config[..], &["config", "check"]].concat(),
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("# mail templates overridden: ipcola_reset.zh-CN.subject.j2"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("templates_dir = \"mail-templates\""),
+        "{shown}"
+    );
+
+    std::fs::write(templates.join("ipcola_reset.zh-CN.txt.j2"), "{{ code }").expect("write");
+    for command in [&["config", "check"][..], &["serve"][..]] {
+        let out = resetd(dir.path(), &[&config[..], command].concat(), &[], None);
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("mail-templates/ipcola_reset.zh-CN.txt.j2"),
+            "{err}"
+        );
+        assert!(err.contains("syntax error"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    assert!(
+        !dir.path().join("resetd.db").exists(),
+        "serve stopped first"
+    );
+}
+
 #[test]
 fn users_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
