@@ -226,10 +226,10 @@ struct Failure {
 
 /// A rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
+struct Rendered {
+    subject: String,
+    text: String,
+    html: String,
 }
 
 /// The compiled templates: the built-in ones, with the operator's overrides in place.
