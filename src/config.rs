@@ -76,6 +76,7 @@ pub struct Config {
     pub issuer: IssuerConfig,
     pub dialects: DialectsConfig,
     pub security: SecurityConfig,
+    pub pages: PagesConfig,
 }
 
 impl Default for Config {
@@ -95,6 +96,7 @@ impl Default for Config {
             issuer: IssuerConfig::default(),
             dialects: DialectsConfig::default(),
             security: SecurityConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -370,6 +372,27 @@ impl Default for SecurityConfig {
     }
 }
 
+/// The HTML pages that emailed reset links open (`GET /session/reset`,
+/// `GET /account/recover/password`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesConfig {
+    /// The name shown in the reset pages' title and heading: the product the user knows,
+    /// since resetd itself stays out of sight. Plain text (HTML-escaped when shown).
+    pub product_name: String,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        Self {
+            product_name: "resetd".to_owned(),
+        }
+    }
+}
+
+/// Longest accepted `pages.product_name`, in characters: it has to fit a page title.
+const MAX_PRODUCT_NAME_CHARS: usize = 80;
+
 /// Largest accepted rate-limit count: far above any sensible limit, far below the
 /// store's 32-bit counter.
 const MAX_RATE_LIMIT: u32 = 1_000_000;
@@ -623,6 +646,18 @@ impl Config {
             return Err(ConfigError::invalid(
                 "security.captcha_ttl_secs",
                 "must be between 10 s and one hour",
+            ));
+        }
+        let product_name = &self.pages.product_name;
+        if product_name.trim().is_empty()
+            || product_name.chars().count() > MAX_PRODUCT_NAME_CHARS
+            || product_name.chars().any(char::is_control)
+        {
+            return Err(ConfigError::invalid(
+                "pages.product_name",
+                format!(
+                    "must be 1 to {MAX_PRODUCT_NAME_CHARS} characters of text, without control characters"
+                ),
             ));
         }
         if self.security.max_body_bytes < 1024 {
@@ -918,6 +953,32 @@ mod tests {
             std::fs::write(&path, format!("[issuer]\n{line}\n")).expect("write");
             let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(line);
             assert!(err.to_string().contains(key), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn product_name_is_read_and_checked() {
+        let defaults = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert_eq!(defaults.pages.product_name, "resetd");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(&path, "[pages]\nproduct_name = \"Acme <Drive>\"\n").expect("write");
+        let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
+        assert_eq!(config.pages.product_name, "Acme <Drive>");
+
+        for value in [
+            "\"\"",
+            "\"   \"",
+            "\"a\\nb\"",
+            &format!("\"{}\"", "x".repeat(81)),
+        ] {
+            std::fs::write(&path, format!("[pages]\nproduct_name = {value}\n")).expect("write");
+            let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(value);
+            assert!(
+                err.to_string().contains("`pages.product_name`"),
+                "{value}: {err}"
+            );
         }
     }
 

@@ -11,7 +11,8 @@ pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.j
 pub const OPENAPI_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
 
 pub fn register(api: &mut ApiDescription<AppState>) -> Result<(), ApiDescriptionRegisterError> {
-    api.register(openapi_json)
+    api.register(openapi_json)?;
+    crate::pages::register(api)
 }
 
 /// The merged OpenAPI document, as served to SDK generators and API explorers.

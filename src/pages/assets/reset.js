@@ -1,0 +1,193 @@
+// The new-password form: checks that both fields are filled in and match, sends the password
+// to the dialect's own API call on this origin, and says what happened in plain words. The
+// server is the authority on password rules: its reason is shown as it gives it.
+"use strict";
+
+(() => {
+  const form = document.getElementById("reset-form");
+  if (!form) {
+    return;
+  }
+  const password = document.getElementById("password");
+  const confirmation = document.getElementById("confirm");
+  const show = document.getElementById("show");
+  const button = form.querySelector("button[type=submit]");
+  const status = document.getElementById("status");
+
+  const MESSAGES = {
+    empty: "Enter a new password.",
+    mismatch: "The two passwords do not match. Type the same password in both fields.",
+    pending: "Changing your password…",
+    success: "Your password has been changed. You can now sign in with your new password.",
+    expired:
+      "This link has expired or has already been used. Ask for a new password reset email and use the link in it.",
+    account: "This account cannot be recovered. Contact the site's support.",
+    throttled: "Too many attempts. Wait a few minutes, then try again.",
+    unavailable: "Password reset is not available on this server.",
+    server: "Something went wrong on the server. Try again in a few minutes.",
+    network: "Could not reach the server. Check your connection, then try again.",
+  };
+
+  // The server's reason, as a sentence after ours.
+  const rejected = (reason) => {
+    const text = typeof reason === "string" ? reason.trim() : "";
+    if (text === "") {
+      return { text: "This password was not accepted. Choose another one.", field: password };
+    }
+    const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+    return {
+      text: "This password was not accepted. " + sentence + (/[.!?]$/.test(sentence) ? "" : "."),
+      field: password,
+    };
+  };
+
+  // How each dialect's call is made and how its answer reads. URLs are relative to this
+  // page, so a public base URL with a path prefix keeps working behind a proxy.
+  const DIALECTS = {
+    cloudreve: {
+      // PATCH /user/reset/{user_id} {password, secret}; every answer is HTTP 200 with
+      // {code, msg}, code 0 meaning success.
+      call: (link, newPassword) => ({
+        url: "../user/reset/" + encodeURIComponent(link.userId),
+        method: "PATCH",
+        body: { password: newPassword, secret: link.secret },
+      }),
+      outcome: (httpStatus, body) => {
+        switch (body && body.code) {
+          case 0:
+            return httpStatus === 200 ? { ok: true } : null;
+          case 40001:
+            return rejected(body.msg);
+          case 40030:
+            return { text: MESSAGES.expired };
+          case 40017:
+          case 40018:
+            return { text: MESSAGES.account };
+          case 40099:
+            return { text: MESSAGES.unavailable };
+          case 42900:
+            return { text: MESSAGES.throttled };
+          default:
+            return null;
+        }
+      },
+    },
+    selfcommunity: {
+      // POST /api/v2/account/reset/ {validation_code, password}; 200 with a token, or an
+      // error status with {detail, code}.
+      call: (link, newPassword) => ({
+        url: "../../api/v2/account/reset/",
+        method: "POST",
+        body: { validation_code: link.validationCode, password: newPassword },
+      }),
+      outcome: (httpStatus, body) => {
+        if (httpStatus === 200 && body && body.token) {
+          return { ok: true };
+        }
+        switch (body && body.code) {
+          case "password_too_weak":
+            return rejected(body.detail);
+          case "invalid_code":
+            return { text: MESSAGES.expired };
+          case "invalid":
+            return { text: MESSAGES.account };
+          case "not_available":
+            return { text: MESSAGES.unavailable };
+          case "throttled":
+            return { text: MESSAGES.throttled };
+          default:
+            return null;
+        }
+      },
+    },
+  };
+
+  const dialect = DIALECTS[form.dataset.dialect];
+
+  const say = (kind, text) => {
+    status.className = "status status-" + kind;
+    status.textContent = text;
+  };
+
+  const clearInvalid = () => {
+    password.removeAttribute("aria-invalid");
+    confirmation.removeAttribute("aria-invalid");
+  };
+
+  const fail = (text, field) => {
+    say("error", text);
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+  };
+
+  show.addEventListener("change", () => {
+    const type = show.checked ? "text" : "password";
+    password.type = type;
+    confirmation.type = type;
+  });
+
+  const send = async (newPassword) => {
+    const call = dialect.call(form.dataset, newPassword);
+    let response;
+    try {
+      response = await fetch(call.url, {
+        method: call.method,
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(call.body),
+        credentials: "omit",
+        cache: "no-store",
+        redirect: "error",
+      });
+    } catch {
+      return { text: MESSAGES.network };
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    const outcome = dialect.outcome(response.status, body);
+    if (outcome) {
+      return outcome;
+    }
+    return { text: response.status === 429 ? MESSAGES.throttled : MESSAGES.server };
+  };
+
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy || !dialect) {
+      return;
+    }
+    clearInvalid();
+    if (password.value === "") {
+      fail(MESSAGES.empty, password);
+      return;
+    }
+    if (confirmation.value !== password.value) {
+      fail(MESSAGES.mismatch, confirmation);
+      return;
+    }
+    busy = true;
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    say("pending", MESSAGES.pending);
+    const outcome = await send(password.value);
+    busy = false;
+    button.disabled = false;
+    form.removeAttribute("aria-busy");
+    if (outcome.ok) {
+      password.value = "";
+      confirmation.value = "";
+      form.hidden = true;
+      document.getElementById("rules").hidden = true;
+      say("success", MESSAGES.success);
+      status.focus();
+      return;
+    }
+    fail(outcome.text, outcome.field);
+  });
+})();
