@@ -79,7 +79,9 @@ fn page(product: &str, heading: &str, content: Html, with_script: bool) -> Strin
 }
 
 /// The new-password form for a complete link. The link's values travel to the script in
-/// `data-` attributes; nothing about them is checked here.
+/// `data-` attributes; nothing about them is checked here. The policy's lengths go along so
+/// that the page can say "too short" itself: the API's own answer to a length outside its
+/// schema is a parser's message, not a sentence for a person.
 pub fn form_page(product: &str, link: &ResetLink) -> String {
     let (dialect, data) = match link {
         ResetLink::Cloudreve { user_id, secret } => (
@@ -94,11 +96,14 @@ pub fn form_page(product: &str, link: &ResetLink) -> String {
             data_attribute("validation-code", validation_code),
         ),
     };
+    let policy = dialect.password_policy();
     let form = fill(
         FORM,
         &[
-            ("rules", &Html::text(&rules(dialect.password_policy()))),
+            ("rules", &Html::text(&rules(policy))),
             ("dialect", &Html::text(dialect.as_str())),
+            ("min_chars", &Html::text(&policy.min_chars.to_string())),
+            ("max_chars", &Html::text(&policy.max_chars.to_string())),
             ("data", &Html(data)),
         ],
     );
@@ -200,8 +205,10 @@ mod tests {
     fn only_the_form_carries_the_script() {
         let form = form_page("Acme", &cloudreve("lpua", "s3cret"));
         assert!(form.contains(&format!("<script>{SCRIPT}</script>")));
-        assert!(form
-            .contains("data-dialect=\"cloudreve\" data-user-id=\"lpua\" data-secret=\"s3cret\""));
+        assert!(form.contains(
+            "data-dialect=\"cloudreve\" data-min-chars=\"6\" data-max-chars=\"64\" \
+             data-user-id=\"lpua\" data-secret=\"s3cret\""
+        ));
         assert!(!incomplete_page("Acme").contains("<script"));
         assert!(!unavailable_page("Acme").contains("<script"));
     }

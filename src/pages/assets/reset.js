@@ -1,6 +1,7 @@
-// The new-password form: checks that both fields are filled in and match, sends the password
-// to the dialect's own API call on this origin, and says what happened in plain words. The
-// server is the authority on password rules: its reason is shown as it gives it.
+// The new-password form: checks that both fields are filled in, that the password's length
+// is within the dialect's rule, and that they match; sends the password to the dialect's own
+// API call on this origin, and says what happened in plain words. The server is the
+// authority on password rules: its reason is shown as it gives it.
 "use strict";
 
 (() => {
@@ -59,12 +60,12 @@
           case 40001:
             return rejected(body.msg);
           case 40030:
-            return { text: MESSAGES.expired };
+            return { text: MESSAGES.expired, final: true };
           case 40017:
           case 40018:
-            return { text: MESSAGES.account };
+            return { text: MESSAGES.account, final: true };
           case 40099:
-            return { text: MESSAGES.unavailable };
+            return { text: MESSAGES.unavailable, final: true };
           case 42900:
             return { text: MESSAGES.throttled };
           default:
@@ -88,11 +89,11 @@
           case "password_too_weak":
             return rejected(body.detail);
           case "invalid_code":
-            return { text: MESSAGES.expired };
+            return { text: MESSAGES.expired, final: true };
           case "invalid":
-            return { text: MESSAGES.account };
+            return { text: MESSAGES.account, final: true };
           case "not_available":
-            return { text: MESSAGES.unavailable };
+            return { text: MESSAGES.unavailable, final: true };
           case "throttled":
             return { text: MESSAGES.throttled };
           default:
@@ -103,10 +104,24 @@
   };
 
   const dialect = DIALECTS[form.dataset.dialect];
+  // The dialect's length rule, from the server: its API refuses other lengths before its
+  // password policy is asked, in words meant for programs.
+  const minChars = Number(form.dataset.minChars) || 1;
+  const maxChars = Number(form.dataset.maxChars) || Infinity;
 
   const say = (kind, text) => {
     status.className = "status status-" + kind;
     status.textContent = text;
+  };
+
+  const DONE_HEADING = "Password changed";
+
+  // Hides the form, and forgets what was typed in it.
+  const putAway = () => {
+    password.value = "";
+    confirmation.value = "";
+    form.hidden = true;
+    document.getElementById("rules").hidden = true;
   };
 
   const clearInvalid = () => {
@@ -167,6 +182,16 @@
       fail(MESSAGES.empty, password);
       return;
     }
+    // Counted in code points, as the server counts.
+    const length = Array.from(password.value).length;
+    if (length < minChars) {
+      fail("Use at least " + minChars + " characters.", password);
+      return;
+    }
+    if (length > maxChars) {
+      fail("Use at most " + maxChars + " characters.", password);
+      return;
+    }
     if (confirmation.value !== password.value) {
       fail(MESSAGES.mismatch, confirmation);
       return;
@@ -180,11 +205,18 @@
     button.disabled = false;
     form.removeAttribute("aria-busy");
     if (outcome.ok) {
-      password.value = "";
-      confirmation.value = "";
-      form.hidden = true;
-      document.getElementById("rules").hidden = true;
+      putAway();
+      const heading = document.querySelector("h1");
+      document.title = document.title.replace(heading.textContent, DONE_HEADING);
+      heading.textContent = DONE_HEADING;
       say("success", MESSAGES.success);
+      status.focus();
+      return;
+    }
+    if (outcome.final) {
+      // Nothing more this link can do: only the way forward is left on the page.
+      putAway();
+      say("error", outcome.text);
       status.focus();
       return;
     }
