@@ -64,6 +64,9 @@ pub struct Config {
     /// The only source of links in emails: never the request's Host.
     #[schemars(with = "String")]
     pub public_base_url: url::Url,
+    /// The product's name as its users know it (resetd itself stays out of sight): shown in
+    /// the reset pages' title and heading and in the emails. Plain text, escaped where shown.
+    pub product_name: String,
     /// Keys the token hashes. Unset: generated once and kept in the database.
     pub secret: Option<Secret>,
     /// Bearer token of the admin API. Unset: the admin API answers 404.
@@ -76,7 +79,6 @@ pub struct Config {
     pub issuer: IssuerConfig,
     pub dialects: DialectsConfig,
     pub security: SecurityConfig,
-    pub pages: PagesConfig,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
                 .expect("the default base URL is valid"),
             secret: None,
             admin_token: None,
+            product_name: "resetd".to_owned(),
             mail: MailConfig::default(),
             log: LogConfig::default(),
             argon2: Argon2Config::default(),
@@ -96,7 +99,6 @@ impl Default for Config {
             issuer: IssuerConfig::default(),
             dialects: DialectsConfig::default(),
             security: SecurityConfig::default(),
-            pages: PagesConfig::default(),
         }
     }
 }
@@ -372,25 +374,7 @@ impl Default for SecurityConfig {
     }
 }
 
-/// The HTML pages that emailed reset links open (`GET /session/reset`,
-/// `GET /account/recover/password`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PagesConfig {
-    /// The name shown in the reset pages' title and heading: the product the user knows,
-    /// since resetd itself stays out of sight. Plain text (HTML-escaped when shown).
-    pub product_name: String,
-}
-
-impl Default for PagesConfig {
-    fn default() -> Self {
-        Self {
-            product_name: "resetd".to_owned(),
-        }
-    }
-}
-
-/// Longest accepted `pages.product_name`, in characters: it has to fit a page title.
+/// Longest accepted `product_name`, in characters: it has to fit a page title.
 const MAX_PRODUCT_NAME_CHARS: usize = 80;
 
 /// Largest accepted rate-limit count: far above any sensible limit, far below the
@@ -648,13 +632,13 @@ impl Config {
                 "must be between 10 s and one hour",
             ));
         }
-        let product_name = &self.pages.product_name;
+        let product_name = &self.product_name;
         if product_name.trim().is_empty()
             || product_name.chars().count() > MAX_PRODUCT_NAME_CHARS
             || product_name.chars().any(char::is_control)
         {
             return Err(ConfigError::invalid(
-                "pages.product_name",
+                "product_name",
                 format!(
                     "must be 1 to {MAX_PRODUCT_NAME_CHARS} characters of text, without control characters"
                 ),
@@ -959,13 +943,13 @@ mod tests {
     #[test]
     fn product_name_is_read_and_checked() {
         let defaults = Config::load(None, &BTreeMap::new()).expect("defaults load");
-        assert_eq!(defaults.pages.product_name, "resetd");
+        assert_eq!(defaults.product_name, "resetd");
 
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("resetd.toml");
-        std::fs::write(&path, "[pages]\nproduct_name = \"Acme <Drive>\"\n").expect("write");
+        std::fs::write(&path, "product_name = \"Acme <Drive>\"\n").expect("write");
         let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
-        assert_eq!(config.pages.product_name, "Acme <Drive>");
+        assert_eq!(config.product_name, "Acme <Drive>");
 
         for value in [
             "\"\"",
@@ -973,12 +957,9 @@ mod tests {
             "\"a\\nb\"",
             &format!("\"{}\"", "x".repeat(81)),
         ] {
-            std::fs::write(&path, format!("[pages]\nproduct_name = {value}\n")).expect("write");
+            std::fs::write(&path, format!("product_name = {value}\n")).expect("write");
             let err = Config::load(Some(&path), &BTreeMap::new()).expect_err(value);
-            assert!(
-                err.to_string().contains("`pages.product_name`"),
-                "{value}: {err}"
-            );
+            assert!(err.to_string().contains("`product_name`"), "{value}: {err}");
         }
     }
 

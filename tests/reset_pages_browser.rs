@@ -107,7 +107,7 @@ async fn a_reset_link_from_a_real_email_changes_the_password_in_a_browser(
     #[values(LinkDialect::Cloudreve, LinkDialect::Selfcommunity)] dialect: LinkDialect,
 ) {
     let Some(server) = TestServer::start_with(backend, |config| {
-        config.pages.product_name = PRODUCT.to_owned();
+        config.product_name = PRODUCT.to_owned();
     })
     .await
     else {

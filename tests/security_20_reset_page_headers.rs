@@ -203,7 +203,7 @@ async fn security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_
     #[case] backend: Backend,
 ) {
     let Some(server) = TestServer::start_with(backend, |config| {
-        config.pages.product_name = "Acme <Drive> & \"Co\"".to_owned();
+        config.product_name = "Acme <Drive> & \"Co\"".to_owned();
         config.dialects.cloudreve.enabled = false;
     })
     .await

@@ -22,7 +22,8 @@ use super::template_source::{self, OverrideFile};
 use crate::clock::Millis;
 use crate::store::NewOutboxMessage;
 
-/// The name emails give the service until a configured product name is wired in.
+/// A product name for rendering templates with sample values (the configured one is
+/// `product_name`).
 pub const DEFAULT_PRODUCT_NAME: &str = "resetd";
 
 /// Which reset email: each dialect's clients expect their own (a code or a link).

@@ -62,7 +62,7 @@ fn reset_page(
     read_link: fn(Option<&str>) -> Option<ResetLink>,
 ) -> Result<Response<Body>, dropshot::HttpError> {
     let core = &rqctx.context().core;
-    let product = &core.config().pages.product_name;
+    let product = &core.config().product_name;
     let (status, html) = if !core.is_enabled(dialect) {
         (StatusCode::NOT_FOUND, render::unavailable_page(product))
     } else {

@@ -123,9 +123,9 @@ impl ResetCore {
         secs_to_ms(secs)
     }
 
-    /// The name emails give the service. (A configured product name belongs here.)
+    /// The name emails give the service (`product_name`).
     fn product_name(&self) -> &str {
-        crate::mail::DEFAULT_PRODUCT_NAME
+        &self.config.product_name
     }
 
     /// The keyed hash under which a reset token of `dialect` is stored.
