@@ -227,6 +227,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
             poll_interval: Duration::from_millis(config.outbox.poll_interval_ms),
             ..RetryPolicy::default()
         },
+        services.core.outbox_sealer(),
     );
     let worker = tokio::spawn(worker.run(services.mail_wake.clone(), worker_stop_rx));
 

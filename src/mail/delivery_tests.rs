@@ -8,6 +8,7 @@ use tokio::sync::{watch, Notify};
 use super::smtp_sink::SmtpSink;
 use super::{build_message, parse_from, MailTransport, OutboxWorker, RetryPolicy};
 use crate::clock::{Clock, OffsetClock, SharedClock};
+use crate::security::sealing::BodySealer;
 use crate::store::test_support::TestStore;
 use crate::store::{NewOutboxMessage, OutboxStatus};
 
@@ -130,7 +131,56 @@ fn worker(t: &TestStore, mail_url: &str, clock: SharedClock, policy: RetryPolicy
         clock,
         from: parse_from("resetd <no-reply@localhost>").expect("from"),
         policy,
+        sealer: BodySealer::new(SEAL_KEY),
     }
+}
+
+const SEAL_KEY: [u8; 32] = [3; 32];
+
+/// `mail` as the reset core queues it: bodies sealed under `key`.
+fn sealed(mut mail: NewOutboxMessage, key: [u8; 32]) -> NewOutboxMessage {
+    let sealer = BodySealer::new(key);
+    mail.body_text = sealer.seal(&mail.body_text, &mail.recipient);
+    mail.body_html = sealer.seal(&mail.body_html, &mail.recipient);
+    mail
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sealed_bodies_go_out_opened_and_unopenable_ones_die() {
+    let t = TestStore::new().await;
+    let sink = SmtpSink::start().await;
+    let plain = reset_mail("ada@example.test");
+    let row = t
+        .store
+        .enqueue_outbox(sealed(plain.clone(), SEAL_KEY), 0)
+        .await
+        .expect("enqueue");
+    assert!(!row.body_text.contains("qwertyuiopasdfgh") && !row.body_html.contains("Zx81bQ0"));
+    let other_key = t
+        .store
+        .enqueue_outbox(sealed(reset_mail("bob@example.test"), [4; 32]), 0)
+        .await
+        .expect("enqueue");
+
+    let worker = worker(
+        &t,
+        &sink.url(),
+        Arc::new(OffsetClock::new()),
+        RetryPolicy::default(),
+    );
+    worker.run_once().await.expect("delivery pass");
+    let mail = sink.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(mail.text_body(), plain.body_text);
+    assert_eq!(mail.html_body(), plain.body_html);
+
+    let rows = t.store.list_outbox(None).await.expect("rows");
+    let dead = rows.iter().find(|r| r.id == other_key.id).expect("row");
+    assert_eq!(dead.status, OutboxStatus::Dead);
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("the sealed body does not open with this server's secret")
+    );
+    assert_eq!(sink.messages().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

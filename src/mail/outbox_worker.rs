@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 use super::message::build_message;
 use super::transport::MailTransport;
 use crate::clock::{Millis, SharedClock};
+use crate::security::sealing::{BodySealer, SealError};
 use crate::store::{OutboxMessage, Store, StoreError};
 
 /// When to try again, and for how long.
@@ -92,6 +93,8 @@ pub struct OutboxWorker {
     /// The sender, parsed from `mail.from` (see [`super::message::parse_from`]).
     pub from: Mailbox,
     pub policy: RetryPolicy,
+    /// Opens the bodies the reset core sealed when it queued them.
+    pub sealer: BodySealer,
 }
 
 impl OutboxWorker {
@@ -101,6 +104,7 @@ impl OutboxWorker {
         clock: SharedClock,
         from: Mailbox,
         policy: RetryPolicy,
+        sealer: BodySealer,
     ) -> OutboxWorker {
         OutboxWorker {
             store,
@@ -108,6 +112,7 @@ impl OutboxWorker {
             clock,
             from,
             policy,
+            sealer,
         }
     }
 
@@ -209,11 +214,31 @@ impl OutboxWorker {
         Ok(stats)
     }
 
+    /// `row` with its bodies opened (`security::sealing`).
+    fn opened(&self, row: &OutboxMessage) -> Result<OutboxMessage, SealError> {
+        let mut row = row.clone();
+        row.body_text = self.sealer.open(&row.body_text, &row.recipient)?;
+        row.body_html = self.sealer.open(&row.body_html, &row.recipient)?;
+        Ok(row)
+    }
+
     async fn deliver(
         &self,
         row: &OutboxMessage,
         shutdown: Option<&watch::Receiver<bool>>,
     ) -> Result<Outcome, StoreError> {
+        let row = match self.opened(row) {
+            Ok(row) => row,
+            Err(error) => {
+                // Only the key that sealed it opens it: retrying cannot help.
+                tracing::error!(outbox_id = row.id, %error, "mail body cannot be opened; marked dead");
+                self.store
+                    .mark_failed(row.id, &error.to_string(), None)
+                    .await?;
+                return Ok(Outcome::Dead);
+            }
+        };
+        let row = &row;
         let message = match build_message(row, &self.from) {
             Ok(message) => message,
             Err(error) => {

@@ -29,7 +29,8 @@ use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
 use crate::security::rate_limit::RateLimiter;
-use crate::store::Store;
+use crate::security::sealing::BodySealer;
+use crate::store::{NewOutboxMessage, Store};
 
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
 pub use captcha::{CaptchaAnswer, CaptchaError, IssuedCaptcha};
@@ -39,6 +40,9 @@ pub use issuer::{IssueStats, IssuerPolicy, ResetIssuer};
 pub use redeem::{Binding, Redemption};
 pub use request::RequestOutcome;
 pub use sessions::{Introspection, SessionTokens};
+
+/// Purpose of the key that seals queued mail bodies (derived from the token hashing key).
+const OUTBOX_SEAL_PURPOSE: &str = "outbox-seal";
 
 /// Everything the core needs, shared by all requests.
 #[derive(Clone)]
@@ -60,6 +64,8 @@ pub struct ResetCore {
     decoy: Arc<tokio::sync::OnceCell<String>>,
     /// Where captcha answers come from (random; tests substitute their own).
     captcha_answers: Arc<dyn AnswerSource>,
+    /// Seals the bodies of the mail the core queues (`security::sealing`).
+    sealer: BodySealer,
 }
 
 impl ResetCore {
@@ -73,6 +79,7 @@ impl ResetCore {
         mail_wake: Arc<Notify>,
     ) -> Self {
         let limiter = RateLimiter::new(store.clone(), tokens.clone(), &config.security);
+        let sealer = BodySealer::new(tokens.derive_key(OUTBOX_SEAL_PURPOSE));
         Self {
             store,
             config,
@@ -85,7 +92,20 @@ impl ResetCore {
             issue_wake: Arc::default(),
             decoy: Arc::default(),
             captcha_answers: Arc::new(RandomAnswers),
+            sealer,
         }
+    }
+
+    /// The sealer of queued mail bodies, for the outbox worker that opens them.
+    pub fn outbox_sealer(&self) -> BodySealer {
+        self.sealer.clone()
+    }
+
+    /// `mail` with its bodies sealed for its recipient, as it is queued.
+    fn sealed(&self, mut mail: NewOutboxMessage) -> NewOutboxMessage {
+        mail.body_text = self.sealer.seal(&mail.body_text, &mail.recipient);
+        mail.body_html = self.sealer.seal(&mail.body_html, &mail.recipient);
+        mail
     }
 
     /// The same core with captcha answers from `source`.

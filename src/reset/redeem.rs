@@ -112,6 +112,7 @@ impl ResetCore {
                 changed_at: now,
             })
             .map_err(ServiceError::from)?;
+        let mail = self.sealed(mail);
         let completed = self
             .store
             .complete_reset(

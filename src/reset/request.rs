@@ -141,7 +141,7 @@ impl ResetCore {
             created_at: now,
             expires_at: now.saturating_add(ttl_ms),
         };
-        Ok((row, mail))
+        Ok((row, self.sealed(mail)))
     }
 }
 

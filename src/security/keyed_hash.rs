@@ -30,6 +30,16 @@ impl TokenHasher {
         }
     }
 
+    /// A 32-byte key for `purpose`, derived from the hashing key: other uses of the server
+    /// secret (sealing queued mail) get keys of their own.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.key).expect("HMAC accepts a 32-byte key");
+        mac.update(b"derive\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Hex HMAC of `token`, tagged with its purpose so a reset code can never be presented
     /// as an access token that happens to hash alike.
     pub fn hash(&self, purpose: &str, token: &str) -> String {

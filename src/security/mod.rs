@@ -8,3 +8,4 @@ pub mod keyed_hash;
 pub mod password_hash;
 pub mod random;
 pub mod rate_limit;
+pub mod sealing;
