@@ -11,7 +11,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::mail::{MailTemplates, TemplateError};
 use crate::reset::{AdminError, NewAccount};
-use crate::store::{OutboxStatus, StoreError, User, UserPatch, UserStatus};
+use crate::store::{OutboxStatus, Store, StoreError, User, UserPatch, UserStatus};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,8 +85,14 @@ enum OutboxCommand {
         #[arg(long, value_enum)]
         status: Option<OutboxStatusArg>,
     },
-    /// Put a message back in the queue for delivery now.
-    Retry { id: i64 },
+    /// Put a message (or, with --all, every dead one) back in the queue for delivery now.
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every dead message.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,8 +184,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let services = open(config).await?;
-            let applied = services.store.migrate().await?;
+            // Connect only: opening the services would migrate before we could report.
+            let store = Store::connect(&config.database_url).await?;
+            let applied = store
+                .migrate_with_progress(|step| {
+                    eprintln!("applying {} ({}/{})", step.name, step.number, step.of);
+                })
+                .await?;
             println!(
                 "database is up to date ({} migrations applied now)",
                 applied.len()
@@ -332,7 +343,7 @@ async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> 
                 );
             }
         }
-        OutboxCommand::Retry { id } => {
+        OutboxCommand::Retry { id: Some(id), .. } => {
             if !services
                 .store
                 .retry_outbox(id, services.clock.now_ms())
@@ -341,6 +352,26 @@ async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> 
                 return Err(CliError::NoSuchMessage(id));
             }
             println!("message {id} queued for delivery");
+        }
+        OutboxCommand::Retry { id: None, .. } => {
+            let dead = services.store.list_outbox(Some(OutboxStatus::Dead)).await?;
+            let total = dead.len();
+            // About ten progress lines, on stderr so that stdout stays the result.
+            let every = (total / 10).max(1);
+            let mut queued = 0;
+            for (done, message) in dead.iter().enumerate() {
+                if services
+                    .store
+                    .retry_outbox(message.id, services.clock.now_ms())
+                    .await?
+                {
+                    queued += 1;
+                }
+                if (done + 1) % every == 0 && done + 1 < total {
+                    eprintln!("re-queued {}/{total}", done + 1);
+                }
+            }
+            println!("{queued} dead messages queued for delivery");
         }
     }
     Ok(())

@@ -199,6 +199,30 @@ fn users_are_managed_from_the_command_line() {
     let out = resetd(dir.path(), &["migrate"], &env, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(dir.path().join("accounts.db").exists());
+    // Each migration is announced as it starts, and the count is of this run's.
+    let progress = text(&out.stderr);
+    let steps: Vec<&str> = progress
+        .lines()
+        .filter(|l| l.starts_with("applying "))
+        .collect();
+    assert!(steps.len() >= 5, "{progress}");
+    assert!(
+        steps[0].ends_with(&format!("(1/{})", steps.len())),
+        "{progress}"
+    );
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "database is up to date ({} migrations applied now)\n",
+            steps.len()
+        )
+    );
+    let out = resetd(dir.path(), &["migrate"], &env, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "database is up to date (0 migrations applied now)\n"
+    );
 
     let out = resetd(
         dir.path(),
@@ -356,6 +380,22 @@ mod outbox {
             .is_empty());
         let out = resetd(&dir, &["outbox", "retry", "999999"], &env, None);
         assert_eq!(out.status.code(), Some(1));
+
+        // Every dead message at once.
+        store
+            .mark_failed(dead[0].id, "gave up again", None)
+            .await
+            .expect("dead again");
+        let out = resetd(&dir, &["outbox", "retry", "--all"], &env, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "1 dead messages queued for delivery\n");
+        assert!(store
+            .list_outbox(Some(OutboxStatus::Dead))
+            .await
+            .expect("rows")
+            .is_empty());
+        let out = resetd(&dir, &["outbox", "retry"], &env, None);
+        assert_eq!(out.status.code(), Some(2), "an id or --all is needed");
         server.stop().await;
     }
 }

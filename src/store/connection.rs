@@ -221,6 +221,15 @@ impl Store {
 
     /// Applies pending migrations; returns the versions applied (empty when up to date).
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.migrate_with_progress(|_| {}).await
+    }
+
+    /// [`Store::migrate`], calling `progress` before each migration runs (on a blocking
+    /// thread): a migration on a big database can take a while.
+    pub async fn migrate_with_progress(
+        &self,
+        progress: impl FnMut(MigrationStep<'_>) + Send + 'static,
+    ) -> Result<Vec<String>, StoreError> {
         // The harness drives the async connection through `block_in_place`, which panics
         // on a current-thread runtime: refuse instead.
         if tokio::runtime::Handle::current().runtime_flavor()
@@ -234,7 +243,7 @@ impl Store {
             Pools::Sqlite(pool) => {
                 // SQLite lives in one process: no lock across replicas to take.
                 let conn = pool.get_owned().await?;
-                run_migrations(conn, SQLITE_MIGRATIONS).await
+                run_migrations(conn, SQLITE_MIGRATIONS, progress).await
             }
             Pools::Postgres(pool) => {
                 // A connection of its own, outside the pool: the advisory lock belongs to
@@ -245,7 +254,7 @@ impl Store {
                     .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
                     .execute(&mut conn)
                     .await?;
-                run_migrations(conn, POSTGRES_MIGRATIONS).await
+                run_migrations(conn, POSTGRES_MIGRATIONS, progress).await
             }
         }
     }
@@ -268,9 +277,19 @@ impl Store {
 /// Runs the harness on tokio's blocking pool: it drives the async connection with
 /// `block_on`, which must not run on a thread that also polls other futures (a nested
 /// `block_on` there can swallow their wake-ups: two migrations joined in one task hung).
+/// A migration about to run: its name and place among the pending ones.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationStep<'a> {
+    pub name: &'a str,
+    /// 1-based.
+    pub number: usize,
+    pub of: usize,
+}
+
 async fn run_migrations<C>(
     conn: C,
     migrations: EmbeddedMigrations,
+    mut progress: impl FnMut(MigrationStep<'_>) + Send + 'static,
 ) -> Result<Vec<String>, StoreError>
 where
     C: AsyncConnection + Send + 'static,
@@ -279,10 +298,23 @@ where
 {
     tokio::task::spawn_blocking(move || {
         let mut harness = AsyncMigrationHarness::new(conn);
-        let applied = harness
-            .run_pending_migrations(migrations)
+        let pending = harness
+            .pending_migrations(migrations)
             .map_err(StoreError::Migration)?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        let mut applied = Vec::with_capacity(pending.len());
+        for (i, migration) in pending.iter().enumerate() {
+            let name = migration.name().to_string();
+            progress(MigrationStep {
+                name: &name,
+                number: i + 1,
+                of: pending.len(),
+            });
+            let version = harness
+                .run_migration(&**migration)
+                .map_err(StoreError::Migration)?;
+            applied.push(version.to_string());
+        }
+        Ok(applied)
     })
     .await
     .map_err(|e| StoreError::Migration(Box::new(e)))?

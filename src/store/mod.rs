@@ -73,7 +73,7 @@ mod users;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use connection::Store;
+pub use connection::{MigrationStep, Store};
 pub use error::{BoxError, StoreError};
 pub use models::{
     AccessToken, AccessTokenKind, AuditEvent, AuditKind, CompleteReset, NewAccessToken,
