@@ -123,7 +123,23 @@ struct Driver {
 }
 
 impl Driver {
+    /// Starts chromedriver, again when it lost the race for its port: with `--port=0` it
+    /// picks a port for one address family and then binds it on the other, which another
+    /// process may have taken meanwhile ("IPv4 port not available").
     async fn start() -> Driver {
+        let mut attempts = 0;
+        loop {
+            match Driver::try_start().await {
+                Ok(driver) => return driver,
+                Err(output) if attempts < 4 && output.contains("port not available") => {
+                    attempts += 1;
+                }
+                Err(output) => panic!("chromedriver exited:\n{output}"),
+            }
+        }
+    }
+
+    async fn try_start() -> Result<Driver, String> {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut child = Command::new(CHROMEDRIVER)
             // Port 0: chromedriver picks a free port and says which.
@@ -164,7 +180,7 @@ impl Driver {
                 break port;
             }
             if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited ({status}):\n{}", driver.output());
+                return Err(format!("({status}) {}", driver.output()));
             }
             assert!(
                 Instant::now() < deadline,
@@ -174,7 +190,7 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         driver.url = format!("http://127.0.0.1:{port}");
-        driver
+        Ok(driver)
     }
 
     fn output(&self) -> String {
