@@ -13,6 +13,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
 use crate::mail::{MailTemplates, MailTransport, MailUrlError, TemplateError};
 use crate::mail::{OutboxWorker, RetryPolicy};
+use crate::metrics::{Metrics, RouteTable};
 use crate::reset::{IssuerPolicy, ResetCore};
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
@@ -23,6 +24,8 @@ use crate::store::{Store, StoreError};
 /// What every request handler can reach.
 pub struct AppState {
     pub core: ResetCore,
+    /// What `GET /metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,7 @@ pub struct Services {
     pub mail_wake: Arc<Notify>,
     pub clock: SharedClock,
     pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -108,12 +112,14 @@ impl Services {
                 secret
             }
         };
+        let metrics = Arc::new(Metrics::new());
         let passwords = PasswordHasher::new(
             config.argon2.memory_kib,
             config.argon2.iterations,
             config.argon2.parallelism,
             config.hash_concurrency(),
-        )?;
+        )?
+        .with_metrics(metrics.argon2.clone());
         let config = Arc::new(config);
         let mail_wake = Arc::new(Notify::new());
         let core = ResetCore::new(
@@ -125,13 +131,15 @@ impl Services {
             clock.clone(),
             mail_wake.clone(),
         )
-        .with_captcha_answers(captcha_answers);
+        .with_captcha_answers(captcha_answers)
+        .with_metrics(metrics.clone());
         Ok(Services {
             core,
             store,
             mail_wake,
             clock,
             config,
+            metrics,
         })
     }
 }
@@ -228,7 +236,8 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
             ..RetryPolicy::default()
         },
         services.core.outbox_sealer(),
-    );
+    )
+    .with_metrics(services.metrics.mail.clone());
     let worker = tokio::spawn(worker.run(services.mail_wake.clone(), worker_stop_rx));
 
     let api = api_description()?;
@@ -240,12 +249,16 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
         default_handler_task_mode: HandlerTaskMode::Detached,
         ..ConfigDropshot::default()
     };
+    // A second description of the same routes, for naming each request's route in its log
+    // line and metrics (the server consumes the first).
+    let routes = RouteTable::new(api_description()?);
     let server = ServerBuilder::new(
         api,
         AppState {
             core: services.core,
+            metrics: services.metrics.clone(),
         },
-        crate::logging::dropshot_logger(),
+        crate::logging::dropshot_logger(routes, services.metrics.http.clone()),
     )
     .config(server_config)
     .start()

@@ -79,6 +79,7 @@ pub struct Config {
     pub issuer: IssuerConfig,
     pub dialects: DialectsConfig,
     pub security: SecurityConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -99,6 +100,7 @@ impl Default for Config {
             issuer: IssuerConfig::default(),
             dialects: DialectsConfig::default(),
             security: SecurityConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -306,6 +308,17 @@ pub struct DialectsConfig {
     pub selfcommunity: DialectConfig,
 }
 
+/// `GET /metrics` (Prometheus). Counts such as tokens issued or mail sent move only for
+/// emails that have an account, so whoever can both request resets and read the metrics can
+/// tell who has one: they are served only to holders of this token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Bearer token a Prometheus scraper must send to read `GET /metrics`. Unset: `/metrics`
+    /// answers 404.
+    pub token: Option<Secret>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Switch {
@@ -423,6 +436,8 @@ impl Serialize for Secret {
 
 /// Shortest accepted `secret`: it keys every token hash.
 const MIN_SECRET_CHARS: usize = 32;
+/// Shortest accepted bearer token (`admin_token`, `metrics.token`).
+const MIN_TOKEN_CHARS: usize = 16;
 
 impl Config {
     /// Loads defaults, then `file` (or `$RESETD_CONFIG`), then the `RESETD_*` variables in
@@ -505,11 +520,17 @@ impl Config {
                 ));
             }
         }
-        if let Some(token) = &self.admin_token {
-            if token.expose().chars().count() < 16 {
+        for (key, token) in [
+            ("admin_token", &self.admin_token),
+            ("metrics.token", &self.metrics.token),
+        ] {
+            if token
+                .as_ref()
+                .is_some_and(|t| t.expose().chars().count() < MIN_TOKEN_CHARS)
+            {
                 return Err(ConfigError::invalid(
-                    "admin_token",
-                    "must be at least 16 characters",
+                    key,
+                    format!("must be at least {MIN_TOKEN_CHARS} characters"),
                 ));
             }
         }

@@ -10,6 +10,7 @@ pub mod config_reference;
 pub mod dialects;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod pages;
 pub mod reset;
 pub mod routes;

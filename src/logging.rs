@@ -1,13 +1,36 @@
-//! One log stream: `tracing`, with dropshot's slog records bridged into it.
+//! One log stream: `tracing`, with dropshot's slog records bridged into it, and one line per
+//! request.
 //!
-//! dropshot logs every request's URI; reset links carry their secret in the query string, so
-//! the bridge logs URIs without their query.
+//! Every request is logged exactly once, at `info`, target `resetd::http`, as
+//! `request completed` with `method`, `route` (the path template, absent when no route
+//! matched), `operation`, `status` and `latency_ms`, inside a `request` span carrying
+//! `request_id` (the `x-request-id` dropshot sends back). Handlers run inside a span of the
+//! same name and id ([`request_span`]), so whatever they log carries the id too; with
+//! `log.format = "json"` it is the `span.request_id` of each line.
+//!
+//! dropshot 0.18 has no per-request hook, but its "request completed" record is the one
+//! place that sees every request (unmatched routes and refused bodies included), with its
+//! id, status and latency. The bridge turns that record into the request's line and its
+//! metrics (`metrics::HttpMetrics`), instead of passing it on: that is what makes it one
+//! line per request.
+//!
+//! What stays out: query strings (reset links carry their secret there), concrete paths,
+//! request bodies, and dropshot's error messages, which may quote the body
+//! (`invalid type: integer 12345678`); the handlers log the errors that are resetd's own.
 
 use std::fmt::{self, Write as _};
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use slog::{Drain, Key, OwnedKVList, Record, KV};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::Layer;
 
 use crate::config::{LogConfig, LogFormat};
+use crate::metrics::{HttpMetrics, RouteTable};
 
 /// Libraries that log what they send to the database or the network at debug and trace
 /// level: statement parameters are token and password hashes, so these stay at `info`
@@ -31,37 +54,98 @@ pub fn filter(config: &LogConfig) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Installs the global subscriber. Safe to call twice (the second call is a no-op), which
-/// tests that start several servers rely on.
+/// Installs the global subscriber, writing to stderr. Safe to call twice (the second call is
+/// a no-op), which tests that start several servers rely on.
 pub fn init(config: &LogConfig) {
-    let filter = filter(config);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never in files or collectors.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let _ = match config.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    // Colour codes only for a person at a terminal, never in files or collectors.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::registry()
+        .with(filter(config))
+        .with(layer(config.format, std::io::stderr, ansi))
+        .try_init();
+}
+
+/// The formatting layer of `format`, writing to `writer`: what [`init`] installs, for tests
+/// that capture the output.
+pub fn layer<S, W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => layer.boxed(),
+        // One object per line: the event's fields at the top level, the request's id in
+        // `span` (the innermost span only: handlers open no others).
+        LogFormat::Json => layer
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    }
+}
+
+/// The span a request's handler runs in, and its `request completed` line is logged in.
+/// At `error` level so that it exists whatever `log.filter` lets through: a warning logged by
+/// a handler keeps its request id under `RESETD_LOG=warn` too.
+pub fn request_span(request_id: &str) -> tracing::Span {
+    tracing::error_span!("request", request_id)
+}
+
+/// A slog logger for dropshot whose records become `tracing` events, and whose per-request
+/// records become each request's line and metrics (see the module documentation).
+pub fn dropshot_logger(routes: RouteTable, metrics: HttpMetrics) -> slog::Logger {
+    let drain = TracingDrain {
+        // slog wants drains unwind-safe. A panic cannot leave these inconsistent: the route
+        // table is read-only, and counters are atomics behind a lock that does not poison.
+        observed: AssertUnwindSafe(Observed { routes, metrics }),
     };
+    slog::Logger::root(drain.fuse(), slog::o!())
 }
 
-/// A slog logger for dropshot whose records become `tracing` events.
-pub fn dropshot_logger() -> slog::Logger {
-    slog::Logger::root(TracingDrain.fuse(), slog::o!())
+/// dropshot's record when it has the answer to a request.
+const REQUEST_COMPLETED: &str = "request completed";
+/// dropshot's record when the client went away first (the handler still runs to completion:
+/// `HandlerTaskMode::Detached`). Logged as status 499, as nginx and dropshot's own probes do.
+const CLIENT_DISCONNECTED: &str = "request handling cancelled (client disconnected)";
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+struct TracingDrain {
+    observed: AssertUnwindSafe<Observed>,
 }
 
-struct TracingDrain;
+/// Where the requests' lines get their route and their metrics go.
+struct Observed {
+    routes: RouteTable,
+    metrics: HttpMetrics,
+}
 
 impl Drain for TracingDrain {
     type Ok = ();
     type Err = slog::Never;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+        let message = record.msg().to_string();
+        if message == REQUEST_COMPLETED || message == CLIENT_DISCONNECTED {
+            let mut request = RequestRecord::default();
+            let _ = record.kv().serialize(record, &mut request);
+            let _ = values.serialize(record, &mut request);
+            let status = if message == CLIENT_DISCONNECTED {
+                Some(CLIENT_CLOSED_REQUEST)
+            } else {
+                request.status
+            };
+            if let Some(status) = status {
+                self.observed.request_done(&request, status);
+                return Ok(());
+            }
+        }
         let mut fields = Fields(String::new());
         let _ = record.kv().serialize(record, &mut fields);
         let _ = values.serialize(record, &mut fields);
-        let message = record.msg();
         let fields = fields.0;
         match record.level() {
             slog::Level::Critical | slog::Level::Error => {
@@ -76,10 +160,76 @@ impl Drain for TracingDrain {
     }
 }
 
+impl Observed {
+    /// The request's one line and its metrics.
+    fn request_done(&self, request: &RequestRecord, status: u16) {
+        let method = request.method.as_deref().unwrap_or_default();
+        let route = request
+            .path()
+            .zip(method.parse::<http::Method>().ok())
+            .and_then(|(path, method)| self.routes.resolve(&method, &path));
+        let operation = route.map_or(crate::metrics::UNMATCHED, |r| r.operation);
+        let latency = Duration::from_micros(request.latency_us.unwrap_or_default());
+        self.metrics.observe(operation, status, latency);
+        // Milliseconds with microsecond resolution, as dropshot measured it.
+        let latency_ms = latency.as_secs_f64() * 1_000.0;
+        request_span(request.id.as_deref().unwrap_or_default()).in_scope(|| {
+            tracing::info!(
+                target: "resetd::http",
+                method,
+                route = route.map(|r| r.template),
+                operation,
+                status,
+                latency_ms,
+                "request completed"
+            );
+        });
+    }
+}
+
+/// What dropshot says of a request: its logger's values (`req_id`, `method`, `uri`) and the
+/// completion record's (`response_code`, `latency_us`). Nothing else is kept.
+#[derive(Debug, Default)]
+struct RequestRecord {
+    id: Option<String>,
+    method: Option<String>,
+    uri: Option<String>,
+    status: Option<u16>,
+    latency_us: Option<u64>,
+}
+
+impl RequestRecord {
+    /// The path of the request's URI (origin or absolute form), without its query.
+    fn path(&self) -> Option<String> {
+        let uri = self.uri.as_deref()?.parse::<http::Uri>().ok()?;
+        Some(uri.path().to_owned())
+    }
+}
+
+impl slog::Serializer for RequestRecord {
+    fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
+        let key: &str = key.as_ref();
+        match key {
+            "req_id" => self.id = Some(val.to_string()),
+            "method" => self.method = Some(val.to_string()),
+            "uri" => self.uri = Some(val.to_string()),
+            "response_code" => self.status = val.to_string().parse().ok(),
+            "latency_us" => self.latency_us = val.to_string().parse().ok(),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// dropshot's other records, as `key=value` pairs after the message.
 struct Fields(String);
 
 impl slog::Serializer for Fields {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
+        let key: &str = key.as_ref();
+        if DROPPED_KEYS.contains(&key) {
+            return Ok(());
+        }
         let value = val.to_string();
         let value = if key == "uri" {
             without_query(&value)
@@ -90,6 +240,10 @@ impl slog::Serializer for Fields {
         Ok(())
     }
 }
+
+/// dropshot's error messages for refused requests quote what the client sent (a body's
+/// mistyped password, say).
+const DROPPED_KEYS: [&str; 2] = ["error_message_internal", "error_message_external"];
 
 fn without_query(uri: &str) -> &str {
     uri.split_once('?').map_or(uri, |(path, _)| path)
@@ -106,5 +260,32 @@ mod tests {
             "/session/reset"
         );
         assert_eq!(without_query("/healthz"), "/healthz");
+        let record = RequestRecord {
+            uri: Some("/session/reset?id=1&secret=abc".to_owned()),
+            ..RequestRecord::default()
+        };
+        assert_eq!(record.path().as_deref(), Some("/session/reset"));
+        let absolute = RequestRecord {
+            uri: Some("http://example.test/user/reset/x?secret=abc".to_owned()),
+            ..RequestRecord::default()
+        };
+        assert_eq!(absolute.path().as_deref(), Some("/user/reset/x"));
+    }
+
+    #[test]
+    fn error_messages_are_dropped() {
+        let mut fields = Fields(String::new());
+        let record_kv = slog::o!(
+            "response_code" => 400,
+            "error_message_internal" => "invalid type: integer `12345678`, expected a string",
+            "error_message_external" => "invalid type: integer `12345678`, expected a string",
+        );
+        let list = OwnedKVList::from(record_kv);
+        let record = slog::record_static!(slog::Level::Info, "");
+        let _ = list.serialize(
+            &Record::new(&record, &format_args!("x"), slog::b!()),
+            &mut fields,
+        );
+        assert_eq!(fields.0, " response_code=400");
     }
 }

@@ -1,8 +1,10 @@
 //! Routes that are not part of the API spec, registered beside the generated trait's
 //! endpoints and left out of the published document.
 
-use dropshot::{endpoint, ApiDescription, ApiDescriptionRegisterError, RequestContext};
+use dropshot::{endpoint, ApiDescription, ApiDescriptionRegisterError, HttpError, RequestContext};
 use http::{header, Response, StatusCode};
+use subtle::ConstantTimeEq as _;
+use tracing::Instrument as _;
 
 use crate::app::AppState;
 
@@ -12,6 +14,7 @@ pub const OPENAPI_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.y
 
 pub fn register(api: &mut ApiDescription<AppState>) -> Result<(), ApiDescriptionRegisterError> {
     api.register(openapi_json)?;
+    api.register(metrics)?;
     crate::pages::register(api)
 }
 
@@ -19,10 +22,58 @@ pub fn register(api: &mut ApiDescription<AppState>) -> Result<(), ApiDescription
 #[endpoint { method = GET, path = "/openapi.json", unpublished = true }]
 async fn openapi_json(
     _rqctx: RequestContext<AppState>,
-) -> Result<Response<dropshot::Body>, dropshot::HttpError> {
+) -> Result<Response<dropshot::Body>, HttpError> {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
         .body(OPENAPI_JSON.into())
-        .map_err(|e| dropshot::HttpError::for_internal_error(e.to_string()))
+        .map_err(|e| HttpError::for_internal_error(e.to_string()))
+}
+
+/// Prometheus metrics (`crate::metrics`), for holders of `metrics.token` only: 404 when none
+/// is configured, 401 for a missing or wrong token (see `MetricsConfig` for why).
+#[endpoint { method = GET, path = "/metrics", unpublished = true }]
+async fn metrics(rqctx: RequestContext<AppState>) -> Result<Response<dropshot::Body>, HttpError> {
+    let span = crate::logging::request_span(&rqctx.request_id);
+    async {
+        let state = rqctx.context();
+        let Some(expected) = &state.core.config().metrics.token else {
+            return Err(HttpError::for_not_found(None, "metrics are off".to_owned()));
+        };
+        let presented = rqctx
+            .request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
+            return Err(HttpError::for_client_error(
+                None,
+                dropshot::ClientErrorStatusCode::UNAUTHORIZED,
+                "unauthorized".to_owned(),
+            ));
+        }
+        // Without the store the rest is still worth a scrape; the depth is left out.
+        if let Err(error) = state
+            .metrics
+            .mail
+            .refresh_outbox_depth(state.core.store())
+            .await
+        {
+            tracing::warn!(%error, "metrics: cannot read the outbox depth");
+        }
+        let text = state
+            .metrics
+            .encode()
+            .map_err(|e| HttpError::for_internal_error(e.to_string()))?;
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(text.into())
+            .map_err(|e| HttpError::for_internal_error(e.to_string()))
+    }
+    .instrument(span)
+    .await
 }

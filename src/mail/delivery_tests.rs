@@ -132,6 +132,7 @@ fn worker(t: &TestStore, mail_url: &str, clock: SharedClock, policy: RetryPolicy
         from: parse_from("resetd <no-reply@localhost>").expect("from"),
         policy,
         sealer: BodySealer::new(SEAL_KEY),
+        metrics: Default::default(),
     }
 }
 

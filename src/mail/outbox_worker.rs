@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 use super::message::build_message;
 use super::transport::MailTransport;
 use crate::clock::{Millis, SharedClock};
+use crate::metrics::{DeliveryOutcome, MailMetrics};
 use crate::security::sealing::{BodySealer, SealError};
 use crate::store::{OutboxMessage, Store, StoreError};
 
@@ -95,6 +96,8 @@ pub struct OutboxWorker {
     pub policy: RetryPolicy,
     /// Opens the bodies the reset core sealed when it queued them.
     pub sealer: BodySealer,
+    /// Delivery outcomes are counted here.
+    pub metrics: MailMetrics,
 }
 
 impl OutboxWorker {
@@ -113,7 +116,13 @@ impl OutboxWorker {
             from,
             policy,
             sealer,
+            metrics: MailMetrics::default(),
         }
+    }
+
+    /// Counts deliveries in `metrics` (the server's).
+    pub fn with_metrics(self, metrics: MailMetrics) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Delivers what is due now, once.
@@ -193,10 +202,12 @@ impl OutboxWorker {
                 );
                 return Ok(stats);
             }
-            match self.deliver(&row, shutdown).await? {
-                Outcome::Sent => stats.sent += 1,
-                Outcome::Retrying => stats.retrying += 1,
-                Outcome::Dead => stats.dead += 1,
+            let outcome = self.deliver(&row, shutdown).await?;
+            self.metrics.delivered(outcome);
+            match outcome {
+                DeliveryOutcome::Sent => stats.sent += 1,
+                DeliveryOutcome::Failed => stats.retrying += 1,
+                DeliveryOutcome::Dead => stats.dead += 1,
             }
             if shutdown.is_some_and(|rx| *rx.borrow()) {
                 break;
@@ -226,7 +237,7 @@ impl OutboxWorker {
         &self,
         row: &OutboxMessage,
         shutdown: Option<&watch::Receiver<bool>>,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<DeliveryOutcome, StoreError> {
         let row = match self.opened(row) {
             Ok(row) => row,
             Err(error) => {
@@ -235,7 +246,7 @@ impl OutboxWorker {
                 self.store
                     .mark_failed(row.id, &error.to_string(), None)
                     .await?;
-                return Ok(Outcome::Dead);
+                return Ok(DeliveryOutcome::Dead);
             }
         };
         let row = &row;
@@ -247,7 +258,7 @@ impl OutboxWorker {
                 self.store
                     .mark_failed(row.id, &summary(&error), None)
                     .await?;
-                return Ok(Outcome::Dead);
+                return Ok(DeliveryOutcome::Dead);
             }
         };
 
@@ -270,7 +281,7 @@ impl OutboxWorker {
                             attempts = row.attempts,
                             "mail delivery interrupted by shutdown; left queued"
                         );
-                        return Ok(Outcome::Retrying);
+                        return Ok(DeliveryOutcome::Failed);
                     }
                 }
             }
@@ -279,7 +290,7 @@ impl OutboxWorker {
             Ok(()) => {
                 self.store.mark_sent(row.id, self.clock.now_ms()).await?;
                 tracing::info!(outbox_id = row.id, attempts = row.attempts, "mail sent");
-                return Ok(Outcome::Sent);
+                return Ok(DeliveryOutcome::Sent);
             }
             Err(error) => error,
         };
@@ -294,7 +305,7 @@ impl OutboxWorker {
                 %error,
                 "mail delivery failed; retries exhausted, marked dead"
             );
-            return Ok(Outcome::Dead);
+            return Ok(DeliveryOutcome::Dead);
         }
 
         let jitter = rand::rng().random_range(1.0 - JITTER..=1.0 + JITTER);
@@ -311,14 +322,8 @@ impl OutboxWorker {
             %error,
             "mail delivery failed; will retry"
         );
-        Ok(Outcome::Retrying)
+        Ok(DeliveryOutcome::Failed)
     }
-}
-
-enum Outcome {
-    Sent,
-    Retrying,
-    Dead,
 }
 
 /// Resolves [`SHUTDOWN_SEND_GRACE`] after `shutdown` turns true (or its sender is dropped).

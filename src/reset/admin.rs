@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::metrics::IssuedVia;
 use crate::store::{AuditKind, NewResetToken, NewUser, StoreError, User, UserPatch, UserStatus};
 
 use super::error::ServiceError;
@@ -153,6 +154,7 @@ impl ResetCore {
             expires_at,
         };
         self.store.issue_reset_token(row, None, None, now).await?;
+        self.metrics.resets.issued(dialect, IssuedVia::Operator);
         self.audit(AuditKind::RecoveryIssued, Some(user.id), dialect, client_ip)
             .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "recovery issued by an operator");

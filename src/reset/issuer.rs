@@ -40,6 +40,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::mail::RenderError;
+use crate::metrics::IssuedVia;
 use crate::store::{AuditKind, NewAuditEvent, QueuedIssue, ResetRequest, StoreError};
 
 use super::limits::AccountQuota;
@@ -315,6 +316,7 @@ impl ResetIssuer {
             return Ok(Processed::AlreadyDone);
         }
         core.mail_wake.notify_one();
+        core.metrics.resets.issued(dialect, IssuedVia::Email);
         tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");
         Ok(Processed::Issued)
     }

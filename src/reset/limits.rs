@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::clock::Millis;
-use crate::security::rate_limit::RequestVerdict;
+use crate::security::rate_limit::{LimitKind, RequestVerdict};
 use crate::store::StoreError;
 
 use super::error::{LoginError, RedeemError, RequestError};
@@ -36,8 +36,14 @@ impl ResetCore {
             .await?
         {
             RequestVerdict::Allowed => Ok(AccountQuota::Available),
-            RequestVerdict::AccountExhausted => Ok(AccountQuota::Exhausted),
-            RequestVerdict::IpExhausted => Err(RequestError::TooManyRequests),
+            RequestVerdict::AccountExhausted => {
+                self.metrics.rate_limits.hit(LimitKind::AccountRequests);
+                Ok(AccountQuota::Exhausted)
+            }
+            RequestVerdict::IpExhausted => {
+                self.metrics.rate_limits.hit(LimitKind::IpRequests);
+                Err(RequestError::TooManyRequests)
+            }
         }
     }
 
@@ -56,6 +62,7 @@ impl ResetCore {
         {
             Ok(())
         } else {
+            self.metrics.rate_limits.hit(LimitKind::IpRequests);
             Err(RequestError::TooManyRequests)
         }
     }
@@ -77,6 +84,7 @@ impl ResetCore {
         Ok(if available {
             AccountQuota::Available
         } else {
+            self.metrics.rate_limits.hit(LimitKind::AccountRequests);
             AccountQuota::Exhausted
         })
     }
@@ -89,6 +97,7 @@ impl ResetCore {
     ) -> Result<(), RedeemError> {
         let now = self.clock.now_ms();
         if self.limiter.redemptions_exhausted(client_ip, now).await? {
+            self.metrics.rate_limits.hit(LimitKind::IpFailedRedemptions);
             return Err(RedeemError::TooManyRequests);
         }
         Ok(())
@@ -111,6 +120,7 @@ impl ResetCore {
     pub(super) async fn check_login_limit(&self, client_ip: IpAddr) -> Result<(), LoginError> {
         let now = self.clock.now_ms();
         if self.limiter.logins_exhausted(client_ip, now).await? {
+            self.metrics.rate_limits.hit(LimitKind::IpFailedLogins);
             return Err(LoginError::TooManyRequests);
         }
         Ok(())

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::mail::MailTemplates;
+use crate::metrics::Metrics;
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
@@ -66,6 +67,8 @@ pub struct ResetCore {
     captcha_answers: Arc<dyn AnswerSource>,
     /// Seals the bodies of the mail the core queues (`security::sealing`).
     sealer: BodySealer,
+    /// Resets and rate-limit hits are counted here.
+    metrics: Arc<Metrics>,
 }
 
 impl ResetCore {
@@ -93,7 +96,14 @@ impl ResetCore {
             decoy: Arc::default(),
             captcha_answers: Arc::new(RandomAnswers),
             sealer,
+            metrics: Arc::default(),
         }
+    }
+
+    /// The same core counting into `metrics` (the server's) instead of a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The sealer of queued mail bodies, for the outbox worker that opens them.

@@ -38,6 +38,16 @@ impl ResetCore {
         dialect: Dialect,
         redemption: Redemption<'_>,
     ) -> Result<User, RedeemError> {
+        let result = self.try_redeem(dialect, redemption).await;
+        self.metrics.resets.redeemed(dialect, &result);
+        result
+    }
+
+    async fn try_redeem(
+        &self,
+        dialect: Dialect,
+        redemption: Redemption<'_>,
+    ) -> Result<User, RedeemError> {
         if !self.is_enabled(dialect) {
             return Err(RedeemError::DialectDisabled(dialect));
         }

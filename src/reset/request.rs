@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use crate::clock::Millis;
 use crate::mail::{RenderError, ResetMail};
+use crate::metrics::IssuedVia;
 use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
 
 use super::captcha::CaptchaAnswer;
@@ -75,6 +76,7 @@ impl ResetCore {
             })
             .await?;
         self.issue_wake.notify_one();
+        self.metrics.resets.requested(dialect);
         Ok(RequestOutcome::Accepted)
     }
 
@@ -88,6 +90,7 @@ impl ResetCore {
         client_ip: IpAddr,
     ) -> Result<RequestOutcome, RequestError> {
         let quota = self.request_quota(dialect, &email, client_ip).await?;
+        self.metrics.resets.requested(dialect);
         let user = self.store.user_by_email(&email).await?;
         if let Some(problem) = account_problem(user.as_ref()) {
             return Ok(RequestOutcome::Refused(problem));
@@ -107,6 +110,7 @@ impl ResetCore {
             .issue_reset_token(row, Some(mail), None, now)
             .await?;
         self.mail_wake.notify_one();
+        self.metrics.resets.issued(dialect, IssuedVia::Email);
         self.audit(AuditKind::ResetRequested, Some(user.id), dialect, client_ip)
             .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");

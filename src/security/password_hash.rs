@@ -3,9 +3,12 @@
 //! number in flight caps both CPU and peak memory.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use tokio::sync::Semaphore;
+
+use crate::metrics::{Argon2Metrics, HashOperation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -21,6 +24,7 @@ pub enum HashError {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    metrics: Argon2Metrics,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -43,7 +47,13 @@ impl PasswordHasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            metrics: Argon2Metrics::default(),
         })
+    }
+
+    /// Records hashing times and queue waits in `metrics` (the server's).
+    pub fn with_metrics(self, metrics: Argon2Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -53,7 +63,7 @@ impl PasswordHasher {
     /// The PHC string of `password` under a fresh salt.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let argon2 = self.argon2();
-        self.run(move || {
+        self.run(HashOperation::Hash, move || {
             argon2
                 .hash_password(password.as_bytes())
                 .map(|hash| hash.to_string())
@@ -65,7 +75,7 @@ impl PasswordHasher {
     /// Whether `password` matches `phc`. A malformed stored hash verifies as false.
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, HashError> {
         let argon2 = self.argon2();
-        self.run(move || {
+        self.run(HashOperation::Verify, move || {
             Ok(argon2
                 .verify_password(password.as_bytes(), phc.as_str())
                 .is_ok())
@@ -75,17 +85,28 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
+        operation: HashOperation,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
+        let queued = Instant::now();
         let _permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashError::Task)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| HashError::Task)?
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            // The wait ends when a blocking thread starts on it, not at the permit: a busy
+            // blocking pool (shared with the database driver) delays hashes too.
+            let started = Instant::now();
+            metrics.waited(operation, started - queued);
+            let result = work();
+            metrics.computed(operation, started.elapsed());
+            result
+        })
+        .await
+        .map_err(|_| HashError::Task)?
     }
 }
 

@@ -1,0 +1,49 @@
+//! Rate limits that turned a request away (or, for the per-account limit, let it through
+//! with no mail), by kind.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+use crate::security::rate_limit::LimitKind;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Default)]
+pub struct RateLimitMetrics {
+    hits: Family<KindLabels, Counter>,
+}
+
+impl RateLimitMetrics {
+    pub(super) fn register(&self, registry: &mut Registry) {
+        for kind in [
+            LimitKind::AccountRequests,
+            LimitKind::IpRequests,
+            LimitKind::IpFailedRedemptions,
+            LimitKind::IpFailedLogins,
+        ] {
+            let _ = self.hits.get_or_create(&KindLabels {
+                kind: kind.as_str(),
+            });
+        }
+        registry.register(
+            "rate_limit_hits",
+            "Requests past a rate limit, by kind: `ip_requests`, `ip_failed_redemptions` and \
+             `ip_failed_logins` were refused; `account_requests` were answered as usual but \
+             sent no mail",
+            self.hits.clone(),
+        );
+    }
+
+    pub fn hit(&self, kind: LimitKind) {
+        self.hits
+            .get_or_create(&KindLabels {
+                kind: kind.as_str(),
+            })
+            .inc();
+    }
+}
