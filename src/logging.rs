@@ -112,6 +112,10 @@ const REQUEST_COMPLETED: &str = "request completed";
 /// `HandlerTaskMode::Detached`). Logged as status 499, as nginx and dropshot's own probes do.
 const CLIENT_DISCONNECTED: &str = "request handling cancelled (client disconnected)";
 const CLIENT_CLOSED_REQUEST: u16 = 499;
+/// dropshot's record of each new connection, at `info`: as many lines again as requests
+/// (every scrape, every probe), with nothing the request's line lacks but the client's
+/// address. Demoted to `debug`.
+const CONNECTION_ACCEPTED: &str = "accepted connection";
 
 struct TracingDrain {
     observed: AssertUnwindSafe<Observed>,
@@ -147,7 +151,12 @@ impl Drain for TracingDrain {
         let _ = record.kv().serialize(record, &mut fields);
         let _ = values.serialize(record, &mut fields);
         let fields = fields.0;
-        match record.level() {
+        let level = if message == CONNECTION_ACCEPTED {
+            slog::Level::Debug
+        } else {
+            record.level()
+        };
+        match level {
             slog::Level::Critical | slog::Level::Error => {
                 tracing::error!(target: "dropshot", "{message}{fields}")
             }
@@ -241,8 +250,9 @@ impl slog::Serializer for Fields {
     }
 }
 
-/// dropshot's error messages for refused requests quote what the client sent (a body's
-/// mistyped password, say).
+/// dropshot's error messages quote what the client sent (a body's mistyped password, say).
+/// Its completion records become request lines without them; this keeps them out of the
+/// others (a handler that finished after its client left).
 const DROPPED_KEYS: [&str; 2] = ["error_message_internal", "error_message_external"];
 
 fn without_query(uri: &str) -> &str {
