@@ -1,9 +1,9 @@
 //! SECURITY.md item 19: no secret (token, password, hash) in any log line.
 //!
 //! Every flow of every dialect runs with logging at `trace` through the production filter
-//! (`resetd::logging::filter`), dropshot's and the database driver's records included; the
-//! captured output must contain no password, no token or code, no token hash and no
-//! password hash.
+//! and formats (`resetd::logging::{filter, layer}`, text and JSON both), dropshot's and the
+//! database driver's records included; the captured output must contain no password, no
+//! token or code, no token hash and no password hash.
 
 mod support;
 
@@ -15,6 +15,8 @@ use resetd::security::keyed_hash::TokenHasher;
 use resetd_client::types;
 use rstest::rstest;
 use support::{Backend, TestServer};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Everything any test of this binary logged.
 fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -26,10 +28,19 @@ fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
             filter: "trace".to_owned(),
             format: LogFormat::Text,
         };
-        tracing_subscriber::fmt()
-            .with_env_filter(resetd::logging::filter(&config))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
+        let text = writer.clone();
+        tracing_subscriber::registry()
+            .with(resetd::logging::filter(&config))
+            .with(resetd::logging::layer(
+                LogFormat::Text,
+                move || text.clone(),
+                false,
+            ))
+            .with(resetd::logging::layer(
+                LogFormat::Json,
+                move || writer.clone(),
+                false,
+            ))
             .try_init()
             .expect("this test binary installs the only subscriber");
         buffer
@@ -146,10 +157,18 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
         .find_code(|w| w.len() == 128 && w.bytes().all(|b| b.is_ascii_hexdigit()))
         .expect("strapi code");
     tokens.push(("reset:strapi".to_owned(), code.clone()));
+    // A password of the wrong JSON type: dropshot refuses the body with a message quoting it.
+    post(
+        "/auth/reset-password",
+        serde_json::json!({ "code": code, "password": 24681357, "passwordConfirmation": 24681357 }),
+    )
+    .await
+    .expect("mistyped");
+    passwords.push("24681357".to_owned());
     passwords.push("third-Password-3".to_owned());
     let answer: serde_json::Value = post(
         "/auth/reset-password",
-        serde_json::json!({ "code": code, "password": passwords[3], "passwordConfirmation": passwords[3] }),
+        serde_json::json!({ "code": code, "password": passwords[4], "passwordConfirmation": passwords[4] }),
     )
     .await
     .expect("reset")
@@ -182,7 +201,7 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
     passwords.push("Fourth-Password-4".to_owned());
     let answer: serde_json::Value = post(
         "/api/v2/account/reset/",
-        serde_json::json!({ "validation_code": code, "password": passwords[4] }),
+        serde_json::json!({ "validation_code": code, "password": passwords[5] }),
     )
     .await
     .expect("reset")
@@ -219,7 +238,7 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
     passwords.push("fifth-Password-5".to_owned());
     post(
         "/api/user/reset_password",
-        serde_json::json!({ "email": email, "password": passwords[6], "user_tag": "ipcola", "vcode": vcode }),
+        serde_json::json!({ "email": email, "password": passwords[7], "user_tag": "ipcola", "vcode": vcode }),
     )
     .await
     .expect("reset");
@@ -255,6 +274,10 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
     assert!(
         log.contains("reset requested") && log.contains("password reset completed"),
         "the capture sees the flows' log lines"
+    );
+    assert!(
+        log.contains(r#""message":"request completed""#) && log.contains(" request completed "),
+        "the capture has both formats"
     );
     let mut secrets: Vec<(String, String)> = Vec::new();
     for p in &passwords {
