@@ -282,20 +282,72 @@ mod tests {
         assert_eq!(absolute.path().as_deref(), Some("/user/reset/x"));
     }
 
+    /// What the JSON layer writes, while `run` runs (this thread only).
+    fn json_lines(run: impl FnOnce()) -> Vec<serde_json::Value> {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("buffer").extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(layer(LogFormat::Json, move || writer.clone(), false))
+            .with(tracing_subscriber::filter::LevelFilter::INFO);
+        tracing::subscriber::with_default(subscriber, run);
+        let text = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("UTF-8");
+        text.lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+
     #[test]
-    fn error_messages_are_dropped() {
-        let mut fields = Fields(String::new());
-        let record_kv = slog::o!(
-            "response_code" => 400,
-            "error_message_internal" => "invalid type: integer `12345678`, expected a string",
-            "error_message_external" => "invalid type: integer `12345678`, expected a string",
+    fn a_client_that_hung_up_is_logged_once_as_499_without_what_it_sent() {
+        let metrics = crate::metrics::Metrics::new();
+        let routes = RouteTable::new(crate::app::api_description().expect("the API builds"));
+        let log = dropshot_logger(routes, metrics.http.clone());
+        // As dropshot logs a request whose client left before the answer, and the answer.
+        let request = log.new(slog::o!(
+            "req_id" => "req-1",
+            "method" => "PATCH",
+            "uri" => "/user/reset/aB3?secret=s3cr3t",
+        ));
+        let lines = json_lines(|| {
+            slog::warn!(request, "{}", CLIENT_DISCONNECTED; "latency_us" => 1_500_u128);
+            slog::warn!(
+                request,
+                "request completed after handler was already cancelled";
+                "response_code" => 400_u16,
+                "error_message_internal" => "invalid type: integer `12345678`",
+                "error_message_external" => "invalid type: integer `12345678`",
+            );
+        });
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let request_line = &lines[0];
+        assert_eq!(request_line["message"], "request completed");
+        assert_eq!(request_line["status"], 499);
+        assert_eq!(request_line["route"], "/user/reset/{user_id}");
+        assert_eq!(request_line["latency_ms"], 1.5);
+        assert_eq!(request_line["span"]["request_id"], "req-1");
+        assert_eq!(lines[1]["target"], "dropshot");
+        let text = serde_json::to_string(&lines).expect("JSON");
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("12345678"),
+            "{text}"
         );
-        let list = OwnedKVList::from(record_kv);
-        let record = slog::record_static!(slog::Level::Info, "");
-        let _ = list.serialize(
-            &Record::new(&record, &format_args!("x"), slog::b!()),
-            &mut fields,
+        assert!(text.contains("uri=/user/reset/aB3"), "{text}");
+        let exposition = metrics.encode().expect("encodes");
+        assert!(
+            exposition.contains(
+                "resetd_http_requests_total{operation=\"cloudreve_reset_password\",status=\"499\"} 1"
+            ),
+            "{exposition}"
         );
-        assert_eq!(fields.0, " response_code=400");
     }
 }
