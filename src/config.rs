@@ -48,6 +48,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RESETD_LOG", "log.filter"),
     ("RESETD_LOG_FORMAT", "log.format"),
     ("RESETD_RATE_LIMITS", "security.rate_limits"),
+    ("RESETD_METRICS_TOKEN", "metrics.token"),
 ];
 
 /// The environment variable naming the config file.
