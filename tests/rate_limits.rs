@@ -16,232 +16,28 @@ use resetd::clock::Clock as _;
 use resetd::config::Switch;
 use resetd::security::keyed_hash::TokenHasher;
 use resetd_client::types;
+use support::dialects::{
+    self, assert_accepted, assert_invalid_secret, assert_too_many, made_up_secret, request_reset,
+    secret_of, send, Answer, Dialect, DIALECTS,
+};
 use support::{Backend, ReceivedMail, TestServer};
 
 const ANN: &str = "ann@example.com";
 const OLD_PASSWORD: &str = "old-password-1";
 const NEW_PASSWORD: &str = "New-password-2";
-const IPCOLA_TAG: &str = "ipcola";
 
 /// The longest default window (15 minutes); the shorter one (1 minute) divides it.
 const LONG_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// One HTTP answer, as the client saw it.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// Everything a client can compare, minus what differs on every answer anyway.
-    fn comparable(&self) -> (u16, Vec<(String, String)>, &str) {
-        let mut headers: Vec<(String, String)> = self
-            .headers
-            .iter()
-            .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    value.to_str().unwrap_or("<binary>").to_owned(),
-                )
-            })
-            .collect();
-        headers.sort();
-        (self.status, headers, &self.body)
-    }
-}
-
-/// A JSON request, from the test's own address or, with `forwarded_for`, claiming to come
-/// through a proxy.
-async fn send(
-    server: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    body: serde_json::Value,
-    forwarded_for: Option<&str>,
-) -> Answer {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.base_url))
-        .json(&body);
-    if let Some(xff) = forwarded_for {
-        request = request.header("x-forwarded-for", xff);
-    }
-    let response = request.send().await.expect("an answer");
-    Answer {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.expect("body"),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
-    Ipcola,
-    Strapi,
-    Cloudreve,
-    Selfcommunity,
-}
-
-const DIALECTS: [Dialect; 4] = [
-    Dialect::Ipcola,
-    Dialect::Strapi,
-    Dialect::Cloudreve,
-    Dialect::Selfcommunity,
-];
-
-/// Asks for a reset of `email` in `dialect`.
-async fn request_reset(
-    server: &TestServer,
-    dialect: Dialect,
-    email: &str,
-    forwarded_for: Option<&str>,
-) -> Answer {
-    let (path, body) = match dialect {
-        Dialect::Ipcola => (
-            "/api/user/send_email_vcode",
-            serde_json::json!({ "email": email, "user_tag": IPCOLA_TAG }),
-        ),
-        Dialect::Strapi => (
-            "/auth/forgot-password",
-            serde_json::json!({ "email": email }),
-        ),
-        Dialect::Cloudreve => ("/user/reset", serde_json::json!({ "email": email })),
-        Dialect::Selfcommunity => (
-            "/api/v2/account/recover/",
-            serde_json::json!({ "email": email }),
-        ),
-    };
-    send(server, reqwest::Method::POST, path, body, forwarded_for).await
-}
-
-/// Redeems `secret` in `dialect` for the account `email` / `user_id` (whichever the dialect
-/// names).
+/// Redeems `secret` in `dialect` for Ann (by email or id, as the dialect names her), setting
+/// [`NEW_PASSWORD`].
 async fn redeem(
     server: &TestServer,
     dialect: Dialect,
-    (email, user_id): (&str, &str),
+    account: (&str, &str),
     secret: &str,
 ) -> Answer {
-    let (method, path, body) = match dialect {
-        Dialect::Ipcola => (
-            reqwest::Method::POST,
-            "/api/user/reset_password".to_owned(),
-            serde_json::json!({
-                "email": email, "vcode": secret, "password": NEW_PASSWORD, "user_tag": IPCOLA_TAG
-            }),
-        ),
-        Dialect::Strapi => (
-            reqwest::Method::POST,
-            "/auth/reset-password".to_owned(),
-            serde_json::json!({
-                "code": secret, "password": NEW_PASSWORD, "passwordConfirmation": NEW_PASSWORD
-            }),
-        ),
-        Dialect::Cloudreve => (
-            reqwest::Method::PATCH,
-            format!("/user/reset/{user_id}"),
-            serde_json::json!({ "password": NEW_PASSWORD, "secret": secret }),
-        ),
-        Dialect::Selfcommunity => (
-            reqwest::Method::POST,
-            "/api/v2/account/reset/".to_owned(),
-            serde_json::json!({ "validation_code": secret, "password": NEW_PASSWORD }),
-        ),
-    };
-    send(server, method, &path, body, None).await
-}
-
-/// A well-formed secret of `dialect` that the server never issued.
-fn made_up_secret(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Ipcola => format!("{:a>16}", "").replacen('a', "b", n % 16),
-        Dialect::Strapi => format!("{n:0>128x}"),
-        Dialect::Cloudreve => format!("{n:0>32}"),
-        Dialect::Selfcommunity => format!("{n:0>34x}"),
-    }
-}
-
-/// Asserts `answer` is the normal "accepted" answer of `dialect`.
-#[track_caller]
-fn assert_accepted(dialect: Dialect, answer: &Answer) {
-    let (status, body) = match dialect {
-        Dialect::Ipcola => (200, r#"{"meta_status":1,"meta_message":"success"}"#),
-        Dialect::Strapi => (200, r#"{"ok":true}"#),
-        Dialect::Cloudreve => (200, r#"{"code":0,"msg":""}"#),
-        Dialect::Selfcommunity => {
-            assert_eq!((answer.status, answer.body.as_str()), (204, ""));
-            return;
-        }
-    };
-    let expected: serde_json::Value = serde_json::from_str(body).expect("JSON");
-    assert_eq!(
-        (answer.status, answer.json()),
-        (status, expected),
-        "{dialect:?}"
-    );
-}
-
-/// Asserts `answer` is `dialect`'s "too many requests" (documented in its OpenAPI source).
-#[track_caller]
-fn assert_too_many(dialect: Dialect, answer: &Answer) {
-    let json = answer.json();
-    match dialect {
-        Dialect::Ipcola => {
-            assert_eq!(answer.status, 200, "{json}");
-            assert_eq!(json["meta_status"], -5, "{json}");
-            assert_eq!(
-                json["meta_message"],
-                "too many requests, please try again later"
-            );
-        }
-        Dialect::Strapi => {
-            assert_eq!(answer.status, 429, "{json}");
-            assert_eq!(
-                json,
-                serde_json::json!({
-                    "code": 429, "message": "Too many requests, please try again later."
-                })
-            );
-        }
-        Dialect::Cloudreve => {
-            assert_eq!(answer.status, 200, "{json}");
-            assert_eq!(json["code"], 42900, "{json}");
-            assert_eq!(json["msg"], "Too many requests, please try again later");
-            assert!(json["correlation_id"].is_string(), "{json}");
-            assert!(json.get("data").is_none_or(|d| d.is_null()), "{json}");
-        }
-        Dialect::Selfcommunity => {
-            assert_eq!(answer.status, 429, "{json}");
-            assert_eq!(
-                json,
-                serde_json::json!({ "detail": "Request was throttled.", "code": "throttled" })
-            );
-        }
-    }
-}
-
-/// Asserts `answer` is `dialect`'s usual refusal of a wrong secret.
-#[track_caller]
-fn assert_invalid_secret(dialect: Dialect, answer: &Answer) {
-    let json = answer.json();
-    let (status, field, value) = match dialect {
-        Dialect::Ipcola => (200, "meta_status", serde_json::json!(-3)),
-        Dialect::Strapi => (403, "code", serde_json::json!(403)),
-        Dialect::Cloudreve => (200, "code", serde_json::json!(40030)),
-        Dialect::Selfcommunity => (400, "code", serde_json::json!("invalid_code")),
-    };
-    assert_eq!(
-        (answer.status, &json[field]),
-        (status, &value),
-        "{dialect:?}: {json}"
-    );
+    dialects::redeem_with(server, dialect, account, secret, NEW_PASSWORD, None).await
 }
 
 async fn login(server: &TestServer, email: &str, password: &str) -> Answer {
@@ -299,18 +95,6 @@ async fn exactly_mails(server: &TestServer, n: usize) -> Vec<ReceivedMail> {
 /// Whether `mail` is a Cloudreve reset mail (every reset mail has the same subject).
 fn is_cloudreve_reset(mail: &ReceivedMail) -> bool {
     mail.text_body().contains("/session/reset?")
-}
-
-/// The secret a reset mail of `dialect` carries.
-fn secret_of(dialect: Dialect, mail: &ReceivedMail) -> String {
-    let len = match dialect {
-        Dialect::Ipcola => 16,
-        Dialect::Strapi => 128,
-        Dialect::Cloudreve => 32,
-        Dialect::Selfcommunity => 34,
-    };
-    mail.find_code(|w| w.len() == len)
-        .unwrap_or_else(|| panic!("no {len}-character secret in {}", mail.text_body()))
 }
 
 /// SECURITY.md 3: past 3 requests in 15 minutes for one email, in any dialect, the answer is

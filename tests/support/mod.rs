@@ -20,6 +20,7 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod dialects;
 pub mod postgres;
 pub mod process;
 pub mod smtp_sink;
