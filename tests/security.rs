@@ -597,12 +597,24 @@ async fn postgres_rows(database_url: &str) -> String {
     everything
 }
 
+/// The bytes of every file of the SQLite database in `dir` (`resetd.db`, `-wal`, `-shm`).
+fn sqlite_files(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("resetd.db") {
+            bytes.extend(std::fs::read(&path).expect("database file"));
+        }
+    }
+    bytes
+}
+
 /// SECURITY.md 7: a reset token's row holds HMAC-SHA256 under the server secret (as the test
 /// computes it) and is found by that hash; the token itself, the session tokens and the
-/// passwords are nowhere in the database once the mail is delivered: not in any row (both
-/// backends), and on SQLite not in the stopped server's files either, free space included.
-/// (A running server's SQLite WAL and PostgreSQL's dead row versions still hold a delivered
-/// mail's body until checkpoint or vacuum; neither is searched.)
+/// passwords are nowhere in the database: not in any row (both backends), and on SQLite
+/// not in its files either, WAL and free space included, while the server runs and after
+/// it stopped. (Mail bodies wait in the outbox sealed: `tests/outbox_sealing.rs`.)
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
@@ -681,16 +693,11 @@ async fn security_07_tokens_are_stored_only_as_their_keyed_hash(#[case] backend:
 
     let stored = match backend {
         Backend::Sqlite => {
-            // Stopped, so that SQLite checkpoints its WAL into the file; every file read.
+            // The files of the running server (its WAL too), then of the stopped one (the WAL
+            // checkpointed into the database file).
+            let mut bytes = sqlite_files(server.temp_dir());
             server.halt().await;
-            let mut bytes = Vec::new();
-            for entry in std::fs::read_dir(server.temp_dir()).expect("dir") {
-                let path = entry.expect("entry").path();
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if name.starts_with("resetd.db") {
-                    bytes.extend(std::fs::read(&path).expect("database file"));
-                }
-            }
+            bytes.extend(sqlite_files(server.temp_dir()));
             bytes
         }
         Backend::Postgres => postgres_rows(&server.config.database_url)
