@@ -1400,6 +1400,8 @@ async fn security_16_a_password_changed_email_goes_out_through_the_outbox(
     assert_eq!(notice.subject(), changed_subject(&server));
     assert_eq!(notice.to(), ANN);
     outbox_delivered(&server, 5).await;
+    // Its connections closed first, so the test database can be dropped at once.
+    drop(store);
     server.stop().await;
 }
 
