@@ -21,18 +21,7 @@ const USER_NOT_FOUND: i64 = 40021;
 const LINK_EXPIRED: i64 = 40030;
 
 async fn request_reset(server: &TestServer, email: &str) -> types::CloudreveResponse {
-    server
-        .client
-        .cloudreve_send_reset_email()
-        .body(types::CloudreveSendResetEmailRequest {
-            email: email.to_owned(),
-            captcha: None,
-            ticket: None,
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner()
+    server.request_cloudreve_reset(email).await
 }
 
 async fn reset_password(

@@ -41,18 +41,7 @@ async fn create_user(
 }
 
 async fn request_cloudreve_reset(server: &TestServer, email: &str) {
-    let answer = server
-        .client
-        .cloudreve_send_reset_email()
-        .body(types::CloudreveSendResetEmailRequest {
-            email: email.to_owned(),
-            captcha: None,
-            ticket: None,
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner();
+    let answer = server.request_cloudreve_reset(email).await;
     assert_eq!(answer.code, 0, "{answer:?}");
 }
 

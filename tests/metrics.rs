@@ -297,19 +297,7 @@ async fn scrape(server: &TestServer) -> Exposition {
 }
 
 async fn request_reset(server: &TestServer, email: &str) -> i64 {
-    server
-        .client
-        .cloudreve_send_reset_email()
-        .body(types::CloudreveSendResetEmailRequest {
-            email: email.to_owned(),
-            captcha: None,
-            ticket: None,
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner()
-        .code
+    server.request_cloudreve_reset(email).await.code
 }
 
 async fn reset_password(server: &TestServer, user_id: &str, secret: &str, password: &str) -> i64 {

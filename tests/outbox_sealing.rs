@@ -12,7 +12,6 @@ use rstest::rstest;
 use resetd::app;
 use resetd::config::Secret;
 use resetd::store::OutboxStatus;
-use resetd_client::types;
 use support::{Backend, TestServer, MAIL_WAIT};
 
 const EMAIL: &str = "ann@example.com";
@@ -31,35 +30,21 @@ async fn a_reset_link_waiting_in_the_outbox_is_sealed(#[case] backend: Backend) 
         return;
     };
     server.create_user(EMAIL, "an-old-password-1").await;
-    let answer = server
-        .client
-        .cloudreve_send_reset_email()
-        .body(types::CloudreveSendResetEmailRequest {
-            email: EMAIL.to_owned(),
-            captcha: None,
-            ticket: None,
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope");
+    let answer = server.request_cloudreve_reset(EMAIL).await;
     assert_eq!(answer.code, 0);
 
     let store = server.store().await;
     let deadline = Instant::now() + MAIL_WAIT;
     let queued = loop {
         let rows = store.list_outbox(None).await.expect("outbox");
-        if let Some(row) = rows.into_iter().find(|r| r.attempts > 0) {
+        if let Some(row) = rows.into_iter().find(|r| r.last_error.is_some()) {
             break row;
         }
         assert!(Instant::now() < deadline, "no delivery was attempted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(
-        queued.status,
-        OutboxStatus::Pending,
-        "{:?}",
-        queued.last_error
-    );
+    // An attempt failed (the next may already be under way); nothing was delivered.
+    assert_ne!(queued.status, OutboxStatus::Sent);
     assert!(
         queued.body_text.starts_with("sealed:v1:"),
         "{}",

@@ -32,17 +32,7 @@ impl LinkDialect {
         let since = server.sink.messages().len();
         match self {
             LinkDialect::Cloudreve => {
-                let answer = server
-                    .client
-                    .cloudreve_send_reset_email()
-                    .body(types::CloudreveSendResetEmailRequest {
-                        email: email.to_owned(),
-                        captcha: None,
-                        ticket: None,
-                    })
-                    .send()
-                    .await
-                    .expect("HTTP 200 envelope");
+                let answer = server.request_cloudreve_reset(email).await;
                 assert_eq!(answer.code, 0, "{answer:?}");
             }
             LinkDialect::Selfcommunity => {

@@ -151,6 +151,21 @@ impl TestServer {
         })
     }
 
+    /// Asks for a Cloudreve reset link for `email` (no captcha), as a product would.
+    pub async fn request_cloudreve_reset(&self, email: &str) -> types::CloudreveResponse {
+        self.client
+            .cloudreve_send_reset_email()
+            .body(types::CloudreveSendResetEmailRequest {
+                email: email.to_owned(),
+                captcha: None,
+                ticket: None,
+            })
+            .send()
+            .await
+            .expect("HTTP 200 envelope")
+            .into_inner()
+    }
+
     /// A client that sends the admin bearer token.
     pub fn admin_client(&self) -> resetd_client::Client {
         self.client_with_bearer(ADMIN_TOKEN)
