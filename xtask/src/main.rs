@@ -8,7 +8,10 @@
 //! `gen_schemas`, `gen_errors`, `gen_trait`, `gen_envelope`, `gen_api`, `gen_client` -> `render`
 //! (prettyplease + header) -> `output` (write, or compare for `--check`).
 //! `regen` strings the steps together.
+//!
+//! `cargo xtask bench` measures resetd under load; see `bench/mod.rs`.
 
+mod bench;
 mod error;
 mod gen_api;
 mod gen_client;
@@ -29,16 +32,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask regen [--check]
+       cargo xtask bench [--help | OPTIONS]
 
   regen          merge openapi/sources/*.yaml into openapi/resetd.yaml and
                  regenerate generated/api and generated/client
   regen --check  generate in memory and compare with the files on disk;
-                 exits non-zero naming every stale, missing or extra file";
+                 exits non-zero naming every stale, missing or extra file
+  bench          run resetd under load and write bench/results.md";
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
-    Regen { check: bool },
+    Regen {
+        check: bool,
+    },
+    /// The arguments after `bench`, parsed by `bench::main`.
+    Bench(Vec<String>),
     Help,
 }
 
@@ -50,6 +59,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             [flag] if flag == "--check" => Ok(Command::Regen { check: true }),
             _ => Err(format!("unexpected arguments to regen: {}", rest.join(" "))),
         },
+        [cmd, rest @ ..] if cmd == "bench" => Ok(Command::Bench(rest.to_vec())),
         [flag, ..] if flag == "-h" || flag == "--help" || flag == "help" => Ok(Command::Help),
         [other, ..] => Err(format!("unknown subcommand `{other}`")),
     }
@@ -81,6 +91,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Regen { check } => run_regen(&workspace_root(), check),
+        Command::Bench(args) if args.iter().any(|a| a == "-h" || a == "--help") => {
+            println!("{}", bench::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Bench(args) => bench::main(&workspace_root(), &args),
     }
 }
 
@@ -148,7 +163,16 @@ mod tests {
             Ok(Command::Regen { check: true })
         );
         assert!(parse_args(&args(&["regen", "--chek"])).is_err());
-        assert!(parse_args(&args(&["bench"])).is_err());
+        assert!(parse_args(&args(&["bnech"])).is_err());
         assert!(parse_args(&args(&[])).is_err());
+    }
+
+    #[test]
+    fn hands_bench_its_arguments() {
+        assert_eq!(
+            parse_args(&args(&["bench", "--quick", "--db", "sqlite"])),
+            Ok(Command::Bench(args(&["--quick", "--db", "sqlite"])))
+        );
+        assert_eq!(parse_args(&args(&["bench"])), Ok(Command::Bench(vec![])));
     }
 }
