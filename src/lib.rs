@@ -12,6 +12,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
+pub mod priority;
 pub mod reset;
 pub mod routes;
 pub mod security;
