@@ -132,12 +132,13 @@ impl Drain for TracingDrain {
     type Err = slog::Never;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
-        let message = record.msg().to_string();
-        if message == REQUEST_COMPLETED || message == CLIENT_DISCONNECTED {
+        // dropshot's messages are literals: recognised without formatting them.
+        let message = record.msg().as_str();
+        if matches!(message, Some(REQUEST_COMPLETED | CLIENT_DISCONNECTED)) {
             let mut request = RequestRecord::default();
             let _ = record.kv().serialize(record, &mut request);
             let _ = values.serialize(record, &mut request);
-            let status = if message == CLIENT_DISCONNECTED {
+            let status = if message == Some(CLIENT_DISCONNECTED) {
                 Some(CLIENT_CLOSED_REQUEST)
             } else {
                 request.status
@@ -147,23 +148,46 @@ impl Drain for TracingDrain {
                 return Ok(());
             }
         }
-        let mut fields = Fields(String::new());
-        let _ = record.kv().serialize(record, &mut fields);
-        let _ = values.serialize(record, &mut fields);
-        let fields = fields.0;
-        let level = if message == CONNECTION_ACCEPTED {
+        let level = if message == Some(CONNECTION_ACCEPTED) {
             slog::Level::Debug
         } else {
             record.level()
         };
+        // Formatted only for the levels `log.filter` lets through: dropshot logs every
+        // connection, and the fields cost more than the rest of the line.
+        let fields = || {
+            let mut fields = Fields(String::with_capacity(256));
+            let _ = record.kv().serialize(record, &mut fields);
+            let _ = values.serialize(record, &mut fields);
+            fields.0
+        };
+        let message = record.msg();
         match level {
             slog::Level::Critical | slog::Level::Error => {
-                tracing::error!(target: "dropshot", "{message}{fields}")
+                if tracing::enabled!(target: "dropshot", tracing::Level::ERROR) {
+                    tracing::error!(target: "dropshot", "{message}{}", fields());
+                }
             }
-            slog::Level::Warning => tracing::warn!(target: "dropshot", "{message}{fields}"),
-            slog::Level::Info => tracing::info!(target: "dropshot", "{message}{fields}"),
-            slog::Level::Debug => tracing::debug!(target: "dropshot", "{message}{fields}"),
-            slog::Level::Trace => tracing::trace!(target: "dropshot", "{message}{fields}"),
+            slog::Level::Warning => {
+                if tracing::enabled!(target: "dropshot", tracing::Level::WARN) {
+                    tracing::warn!(target: "dropshot", "{message}{}", fields());
+                }
+            }
+            slog::Level::Info => {
+                if tracing::enabled!(target: "dropshot", tracing::Level::INFO) {
+                    tracing::info!(target: "dropshot", "{message}{}", fields());
+                }
+            }
+            slog::Level::Debug => {
+                if tracing::enabled!(target: "dropshot", tracing::Level::DEBUG) {
+                    tracing::debug!(target: "dropshot", "{message}{}", fields());
+                }
+            }
+            slog::Level::Trace => {
+                if tracing::enabled!(target: "dropshot", tracing::Level::TRACE) {
+                    tracing::trace!(target: "dropshot", "{message}{}", fields());
+                }
+            }
         }
         Ok(())
     }
@@ -236,16 +260,17 @@ struct Fields(String);
 impl slog::Serializer for Fields {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
         let key: &str = key.as_ref();
-        if DROPPED_KEYS.contains(&key) {
+        // `local_addr` is on every record and always the same (logged once, at start).
+        if DROPPED_KEYS.contains(&key) || key == "local_addr" {
             return Ok(());
         }
-        let value = val.to_string();
-        let value = if key == "uri" {
-            without_query(&value)
+        // Formatted straight into the line; only the URI goes through a string of its own,
+        // to cut its query.
+        let _ = if key == "uri" {
+            write!(self.0, " {key}={}", without_query(&val.to_string()))
         } else {
-            &value
+            write!(self.0, " {key}={val}")
         };
-        let _ = write!(self.0, " {key}={value}");
         Ok(())
     }
 }
