@@ -3,7 +3,9 @@
 //!
 //! Delivery is at least once: a worker that dies after sending but before recording it
 //! leaves the row leased; when the lease ends the row is sent again, with the same
-//! `Message-ID`, so the duplicate is recognisable.
+//! `Message-ID`, so the duplicate is recognisable. Deliveries are recorded together, once
+//! per batch (one write, one commit, instead of one per message), so such a death may send
+//! again the messages of one batch at most.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +46,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(15 * 60),
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
-            batch: 16,
+            batch: 64,
         }
     }
 }
@@ -188,6 +190,8 @@ impl OutboxWorker {
             ..DeliveryStats::default()
         };
 
+        let mut sent = Vec::new();
+        let mut lease_ran_out = false;
         let mut pending = claimed.into_iter();
         for row in pending.by_ref() {
             // The batch shares one lease. Once it has run out (a slow mail server), the rest
@@ -200,12 +204,24 @@ impl OutboxWorker {
                     outbox_id = row.id,
                     "outbox lease ran out: the rest of the batch is left to the next claim"
                 );
-                return Ok(stats);
+                lease_ran_out = true;
+                break;
             }
-            let outcome = self.deliver(&row, shutdown).await?;
+            let outcome = match self.deliver(&row, shutdown).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    // What was sent is recorded if the store lets us; else it is sent again
+                    // once the lease ends.
+                    self.record_sent(&sent).await?;
+                    return Err(error);
+                }
+            };
             self.metrics.delivered(outcome);
             match outcome {
-                DeliveryOutcome::Sent => stats.sent += 1,
+                DeliveryOutcome::Sent => {
+                    stats.sent += 1;
+                    sent.push((row.id, row.attempts));
+                }
                 DeliveryOutcome::Failed => stats.retrying += 1,
                 DeliveryOutcome::Dead => stats.dead += 1,
             }
@@ -213,8 +229,9 @@ impl OutboxWorker {
                 break;
             }
         }
+        self.record_sent(&sent).await?;
         let unattempted: Vec<i64> = pending.map(|row| row.id).collect();
-        if !unattempted.is_empty() {
+        if !unattempted.is_empty() && !lease_ran_out {
             self.store.release_outbox(&unattempted).await?;
             stats.released = unattempted.len();
             tracing::info!(
@@ -231,6 +248,20 @@ impl OutboxWorker {
         row.body_text = self.sealer.open(&row.body_text, &row.recipient)?;
         row.body_html = self.sealer.open(&row.body_html, &row.recipient)?;
         Ok(row)
+    }
+
+    /// Records the batch's sent mail in one write: a write per mail made the outbox compete
+    /// with reset requests for SQLite's one writer.
+    async fn record_sent(&self, sent: &[(i64, i32)]) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = sent.iter().map(|(id, _)| *id).collect();
+        self.store.mark_sent(&ids, self.clock.now_ms()).await?;
+        for (id, attempts) in sent {
+            tracing::info!(outbox_id = id, attempts, "mail sent");
+        }
+        Ok(())
     }
 
     async fn deliver(
@@ -287,11 +318,8 @@ impl OutboxWorker {
             }
         };
         let error = match sent {
-            Ok(()) => {
-                self.store.mark_sent(row.id, self.clock.now_ms()).await?;
-                tracing::info!(outbox_id = row.id, attempts = row.attempts, "mail sent");
-                return Ok(DeliveryOutcome::Sent);
-            }
+            // Recorded with the rest of the batch (`record_sent`).
+            Ok(()) => return Ok(DeliveryOutcome::Sent),
             Err(error) => error,
         };
 

@@ -3,13 +3,13 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::with_conn;
+use super::connection::{with_conn, write_conn};
 use super::schema::audit_events;
 use super::{AuditEvent, NewAuditEvent, Store, StoreError};
 
 impl Store {
     pub async fn record_audit(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             diesel::insert_into(audit_events::table)
                 .values(&event)
                 .execute(conn)

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -20,7 +21,8 @@ use diesel_async::{
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::database_url::DatabaseUrl;
-use super::StoreError;
+use super::group_commit::GroupCommit;
+use super::{NewResetRequest, StoreError};
 
 /// The migrations in `migrations/sqlite`, compiled into the binary.
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -55,8 +57,23 @@ const MIGRATION_LOCK_KEY: i64 = 0x7265_7365_7464_6d69;
 /// One pool per backend; the URL scheme picks the variant in [`Store::connect`].
 #[derive(Clone)]
 pub(super) enum Pools {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqlitePool),
     Postgres(Pool<PgConn>),
+}
+
+/// SQLite's pool, and the lock its writers take turns on.
+#[derive(Clone)]
+pub(super) struct SqlitePool {
+    pub(super) pool: Pool<SqliteConn>,
+    /// Held by every write (`write_conn!`, `write_transaction!`) for its whole length.
+    ///
+    /// SQLite lets one writer in at a time and makes the others wait in its busy handler,
+    /// which sleeps (1, 2, 5, 10 ... 100 ms) and retries: under load the writers of this
+    /// process woke late and in no order, and a write could wait seconds behind later
+    /// ones (`request` in bench/results.md: p99 141 ms, max 4 s). Waiting here instead
+    /// costs no sleep and serves writers in the order they came (tokio's mutex is fair).
+    /// `busy_timeout` still covers other processes on the same file (the CLI).
+    pub(super) writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs `$body` with `$conn` bound to a pooled connection of whichever backend the store
@@ -77,8 +94,37 @@ pub(super) enum Pools {
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match $store.pools() {
-            $crate::store::connection::Pools::Sqlite(pool) => {
+            $crate::store::connection::Pools::Sqlite(sqlite) => {
+                let mut pooled = sqlite
+                    .pool
+                    .get()
+                    .await
+                    .map_err($crate::store::StoreError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::store::connection::Pools::Postgres(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_conn!`], for a body that writes in autocommit (one statement, or several that
+/// need not be atomic together). On SQLite it first takes the writer lock
+/// ([`SqlitePool::writer`]); on PostgreSQL it is [`with_conn!`].
+macro_rules! write_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.pools() {
+            $crate::store::connection::Pools::Sqlite(sqlite) => {
+                let _writer = sqlite.writer.lock().await;
+                let mut pooled = sqlite
+                    .pool
+                    .get()
+                    .await
+                    .map_err($crate::store::StoreError::from)?;
                 let $conn = &mut *pooled;
                 $body
             }
@@ -95,8 +141,12 @@ macro_rules! with_conn {
 /// `Ok`, rolled back on `Err` (`?` and `return` leave the body, not the function); evaluates
 /// to the body's result.
 ///
-/// - SQLite: `BEGIN IMMEDIATE`, so the database's write lock is held before anything is
-///   read (see the module documentation).
+/// `write_transaction!(durable store, |conn| ...)` commits with SQLite's
+/// `synchronous = FULL` (see [`establish_configured`]): for the writes that change an
+/// account, which must not be undone by a power cut.
+///
+/// - SQLite: the writer lock ([`SqlitePool::writer`]), then `BEGIN IMMEDIATE`, so the
+///   database's write lock is held before anything is read (see the module documentation).
 /// - PostgreSQL: an ordinary `BEGIN` (READ COMMITTED). Every statement sees what was
 ///   committed when it started, and an UPDATE or DELETE that meets a row another transaction
 ///   is changing waits for it, then re-checks its WHERE clause against the row's newest
@@ -112,20 +162,41 @@ macro_rules! with_conn {
 /// A future dropped mid-body leaves the connection's transaction open, and the pool then
 /// discards the connection (closing it rolls back).
 macro_rules! write_transaction {
+    (durable $store:expr, |$conn:ident| $body:expr) => {
+        $crate::store::connection::write_transaction!(@run true, $store, |$conn| $body)
+    };
     ($store:expr, |$conn:ident| $body:expr) => {
+        $crate::store::connection::write_transaction!(@run false, $store, |$conn| $body)
+    };
+    (@run $durable:expr, $store:expr, |$conn:ident| $body:expr) => {
         match $store.pools() {
-            $crate::store::connection::Pools::Sqlite(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
+            $crate::store::connection::Pools::Sqlite(sqlite) => {
+                let _writer = sqlite.writer.lock().await;
+                let mut pooled = sqlite
+                    .pool
+                    .get()
+                    .await
+                    .map_err($crate::store::StoreError::from)?;
                 let conn: &mut $crate::store::connection::SqliteConn = &mut pooled;
+                if $durable {
+                    $crate::store::connection::set_synchronous(conn, true).await?;
+                }
                 $crate::store::connection::begin_immediate(conn).await?;
                 let result: Result<_, $crate::store::StoreError> = async {
                     let $conn = &mut *conn;
                     $body
                 }
                 .await;
-                $crate::store::connection::finish_transaction(conn, result).await
+                let finished = $crate::store::connection::finish_transaction(conn, result).await;
+                if $durable {
+                    // Back to the pool's setting. Should this fail, the connection keeps
+                    // syncing every commit: slower, never less safe.
+                    let _ = $crate::store::connection::set_synchronous(conn, false).await;
+                }
+                finished
             }
             $crate::store::connection::Pools::Postgres(pool) => {
+                // Every PostgreSQL commit is durable (`synchronous_commit = on`).
                 let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
                 let conn: &mut $crate::store::connection::PgConn = &mut pooled;
                 $crate::store::connection::begin(conn).await?;
@@ -138,6 +209,17 @@ macro_rules! write_transaction {
             }
         }
     };
+}
+
+/// `PRAGMA synchronous`: `FULL` (every commit synced to disk) for a `durable`
+/// [`write_transaction!`], else the pool's `NORMAL` (see [`establish_configured`]).
+pub(super) async fn set_synchronous(conn: &mut SqliteConn, full: bool) -> diesel::QueryResult<()> {
+    conn.batch_execute(if full {
+        "PRAGMA synchronous = FULL"
+    } else {
+        "PRAGMA synchronous = NORMAL"
+    })
+    .await
 }
 
 /// SQLite's `BEGIN IMMEDIATE`, recorded in the connection's transaction state.
@@ -174,18 +256,20 @@ where
     }
 }
 
-pub(super) use {with_conn, write_transaction};
+pub(super) use {with_conn, write_conn, write_transaction};
 
 /// The handle to the database. Cheap to clone: clones share one pool.
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// Reset requests on their way into `reset_requests` (`reset_requests.rs`).
+    pub(super) queued_requests: Arc<GroupCommit<NewResetRequest>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (backend, state) = match &self.pools {
-            Pools::Sqlite(pool) => ("sqlite", pool.state()),
+            Pools::Sqlite(sqlite) => ("sqlite", sqlite.pool.state()),
             Pools::Postgres(pool) => ("postgres", pool.state()),
         };
         f.debug_struct("Store")
@@ -216,7 +300,10 @@ impl Store {
             DatabaseUrl::Sqlite(path) => Pools::Sqlite(connect_sqlite(path).await?),
             DatabaseUrl::Postgres(url) => Pools::Postgres(connect_postgres(url).await?),
         };
-        Ok(Store { pools })
+        Ok(Store {
+            pools,
+            queued_requests: Arc::default(),
+        })
     }
 
     /// Applies pending migrations; returns the versions applied (empty when up to date).
@@ -240,9 +327,9 @@ impl Store {
             ));
         }
         match &self.pools {
-            Pools::Sqlite(pool) => {
+            Pools::Sqlite(sqlite) => {
                 // SQLite lives in one process: no lock across replicas to take.
-                let conn = pool.get_owned().await?;
+                let conn = sqlite.pool.get_owned().await?;
                 run_migrations(conn, SQLITE_MIGRATIONS, progress).await
             }
             Pools::Postgres(pool) => {
@@ -370,7 +457,7 @@ async fn connect_postgres(url: String) -> Result<Pool<PgConn>, StoreError> {
         .map_err(unavailable)
 }
 
-async fn connect_sqlite(path: String) -> Result<Pool<SqliteConn>, StoreError> {
+async fn connect_sqlite(path: String) -> Result<SqlitePool, StoreError> {
     create_parent_dir(&path).await?;
     enable_wal(&path).await?;
 
@@ -379,13 +466,17 @@ async fn connect_sqlite(path: String) -> Result<Pool<SqliteConn>, StoreError> {
     config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(establish_boxed);
     let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(SQLITE_POOL_SIZE)
         .connection_timeout(SQLITE_CHECKOUT_TIMEOUT)
         .error_sink(Box::new(LogPoolErrors))
         .build(manager)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    Ok(SqlitePool {
+        pool,
+        writer: Arc::default(),
+    })
 }
 
 async fn create_parent_dir(path: &str) -> Result<(), StoreError> {
@@ -404,11 +495,21 @@ async fn establish_configured(path: &str) -> diesel::ConnectionResult<SqliteConn
     let pragmas = format!(
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA foreign_keys = ON;
-         PRAGMA synchronous = FULL;"
+         PRAGMA synchronous = NORMAL;"
     );
     // foreign_keys: SQLite leaves them unenforced unless asked, per connection.
-    // synchronous = FULL, not the NORMAL often paired with WAL: NORMAL can lose the last
-    // commits on power loss, and a reset that was answered must not be forgotten.
+    //
+    // synchronous = NORMAL, with WAL: a commit is written to the WAL but not synced; the
+    // WAL is synced at each checkpoint. A crash of resetd loses nothing; a power cut or an
+    // OS crash may undo the last commits since the last sync: answered reset requests
+    // (the user asks again), issued tokens and their queued mail (a link that no longer
+    // works; the user asks again), delivery records (a mail sent twice), sessions (log in
+    // again), rate-limit counts. FULL would sync every commit: on the bench machine that
+    // capped reset requests at the disk's fsync rate (1,000 to 7,000 a second, as the disk
+    // was shared) instead of the CPU's (bench/results.md). What must survive a power cut is
+    // written with `write_transaction!(durable ...)`, which syncs its commit (and so every
+    // commit before it): a completed reset (new password, sessions revoked) and an
+    // operator's change to an account.
     conn.batch_execute(&pragmas)
         .await
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
@@ -489,10 +590,10 @@ mod tests {
         assert!(store.migrate().await.expect("migrate again").is_empty());
         store.ping().await.expect("ping");
 
-        let Pools::Sqlite(pool) = store.pools() else {
+        let Pools::Sqlite(sqlite) = store.pools() else {
             panic!("a sqlite:// URL opened another backend");
         };
-        let mut conn = pool.get().await.expect("conn");
+        let mut conn = sqlite.pool.get().await.expect("conn");
         let mode = diesel::sql_query("PRAGMA journal_mode")
             .get_result::<JournalMode>(&mut *conn)
             .await
@@ -653,6 +754,38 @@ mod tests {
             (first == all && second.is_empty()) || (first.is_empty() && second == all),
             "{first:?} / {second:?}"
         );
+    }
+
+    #[derive(QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = Integer)]
+        synchronous: i32,
+    }
+
+    /// SQLite commits with `synchronous = NORMAL` (1), but a durable transaction with `FULL`
+    /// (2), and the connection goes back to NORMAL afterwards.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite_durable_transactions_sync_their_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("resetd.db").display());
+        let store = Store::open(&url).await.expect("open");
+        async fn synchronous(store: &Store, durable: bool) -> Result<i32, StoreError> {
+            // The body is compiled for PostgreSQL too, and never run there.
+            let pragma = diesel::sql_query("PRAGMA synchronous");
+            if durable {
+                write_transaction!(durable store, |conn| {
+                    Ok(pragma.get_result::<Synchronous>(conn).await?.synchronous)
+                })
+            } else {
+                write_transaction!(store, |conn| {
+                    Ok(pragma.get_result::<Synchronous>(conn).await?.synchronous)
+                })
+            }
+        }
+        for _ in 0..10 {
+            assert_eq!(synchronous(&store, true).await.expect("durable"), 2);
+            assert_eq!(synchronous(&store, false).await.expect("ordinary"), 1);
+        }
     }
 
     store_tests! {

@@ -29,6 +29,11 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migration(#[source] BoxError),
 
+    /// A write batched with others (`group_commit.rs`) failed; every caller in the batch
+    /// gets the one cause.
+    #[error("{0}")]
+    Batched(#[source] std::sync::Arc<StoreError>),
+
     /// The database URL is not one this build can open. Says what is wrong, never echoes the
     /// URL (a PostgreSQL URL may carry a password).
     #[error("bad database URL: {0}")]
@@ -38,7 +43,11 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the caller should answer "try again later" rather than "something is broken".
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Batched(cause) => cause.is_unavailable(),
+            _ => false,
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! diesel-async has no connection type spanning backends, so [`Store`] holds an enum of two
 //! bb8 pools, and every operation is written once, as the body of `with_conn!` (or
-//! `write_transaction!`, see `connection.rs`). The macro expands the body once per
+//! `write_conn!` / `write_transaction!`, see `connection.rs`). The macro expands the body once per
 //! backend, with `conn` bound to that backend's connection; Diesel's query builder renders
 //! each copy in its own SQL, and the compiler checks both (the models also declare
 //! `check_for_backend` for both). Query fragments used by several operations are plain
@@ -27,8 +27,15 @@
 //! when another connection wrote in between, whatever `busy_timeout` says (the busy handler
 //! is not consulted for a lock upgrade). So every write made of several statements runs in
 //! `BEGIN IMMEDIATE` (`write_transaction!`): the write lock is taken before anything is
-//! read, waiting in the busy handler, and nothing can invalidate the snapshot afterwards. Single-statement writes run in autocommit, where the
-//! busy handler also applies. Readers never wait: WAL lets them read beside the writer.
+//! read, and nothing can invalidate the snapshot afterwards. Single-statement writes run in
+//! autocommit (`write_conn!`). Both first take the store's writer lock, so the writers of
+//! this process queue in order there rather than in SQLite's sleeping busy handler (which
+//! still covers other processes). Readers never wait: WAL lets them read beside the writer.
+//! Commits are not synced to disk one by one (`synchronous = NORMAL`), except those of
+//! `write_transaction!(durable ...)`; see `connection.rs` for what that trades.
+//!
+//! Reset requests, the busiest write, are group-committed (`group_commit.rs`): requests
+//! that arrive together share one INSERT and one commit.
 //!
 //! # Concurrency on PostgreSQL
 //!
@@ -59,6 +66,7 @@ mod captchas;
 mod connection;
 mod database_url;
 mod error;
+mod group_commit;
 mod locks;
 mod models;
 mod outbox;
@@ -81,4 +89,5 @@ pub use models::{
     OutboxMessage, OutboxStatus, QueuedIssue, ResetRequest, ResetToken, User, UserPatch,
     UserStatus,
 };
+pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;

@@ -6,7 +6,7 @@ use diesel::dsl::insert_into;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_transaction};
+use super::connection::{with_conn, write_conn, write_transaction};
 use super::locks::RowLocks;
 use super::models::OutboxRow;
 use super::schema::outbox;
@@ -57,7 +57,7 @@ impl Store {
         message: NewOutboxMessage,
         now: Millis,
     ) -> Result<OutboxMessage, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             let row = insert_outbox(message, now)
                 .returning(OutboxMessage::as_returning())
                 .get_result(conn)
@@ -103,10 +103,13 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records a delivery.
-    pub async fn mark_sent(&self, id: i64, now: Millis) -> Result<(), StoreError> {
-        with_conn!(self, |conn| {
-            diesel::update(outbox::table.find(id))
+    /// Records deliveries, in one statement.
+    pub async fn mark_sent(&self, ids: &[i64], now: Millis) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        write_conn!(self, |conn| {
+            diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
                 .set((
                     outbox::status.eq(OutboxStatus::Sent),
                     outbox::sent_at.eq(now),
@@ -136,7 +139,7 @@ impl Store {
             outbox::lease_until.eq(None::<Millis>),
             outbox::last_error.eq(error_summary),
         );
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             match next_attempt_at {
                 Some(at) => {
                     diesel::update(target)
@@ -165,7 +168,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             diesel::update(
                 outbox::table
                     .filter(outbox::id.eq_any(ids))
@@ -215,7 +218,7 @@ impl Store {
     /// attempt count. Returns `false` when there is no such message or it is `sent` or
     /// being sent.
     pub async fn retry_outbox(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             let updated = diesel::update(
                 outbox::table
                     .find(id)
@@ -421,7 +424,7 @@ mod tests {
                 .retry_outbox(queued.id, 20_001)
                 .await
                 .expect("retry sending"));
-            store.mark_sent(queued.id, 20_002).await.expect("sent");
+            store.mark_sent(&[queued.id], 20_002).await.expect("sent");
             let sent = store
                 .outbox_message(queued.id)
                 .await

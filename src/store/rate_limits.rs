@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::with_conn;
+use super::connection::{with_conn, write_conn};
 use super::schema::rate_limits;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -22,7 +22,7 @@ impl Store {
     /// window each sees a different count, 1 to N, whichever replica it came through. It
     /// runs in autocommit: no transaction to hold a lock longer than the statement.
     pub async fn hit_rate_limit(&self, key: &str, window_start: Millis) -> Result<i64, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             let count = diesel::insert_into(rate_limits::table)
                 .values((
                     rate_limits::key.eq(key),
@@ -59,7 +59,7 @@ impl Store {
 
     /// Deletes the windows that started before `before`; returns how many rows went.
     pub async fn prune_rate_limits(&self, before: Millis) -> Result<usize, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             let deleted =
                 diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before)))
                     .execute(conn)

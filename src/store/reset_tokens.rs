@@ -13,17 +13,39 @@ use super::{
 };
 use crate::clock::Millis;
 
+/// One decision of the reset issuer (or an operator) to write, in
+/// [`Store::settle_reset_requests`].
+#[derive(Debug, Clone)]
+// Batches are mostly `Issue`s: boxing it would cost an allocation each and save nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Settlement {
+    /// A queued request that gets no token: its row goes, nothing else is written.
+    Drop { request_id: i64 },
+    /// Replace the account's tokens of the token's dialect with `token` and queue `mail`
+    /// (if any: an operator may hand the code over instead). With `request`, the queued
+    /// request this answers: its row goes and its audit event is recorded too, or, when
+    /// the row is already gone (another issuer whose claim overlapped got there first),
+    /// nothing at all is written.
+    Issue {
+        token: NewResetToken,
+        mail: Option<NewOutboxMessage>,
+        request: Option<QueuedIssue>,
+    },
+}
+
+/// What became of a [`Settlement`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Dropped,
+    Issued,
+    /// An `Issue` whose request another issuer had answered already: nothing written.
+    AlreadyDone,
+}
+
 impl Store {
-    /// Replaces the user's tokens of this dialect with `token` and queues `mail` (if any: an
-    /// operator may hand the code over instead), in one transaction: the email exists exactly
-    /// when the token does.
-    ///
-    /// With `request`, the queued reset request this answers (`reset_requests`): its row is
-    /// deleted and its audit event recorded in the same transaction, which makes issuance
-    /// exactly once per request: an issuer that dies before committing leaves the row to be
-    /// claimed again, and one that commits has removed it. When the row is already gone
-    /// (another issuer whose claim overlapped got there first) nothing is written and the
-    /// answer is `None`. Without `request` the answer is always `Some`.
+    /// Replaces the user's tokens of this dialect with `token` and queues `mail`, in one
+    /// transaction: the email exists exactly when the token does. See
+    /// [`Settlement::Issue`]; `None` when `request` was answered already.
     pub async fn issue_reset_token(
         &self,
         token: NewResetToken,
@@ -31,42 +53,115 @@ impl Store {
         request: Option<QueuedIssue>,
         now: Millis,
     ) -> Result<Option<ResetToken>, StoreError> {
+        let batch = vec![Settlement::Issue {
+            token,
+            mail,
+            request,
+        }];
+        let (_, mut issued) = self.settle(batch, now, true).await?;
+        Ok(issued.pop())
+    }
+
+    /// Writes `batch` in one transaction, in order, and says what became of each: all of
+    /// it or (on error) none. Deleting a request's row in the transaction that issues its
+    /// token is what makes issuance exactly once per request: an issuer that dies before
+    /// committing leaves the row to be claimed again, and one that commits has removed it.
+    pub async fn settle_reset_requests(
+        &self,
+        batch: Vec<Settlement>,
+        now: Millis,
+    ) -> Result<Vec<Settled>, StoreError> {
+        Ok(self.settle(batch, now, false).await?.0)
+    }
+
+    /// [`Store::settle_reset_requests`], and with `returning` the rows of the issued
+    /// tokens too. Only on request: SQLite makes a temporary table for every `RETURNING`,
+    /// and the issuer, which settles thousands a second under load, needs no rows.
+    async fn settle(
+        &self,
+        batch: Vec<Settlement>,
+        now: Millis,
+        returning: bool,
+    ) -> Result<(Vec<Settled>, Vec<ResetToken>), StoreError> {
+        let mut accounts: Vec<i64> = batch
+            .iter()
+            .filter_map(|s| match s {
+                Settlement::Issue { token, .. } => Some(token.user_id),
+                Settlement::Drop { .. } => None,
+            })
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
         write_transaction!(self, |conn| {
-            // PostgreSQL: without the lock, two requests at once would each delete what was
-            // committed before them and leave both new tokens live. Taken before the request
-            // row, the order every transaction locking both follows.
-            conn.lock_user(token.user_id).await?;
-            if let Some(request) = &request {
-                // PostgreSQL: a concurrent issuance of the same request holds the row until
-                // it commits; this DELETE then re-checks and finds nothing.
-                let deleted = diesel::delete(reset_requests::table.find(request.request_id))
-                    .execute(conn)
-                    .await?;
-                if deleted == 0 {
-                    return Ok(None);
-                }
-                // With the token, not after it: once the mail exists, so does its record.
-                diesel::insert_into(audit_events::table)
-                    .values(&request.audit)
-                    .execute(conn)
-                    .await?;
+            // PostgreSQL: without the lock, two issuances for one account at once would
+            // each delete what was committed before them and leave both new tokens live.
+            // Every account of the batch first, in id order, and only then request rows:
+            // the order every transaction that locks both follows, so two issuers with
+            // overlapping batches never wait on each other in a cycle.
+            for user_id in &accounts {
+                conn.lock_user(*user_id).await?;
             }
-            diesel::delete(
-                reset_tokens::table
-                    .filter(reset_tokens::user_id.eq(token.user_id))
-                    .filter(reset_tokens::dialect.eq(&token.dialect)),
-            )
-            .execute(conn)
-            .await?;
-            let issued = diesel::insert_into(reset_tokens::table)
-                .values(&token)
-                .returning(ResetToken::as_returning())
-                .get_result(conn)
-                .await?;
-            if let Some(mail) = mail {
-                insert_outbox(mail, now).execute(conn).await?;
+            let mut settled = Vec::with_capacity(batch.len());
+            let mut issued = Vec::new();
+            for settlement in batch {
+                let outcome = match settlement {
+                    Settlement::Drop { request_id } => {
+                        diesel::delete(reset_requests::table.find(request_id))
+                            .execute(conn)
+                            .await?;
+                        Settled::Dropped
+                    }
+                    Settlement::Issue {
+                        token,
+                        mail,
+                        request,
+                    } => {
+                        if let Some(request) = &request {
+                            // PostgreSQL: a concurrent issuance of the same request holds the
+                            // row until it commits; this DELETE then re-checks and finds
+                            // nothing.
+                            let deleted =
+                                diesel::delete(reset_requests::table.find(request.request_id))
+                                    .execute(conn)
+                                    .await?;
+                            if deleted == 0 {
+                                settled.push(Settled::AlreadyDone);
+                                continue;
+                            }
+                            // With the token, not after it: once the mail exists, so does
+                            // its record.
+                            diesel::insert_into(audit_events::table)
+                                .values(&request.audit)
+                                .execute(conn)
+                                .await?;
+                        }
+                        diesel::delete(
+                            reset_tokens::table
+                                .filter(reset_tokens::user_id.eq(token.user_id))
+                                .filter(reset_tokens::dialect.eq(&token.dialect)),
+                        )
+                        .execute(conn)
+                        .await?;
+                        let insert = diesel::insert_into(reset_tokens::table).values(&token);
+                        if returning {
+                            issued.push(
+                                insert
+                                    .returning(ResetToken::as_returning())
+                                    .get_result(conn)
+                                    .await?,
+                            );
+                        } else {
+                            insert.execute(conn).await?;
+                        }
+                        if let Some(mail) = mail {
+                            insert_outbox(mail, now).execute(conn).await?;
+                        }
+                        Settled::Issued
+                    }
+                };
+                settled.push(outcome);
             }
-            Ok(Some(issued))
+            Ok((settled, issued))
         })
     }
 
@@ -146,9 +241,9 @@ impl Store {
         })
     }
 
-    /// Redeems a token: in one transaction, marks it used (only if it is still unused and
-    /// unexpired), sets the new password hash, revokes every access token of the user and
-    /// queues `reset.mail`. Returns the updated user, or `None` (and writes nothing) when
+    /// Redeems a token: in one durable transaction (synced to disk before the answer, on
+    /// SQLite too), marks it used (only if it is still unused and unexpired), sets the new
+    /// password hash, revokes every access token of the user and queues `reset.mail`. Returns the updated user, or `None` (and writes nothing) when
     /// the token was already used, burned, expired or replaced — so of several concurrent
     /// redemptions exactly one gets `Some`.
     pub async fn complete_reset(
@@ -156,7 +251,7 @@ impl Store {
         reset: CompleteReset,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        write_transaction!(self, |conn| {
+        write_transaction!(durable self, |conn| {
             // Redemptions of one account take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE
             // already serialises everything). Without this, two tokens of one account in two
             // dialects redeemed at once would each hold their own token row and wait for the

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::with_conn;
+use super::connection::write_conn;
 use super::schema::settings;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -19,7 +19,7 @@ impl Store {
         init_value: &str,
         now: Millis,
     ) -> Result<String, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             diesel::insert_into(settings::table)
                 .values((
                     settings::key.eq(key),

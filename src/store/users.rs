@@ -3,15 +3,16 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::with_conn;
+use super::connection::{with_conn, write_transaction};
 use super::schema::users;
 use super::{NewUser, Store, StoreError, User, UserPatch};
 use crate::clock::Millis;
 
 impl Store {
-    /// Creates an account. A taken email (or public id) is [`StoreError::Conflict`].
+    /// Creates an account, durably (see `write_transaction!`). A taken email (or public id)
+    /// is [`StoreError::Conflict`].
     pub async fn create_user(&self, new_user: NewUser) -> Result<User, StoreError> {
-        with_conn!(self, |conn| {
+        write_transaction!(durable self, |conn| {
             let user = diesel::insert_into(users::table)
                 .values(&new_user)
                 .returning(User::as_returning())
@@ -31,6 +32,21 @@ impl Store {
                 .await
                 .optional()?;
             Ok(user)
+        })
+    }
+
+    /// The accounts of any of `emails` (lowercased by the caller), in no particular order.
+    pub async fn users_by_emails(&self, emails: &[&str]) -> Result<Vec<User>, StoreError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_conn!(self, |conn| {
+            let users = users::table
+                .filter(users::email.eq_any(emails))
+                .select(User::as_select())
+                .load(conn)
+                .await?;
+            Ok(users)
         })
     }
 
@@ -70,14 +86,15 @@ impl Store {
         })
     }
 
-    /// Applies `patch` and returns the updated account, or `None` if there is no such id.
+    /// Applies `patch` (durably: a ban must survive a power cut) and returns the updated
+    /// account, or `None` if there is no such id.
     pub async fn update_user(
         &self,
         id: i64,
         patch: UserPatch,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        with_conn!(self, |conn| {
+        write_transaction!(durable self, |conn| {
             let user = diesel::update(users::table.find(id))
                 .set((&patch, users::updated_at.eq(now)))
                 .returning(User::as_returning())
