@@ -35,7 +35,7 @@ impl Store {
                 .inner_join(users::table)
                 .filter(access_tokens::token_hash.eq(token_hash))
                 .select((AccessToken::as_select(), User::as_select()))
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(found)

@@ -81,7 +81,7 @@ pub(super) struct SqlitePool {
 ///
 /// ```ignore
 /// with_conn!(self, |conn| {
-///     let user = users::table.find(id).select(User::as_select()).first(conn).await?;
+///     let user = users::table.find(id).select(User::as_select()).get_result(conn).await?;
 ///     Ok(user)
 /// })
 /// ```

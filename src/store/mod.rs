@@ -34,6 +34,12 @@
 //! Commits are not synced to disk one by one (`synchronous = NORMAL`), except those of
 //! `write_transaction!(durable ...)`; see `connection.rs` for what that trades.
 //!
+//! Lookups of one row by a unique key use `get_result`, not `first`: `first` adds
+//! `LIMIT ?`, and SQLite (3.50, the bundled one) lets a bound LIMIT shape the query plan:
+//! binding it expires the prepared statement, which is then compiled again on every run
+//! (in a profile of the redeem path, re-preparing cost as much as all other SQL compiling
+//! together). The claims' `LIMIT` is re-compiled so, once per batch.
+//!
 //! Reset requests, the busiest write, are group-committed (`group_commit.rs`): requests
 //! that arrive together share one INSERT and one commit.
 //!

@@ -207,7 +207,7 @@ impl Store {
             let message = outbox::table
                 .find(id)
                 .select(OutboxMessage::as_select())
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(message)

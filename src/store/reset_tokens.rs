@@ -176,7 +176,7 @@ impl Store {
                 .filter(reset_tokens::dialect.eq(dialect))
                 .filter(reset_tokens::token_hash.eq(token_hash))
                 .select(ResetToken::as_select())
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(token)

@@ -33,7 +33,7 @@ impl Store {
             let value = settings::table
                 .find(key)
                 .select(settings::value)
-                .first(conn)
+                .get_result(conn)
                 .await?;
             Ok(value)
         })

@@ -28,7 +28,7 @@ impl Store {
             let user = users::table
                 .filter(users::email.eq(email))
                 .select(User::as_select())
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(user)
@@ -55,7 +55,7 @@ impl Store {
             let user = users::table
                 .filter(users::public_id.eq(public_id))
                 .select(User::as_select())
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(user)
@@ -67,7 +67,7 @@ impl Store {
             let user = users::table
                 .find(id)
                 .select(User::as_select())
-                .first(conn)
+                .get_result(conn)
                 .await
                 .optional()?;
             Ok(user)
