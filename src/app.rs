@@ -1,14 +1,15 @@
 //! Assembling the service: store, secret, hashers, mailer, reset core, HTTP server, reset
-//! issuer and outbox worker; and stopping it cleanly.
+//! issuer and outbox worker (those two on the background thread, `background.rs`); and
+//! stopping it cleanly.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
-use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch, Notify};
 
+use crate::background::{Background, Task};
 use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
 use crate::mail::{MailTemplates, MailTransport, MailUrlError, TemplateError};
@@ -44,6 +45,8 @@ pub enum StartError {
     Api(String),
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: SocketAddr, message: String },
+    #[error("cannot start the background thread: {0}")]
+    Background(String),
 }
 
 /// What a caller may substitute in a running service: time, and where captcha answers come
@@ -148,9 +151,11 @@ impl Services {
 /// worker.
 pub struct RunningServer {
     server: HttpServer<AppState>,
-    issuer: Option<JoinHandle<()>>,
+    background: Background,
+    /// Resolves when the issuer has ended (at once if there is none).
+    issuer_done: oneshot::Receiver<()>,
     stop_issuer: watch::Sender<bool>,
-    worker: JoinHandle<()>,
+    worker_done: oneshot::Receiver<()>,
     stop_worker: watch::Sender<bool>,
 }
 
@@ -166,13 +171,12 @@ impl RunningServer {
     /// and the worker may still send it.
     pub async fn shutdown(self) -> Result<(), String> {
         let closed = self.server.close().await;
-        // A send fails only when the task has ended already.
+        // A send fails only when the task has ended already; so does a wait.
         let _ = self.stop_issuer.send(true);
-        if let Some(issuer) = self.issuer {
-            let _ = issuer.await;
-        }
+        let _ = self.issuer_done.await;
         let _ = self.stop_worker.send(true);
-        let _ = self.worker.await;
+        let _ = self.worker_done.await;
+        self.background.join().await;
         closed
     }
 
@@ -207,38 +211,52 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     let config = services.config.clone();
 
     let (stop_issuer, issuer_stop_rx) = watch::channel(false);
-    let issuer = if config.issuer.enabled {
-        let issuer = services.core.issuer(IssuerPolicy {
+    let (issuer_finished, issuer_done) = oneshot::channel();
+    let mut tasks: Vec<Task> = Vec::new();
+    if config.issuer.enabled {
+        let policy = IssuerPolicy {
             lease: Duration::from_millis(config.issuer.lease_ms),
             poll_interval: Duration::from_millis(config.issuer.poll_interval_ms),
             ..IssuerPolicy::default()
-        });
-        Some(tokio::spawn(issuer.run(issuer_stop_rx)))
+        };
+        tasks.push(Box::new(move |core, _store| {
+            Box::pin(async move {
+                core.issuer(policy).run(issuer_stop_rx).await;
+                let _ = issuer_finished.send(());
+            })
+        }));
     } else {
         tracing::warn!(
             "the reset issuer is off (issuer.enabled = false): reset requests are queued here \
              but only processed by a replica that runs one"
         );
-        None
-    };
+        let _ = issuer_finished.send(());
+    }
     let (stop_worker, worker_stop_rx) = watch::channel(false);
-    let worker = OutboxWorker::new(
-        services.store.clone(),
-        transport,
-        services.clock.clone(),
-        from,
-        RetryPolicy {
-            max_attempts: config.outbox.max_attempts,
-            base_delay: Duration::from_millis(config.outbox.base_delay_ms),
-            max_delay: Duration::from_millis(config.outbox.max_delay_ms),
-            lease: Duration::from_millis(config.outbox.lease_ms),
-            poll_interval: Duration::from_millis(config.outbox.poll_interval_ms),
-            ..RetryPolicy::default()
-        },
+    let (worker_finished, worker_done) = oneshot::channel();
+    let retry = RetryPolicy {
+        max_attempts: config.outbox.max_attempts,
+        base_delay: Duration::from_millis(config.outbox.base_delay_ms),
+        max_delay: Duration::from_millis(config.outbox.max_delay_ms),
+        lease: Duration::from_millis(config.outbox.lease_ms),
+        poll_interval: Duration::from_millis(config.outbox.poll_interval_ms),
+        ..RetryPolicy::default()
+    };
+    let (clock, mail_wake) = (services.clock.clone(), services.mail_wake.clone());
+    let (sealer, mail_metrics) = (
         services.core.outbox_sealer(),
-    )
-    .with_metrics(services.metrics.mail.clone());
-    let worker = tokio::spawn(worker.run(services.mail_wake.clone(), worker_stop_rx));
+        services.metrics.mail.clone(),
+    );
+    tasks.push(Box::new(move |_core, store| {
+        Box::pin(async move {
+            let worker = OutboxWorker::new(store, transport, clock, from, retry, sealer)
+                .with_metrics(mail_metrics);
+            worker.run(mail_wake, worker_stop_rx).await;
+            let _ = worker_finished.send(());
+        })
+    }));
+    let background =
+        Background::start(services.core.clone(), config.database_url.clone(), tasks).await?;
 
     let api = api_description()?;
     let server_config = ConfigDropshot {
@@ -269,9 +287,10 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     tracing::info!(address = %server.local_addr(), "resetd listening");
     Ok(RunningServer {
         server,
-        issuer,
+        background,
+        issuer_done,
         stop_issuer,
-        worker,
+        worker_done,
         stop_worker,
     })
 }

@@ -3,6 +3,7 @@
 //! Requests flow one way: HTTP -> [`dialects`] -> [`reset`] -> [`store`] / [`mail`].
 
 pub mod app;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod config;

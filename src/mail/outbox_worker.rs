@@ -46,7 +46,9 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(15 * 60),
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
-            batch: 64,
+            // On SQLite claiming rewrites the rows, bodies included, holding the write lock
+            // the request path queues on: a few at a time.
+            batch: 32,
         }
     }
 }

@@ -124,6 +124,16 @@ impl ResetCore {
         self
     }
 
+    /// This core on another handle of the same store (`Store::connect_beside`): same
+    /// configuration, keys, hasher and wake-ups; limits counted through that handle.
+    pub fn with_store(&self, store: Store) -> ResetCore {
+        ResetCore {
+            limiter: RateLimiter::new(store.clone(), self.tokens.clone(), &self.config.security),
+            store,
+            ..self.clone()
+        }
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -22,6 +22,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::database_url::DatabaseUrl;
 use super::group_commit::GroupCommit;
+use super::writer_lock::{Turn, WriterLock};
 use super::{NewResetRequest, StoreError};
 
 /// The migrations in `migrations/sqlite`, compiled into the binary.
@@ -46,6 +47,9 @@ const SQLITE_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(15);
 /// per replica keeps a handful of replicas under the server's default `max_connections`
 /// (100) with room for migrations and admin sessions. To become a setting.
 const POSTGRES_POOL_SIZE: u32 = 16;
+/// Connections of a [`Store::connect_beside`] handle: the reset issuer and the outbox
+/// worker use one at a time each.
+const BESIDE_POOL_SIZE: u32 = 2;
 /// How long a caller waits for a PostgreSQL connection (a free one, or a new one while the
 /// server is down) before getting `Unavailable`: during an outage a request fails fast with
 /// 503 instead of hanging.
@@ -65,15 +69,22 @@ pub(super) enum Pools {
 #[derive(Clone)]
 pub(super) struct SqlitePool {
     pub(super) pool: Pool<SqliteConn>,
-    /// Held by every write (`write_conn!`, `write_transaction!`) for its whole length.
-    ///
-    /// SQLite lets one writer in at a time and makes the others wait in its busy handler,
-    /// which sleeps (1, 2, 5, 10 ... 100 ms) and retries: under load the writers of this
-    /// process woke late and in no order, and a write could wait seconds behind later
-    /// ones (`request` in bench/results.md: p99 141 ms, max 4 s). Waiting here instead
-    /// costs no sleep and serves writers in the order they came (tokio's mutex is fair).
-    /// `busy_timeout` still covers other processes on the same file (the CLI).
-    pub(super) writer: Arc<tokio::sync::Mutex<()>>,
+    /// Taken by every write (`write_conn!`, `write_transaction!`) for its whole length;
+    /// shared by every handle on the file (see `writer_lock.rs`).
+    pub(super) writer: Arc<WriterLock>,
+    /// Whether this handle's writers are background ones (`Store::connect_beside`).
+    pub(super) background: bool,
+}
+
+impl SqlitePool {
+    /// This handle's turn to write.
+    pub(super) async fn turn(&self) -> Turn<'_> {
+        if self.background {
+            self.writer.background().await
+        } else {
+            self.writer.foreground().await
+        }
+    }
 }
 
 /// Runs `$body` with `$conn` bound to a pooled connection of whichever backend the store
@@ -114,12 +125,12 @@ macro_rules! with_conn {
 
 /// Like [`with_conn!`], for a body that writes in autocommit (one statement, or several that
 /// need not be atomic together). On SQLite it first takes the writer lock
-/// ([`SqlitePool::writer`]); on PostgreSQL it is [`with_conn!`].
+/// ([`SqlitePool::turn`]); on PostgreSQL it is [`with_conn!`].
 macro_rules! write_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match $store.pools() {
             $crate::store::connection::Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.writer.lock().await;
+                let _writer = sqlite.turn().await;
                 let mut pooled = sqlite
                     .pool
                     .get()
@@ -145,7 +156,7 @@ macro_rules! write_conn {
 /// `synchronous = FULL` (see [`establish_configured`]): for the writes that change an
 /// account, which must not be undone by a power cut.
 ///
-/// - SQLite: the writer lock ([`SqlitePool::writer`]), then `BEGIN IMMEDIATE`, so the
+/// - SQLite: the writer lock ([`SqlitePool::turn`]), then `BEGIN IMMEDIATE`, so the
 ///   database's write lock is held before anything is read (see the module documentation).
 /// - PostgreSQL: an ordinary `BEGIN` (READ COMMITTED). Every statement sees what was
 ///   committed when it started, and an UPDATE or DELETE that meets a row another transaction
@@ -171,7 +182,7 @@ macro_rules! write_transaction {
     (@run $durable:expr, $store:expr, |$conn:ident| $body:expr) => {
         match $store.pools() {
             $crate::store::connection::Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.writer.lock().await;
+                let _writer = sqlite.turn().await;
                 let mut pooled = sqlite
                     .pool
                     .get()
@@ -297,12 +308,39 @@ impl Store {
     /// now; once open, the pool reconnects by itself after an outage.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         let pools = match DatabaseUrl::parse(database_url)? {
-            DatabaseUrl::Sqlite(path) => Pools::Sqlite(connect_sqlite(path).await?),
-            DatabaseUrl::Postgres(url) => Pools::Postgres(connect_postgres(url).await?),
+            DatabaseUrl::Sqlite(path) => {
+                Pools::Sqlite(connect_sqlite(path, SQLITE_POOL_SIZE).await?)
+            }
+            DatabaseUrl::Postgres(url) => {
+                Pools::Postgres(connect_postgres(url, POSTGRES_POOL_SIZE).await?)
+            }
         };
         Ok(Store {
             pools,
             queued_requests: Arc::default(),
+        })
+    }
+
+    /// Another handle on this store's database, with a small pool of its own, for the
+    /// background work running on another tokio runtime (`background.rs`): connections
+    /// are then made, and PostgreSQL's driven, on that runtime. On SQLite it shares this
+    /// store's writer lock, as a background writer: it lets this store's writers go first
+    /// (`writer_lock.rs`). `database_url` must be the one this store was opened with.
+    pub async fn connect_beside(&self, database_url: &str) -> Result<Store, StoreError> {
+        let pools = match (DatabaseUrl::parse(database_url)?, &self.pools) {
+            (DatabaseUrl::Sqlite(path), Pools::Sqlite(mine)) => Pools::Sqlite(SqlitePool {
+                pool: connect_sqlite(path, BESIDE_POOL_SIZE).await?.pool,
+                writer: mine.writer.clone(),
+                background: true,
+            }),
+            (DatabaseUrl::Postgres(url), Pools::Postgres(_)) => {
+                Pools::Postgres(connect_postgres(url, BESIDE_POOL_SIZE).await?)
+            }
+            _ => return Err(StoreError::BadUrl("not the database of this store")),
+        };
+        Ok(Store {
+            pools,
+            queued_requests: self.queued_requests.clone(),
         })
     }
 
@@ -427,7 +465,7 @@ impl bb8::ErrorSink<PoolError> for LogPoolErrors {
     }
 }
 
-async fn connect_postgres(url: String) -> Result<Pool<PgConn>, StoreError> {
+async fn connect_postgres(url: String, max_size: u32) -> Result<Pool<PgConn>, StoreError> {
     // One connection now, so that a wrong password or an unreachable server is reported
     // with its cause rather than as a pool timeout.
     match tokio::time::timeout(POSTGRES_CHECKOUT_TIMEOUT, PgConn::establish(&url)).await {
@@ -449,7 +487,7 @@ async fn connect_postgres(url: String) -> Result<Pool<PgConn>, StoreError> {
     // Connections are made on demand (no `min_idle`), and bb8 retries making them until
     // the checkout timeout: when the server comes back, the next request reconnects.
     Pool::builder()
-        .max_size(POSTGRES_POOL_SIZE)
+        .max_size(max_size)
         .connection_timeout(POSTGRES_CHECKOUT_TIMEOUT)
         .error_sink(Box::new(LogPoolErrors))
         .build(manager)
@@ -457,7 +495,7 @@ async fn connect_postgres(url: String) -> Result<Pool<PgConn>, StoreError> {
         .map_err(unavailable)
 }
 
-async fn connect_sqlite(path: String) -> Result<SqlitePool, StoreError> {
+async fn connect_sqlite(path: String, max_size: u32) -> Result<SqlitePool, StoreError> {
     create_parent_dir(&path).await?;
     enable_wal(&path).await?;
 
@@ -467,7 +505,7 @@ async fn connect_sqlite(path: String) -> Result<SqlitePool, StoreError> {
     config.custom_setup = Box::new(establish_boxed);
     let manager = AsyncDieselConnectionManager::new_with_config(path, config);
     let pool = Pool::builder()
-        .max_size(SQLITE_POOL_SIZE)
+        .max_size(max_size)
         .connection_timeout(SQLITE_CHECKOUT_TIMEOUT)
         .error_sink(Box::new(LogPoolErrors))
         .build(manager)
@@ -476,6 +514,7 @@ async fn connect_sqlite(path: String) -> Result<SqlitePool, StoreError> {
     Ok(SqlitePool {
         pool,
         writer: Arc::default(),
+        background: false,
     })
 }
 

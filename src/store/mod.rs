@@ -28,9 +28,9 @@
 //! is not consulted for a lock upgrade). So every write made of several statements runs in
 //! `BEGIN IMMEDIATE` (`write_transaction!`): the write lock is taken before anything is
 //! read, and nothing can invalidate the snapshot afterwards. Single-statement writes run in
-//! autocommit (`write_conn!`). Both first take the store's writer lock, so the writers of
-//! this process queue in order there rather than in SQLite's sleeping busy handler (which
-//! still covers other processes). Readers never wait: WAL lets them read beside the writer.
+//! autocommit (`write_conn!`). Both first take the store's writer lock (`writer_lock.rs`),
+//! so the writers of this process queue there rather than in SQLite's sleeping busy
+//! handler (which still covers other processes), those answering clients first. Readers never wait: WAL lets them read beside the writer.
 //! Commits are not synced to disk one by one (`synchronous = NORMAL`), except those of
 //! `write_transaction!(durable ...)`; see `connection.rs` for what that trades.
 //!
@@ -83,6 +83,7 @@ pub mod schema;
 mod settings;
 mod text_enum;
 mod users;
+mod writer_lock;
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -74,7 +74,7 @@ impl Store {
         }
         match self.pools() {
             Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.writer.lock().await;
+                let _writer = sqlite.turn().await;
                 let mut conn = sqlite.pool.get().await?;
                 conn.spawn_blocking(move |conn| {
                     conn.immediate_transaction(|conn| {

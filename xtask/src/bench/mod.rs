@@ -191,7 +191,7 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
     let mut idle_kib = None;
     let hashing = args.runs("redeem") || args.runs("health-under-hash");
     if args.runs("floor-argon2") || hashing {
-        let floor = s.floor_argon2().await?;
+        let mut floor = s.floor_argon2().await?;
         if hashing {
             let tokens = s.mint_tokens(floor.rate).await?;
             idle_kib = server.rss_kib();
@@ -200,6 +200,17 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
             }
             if args.runs("health-under-hash") {
                 rows.push(s.health_under_hash(tokens).await);
+            }
+            // Once more after the server's hashing: the floor is the better of the two, so
+            // that a moment of other work on the machine does not lower it.
+            let again = s.floor_argon2().await?;
+            s.notes.push(format!(
+                "`floor-argon2` ran before `redeem` ({:.1} hashes/s) and after \
+                 `health-under-hash` ({:.1}/s); the table shows the better.",
+                floor.rate, again.rate
+            ));
+            if again.rate > floor.rate {
+                floor = again;
             }
         }
         if args.runs("floor-argon2") {
@@ -231,7 +242,8 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
         idle_kib,
         peak_kib,
         bound_kib: idle_kib
-            + setup.argon2.max_concurrent as u64 * u64::from(setup.argon2.memory_kib),
+            + setup.argon2.max_concurrent as u64 * u64::from(setup.argon2.memory_kib)
+            + report::OTHER_MEMORY_KIB,
     });
     let order = [
         Scenario::FloorHttp,
@@ -304,7 +316,8 @@ fn setup(args: &BenchArgs, argon2: Argon2Config) -> Setup {
                  `POST /admin/users/{{id}}/recovery` (issued before the window, one account \
                  each), the four dialects in turn. `floor-argon2`: {} threads in the bench \
                  process hashing the same password with the same parameters back to back, as \
-                 resetd does (argon2 0.6, fresh salt, PHC string).",
+                 resetd's hashing threads do (argon2 0.6, a fresh salt, the memory kept from \
+                 one hash to the next, the PHC string, nice 10).",
                 argon2.max_concurrent.max(1) * 4,
                 4,
                 argon2.max_concurrent.max(1)

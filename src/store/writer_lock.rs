@@ -1,0 +1,182 @@
+//! The lock SQLite writers of this process take turns on, with the writers that answer
+//! clients first.
+//!
+//! SQLite lets one writer in at a time and makes the others wait in its busy handler, which
+//! sleeps (1, 2, 5, 10 ... 100 ms) and retries: under load the writers of this process woke
+//! late and in no order, and a write could wait seconds behind later ones (`request` in
+//! bench/results.md: p99 141 ms, max 4 s). Waiting here costs no sleep, and serves writers
+//! in the order they came (tokio's mutex is fair). `busy_timeout` still covers other
+//! processes on the same file (the CLI).
+//!
+//! Background writers (the reset issuer and the outbox worker, through a
+//! `Store::connect_beside` handle) wait besides until no foreground writer is waiting or
+//! writing, or until they have waited [`BACKGROUND_PATIENCE`]. Taking turns fairly, a burst
+//! of reset requests for known emails was queued at a fifth of the rate of one for unknown
+//! emails: each batch of requests waited behind a transaction of the issuer or the outbox
+//! (bench/results.md). The background catches up when the burst is over, and during it
+//! still writes at least every `BACKGROUND_PATIENCE`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{MutexGuard, Notify};
+
+/// Longest a background writer waits for the foreground to pause.
+pub(super) const BACKGROUND_PATIENCE: Duration = Duration::from_millis(100);
+
+#[derive(Default)]
+pub(super) struct WriterLock {
+    turn: tokio::sync::Mutex<()>,
+    /// Foreground writers waiting for their turn or writing.
+    foreground: AtomicUsize,
+    /// Told when `foreground` drops to zero.
+    quiet: Notify,
+}
+
+/// A turn: the write may proceed while this is held.
+pub(super) struct Turn<'a> {
+    _turn: MutexGuard<'a, ()>,
+    /// Set for a foreground turn, whose end may let the background in.
+    foreground: Option<&'a WriterLock>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.foreground {
+            if lock.foreground.fetch_sub(1, Ordering::SeqCst) == 1 {
+                lock.quiet.notify_waiters();
+            }
+        }
+    }
+}
+
+/// Counts a foreground writer from before it waits until its turn is over, even when the
+/// wait is abandoned.
+struct Waiting<'a>(Option<&'a WriterLock>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.0.take() {
+            if lock.foreground.fetch_sub(1, Ordering::SeqCst) == 1 {
+                lock.quiet.notify_waiters();
+            }
+        }
+    }
+}
+
+impl WriterLock {
+    /// A turn for a writer that answers a client.
+    pub(super) async fn foreground(&self) -> Turn<'_> {
+        self.foreground.fetch_add(1, Ordering::SeqCst);
+        let mut waiting = Waiting(Some(self));
+        let turn = self.turn.lock().await;
+        // From here the turn carries the count.
+        waiting.0 = None;
+        Turn {
+            _turn: turn,
+            foreground: Some(self),
+        }
+    }
+
+    /// A turn for background work: after the foreground writers, or after
+    /// [`BACKGROUND_PATIENCE`].
+    pub(super) async fn background(&self) -> Turn<'_> {
+        let deadline = tokio::time::Instant::now() + BACKGROUND_PATIENCE;
+        loop {
+            let quiet = self.quiet.notified();
+            tokio::pin!(quiet);
+            // Registered before the count is read: a drop to zero in between still wakes us.
+            quiet.as_mut().enable();
+            if self.foreground.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, quiet).await.is_err() {
+                break;
+            }
+        }
+        Turn {
+            _turn: self.turn.lock().await,
+            foreground: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test]
+    async fn the_background_waits_for_a_pause_in_the_foreground() {
+        let lock = Arc::new(WriterLock::default());
+        let writing = lock.foreground().await;
+        let background = {
+            let lock = lock.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let _turn = lock.background().await;
+                started.elapsed()
+            })
+        };
+        tokio::time::sleep(30 * MS).await;
+        drop(writing);
+        let waited = background.await.expect("background");
+        assert!(
+            waited >= 30 * MS && waited < BACKGROUND_PATIENCE,
+            "{waited:?}"
+        );
+    }
+
+    /// Past its patience the background queues like anyone: ahead of a foreground writer
+    /// that came after, though the foreground never paused.
+    #[tokio::test]
+    async fn the_background_writes_at_least_every_patience() {
+        let lock = Arc::new(WriterLock::default());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let holder = lock.foreground().await;
+        let background = {
+            let (lock, order) = (lock.clone(), order.clone());
+            tokio::spawn(async move {
+                let _turn = lock.background().await;
+                order.lock().expect("order").push("background");
+                tokio::time::sleep(10 * MS).await;
+            })
+        };
+        tokio::time::sleep(BACKGROUND_PATIENCE + 50 * MS).await;
+        let late = {
+            let (lock, order) = (lock.clone(), order.clone());
+            tokio::spawn(async move {
+                let _turn = lock.foreground().await;
+                order.lock().expect("order").push("late foreground");
+            })
+        };
+        tokio::time::sleep(50 * MS).await;
+        drop(holder);
+        background.await.expect("background");
+        late.await.expect("late");
+        assert_eq!(
+            *order.lock().expect("order"),
+            ["background", "late foreground"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_quiet_foreground_lets_the_background_in_at_once() {
+        let lock = WriterLock::default();
+        drop(lock.foreground().await);
+        let started = Instant::now();
+        drop(lock.background().await);
+        assert!(started.elapsed() < 50 * MS);
+        // An abandoned foreground wait is counted no more.
+        let held = lock.background().await;
+        let abandoned = tokio::time::timeout(5 * MS, lock.foreground()).await;
+        assert!(abandoned.is_err());
+        drop(held);
+        assert_eq!(lock.foreground.load(Ordering::SeqCst), 0);
+    }
+}
