@@ -9,28 +9,43 @@
 //! processes on the same file (the CLI).
 //!
 //! Background writers (the reset issuer and the outbox worker, through a
-//! `Store::connect_beside` handle) wait besides until no foreground writer is waiting or
-//! writing, or until they have waited [`BACKGROUND_PATIENCE`]. Taking turns fairly, a burst
-//! of reset requests for known emails was queued at a fifth of the rate of one for unknown
-//! emails: each batch of requests waited behind a transaction of the issuer or the outbox
-//! (bench/results.md). The background catches up when the burst is over, and during it
-//! still writes at least every `BACKGROUND_PATIENCE`.
+//! `Store::connect_beside` handle) wait besides until the foreground has been quiet (no
+//! writer waiting or writing) for [`QUIET`], or until they have waited
+//! [`BACKGROUND_PATIENCE`]. Taking turns fairly, a burst of reset requests for known emails
+//! was queued at a fifth of the rate of one for unknown emails: each batch of requests
+//! waited behind a transaction of the issuer or the outbox (bench/results.md). The
+//! background catches up when the burst is over, and during it still writes at least
+//! every `BACKGROUND_PATIENCE`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{MutexGuard, Notify};
+use tokio::sync::MutexGuard;
 
 /// Longest a background writer waits for the foreground to pause.
 pub(super) const BACKGROUND_PATIENCE: Duration = Duration::from_millis(100);
+/// How long the foreground must have been quiet for the background to go. Between two
+/// batches of a burst the foreground is idle for a few microseconds only.
+pub(super) const QUIET: Duration = Duration::from_millis(2);
 
-#[derive(Default)]
 pub(super) struct WriterLock {
     turn: tokio::sync::Mutex<()>,
     /// Foreground writers waiting for their turn or writing.
     foreground: AtomicUsize,
-    /// Told when `foreground` drops to zero.
-    quiet: Notify,
+    /// When the last foreground turn ended, in microseconds since `epoch`.
+    last_foreground_us: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for WriterLock {
+    fn default() -> Self {
+        WriterLock {
+            turn: tokio::sync::Mutex::new(()),
+            foreground: AtomicUsize::new(0),
+            last_foreground_us: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
 }
 
 /// A turn: the write may proceed while this is held.
@@ -43,9 +58,7 @@ pub(super) struct Turn<'a> {
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         if let Some(lock) = self.foreground {
-            if lock.foreground.fetch_sub(1, Ordering::SeqCst) == 1 {
-                lock.quiet.notify_waiters();
-            }
+            lock.foreground_done();
         }
     }
 }
@@ -57,9 +70,7 @@ struct Waiting<'a>(Option<&'a WriterLock>);
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         if let Some(lock) = self.0.take() {
-            if lock.foreground.fetch_sub(1, Ordering::SeqCst) == 1 {
-                lock.quiet.notify_waiters();
-            }
+            lock.foreground_done();
         }
     }
 }
@@ -78,34 +89,41 @@ impl WriterLock {
         }
     }
 
-    /// A turn for background work: after the foreground writers, or after
-    /// [`BACKGROUND_PATIENCE`].
+    /// A turn for background work: once the foreground has been quiet for [`QUIET`], or
+    /// after [`BACKGROUND_PATIENCE`].
     pub(super) async fn background(&self) -> Turn<'_> {
-        let deadline = tokio::time::Instant::now() + BACKGROUND_PATIENCE;
-        loop {
-            let quiet = self.quiet.notified();
-            tokio::pin!(quiet);
-            // Registered before the count is read: a drop to zero in between still wakes us.
-            quiet.as_mut().enable();
-            if self.foreground.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, quiet).await.is_err() {
-                break;
-            }
+        let deadline = Instant::now() + BACKGROUND_PATIENCE;
+        while Instant::now() < deadline && !self.foreground_quiet() {
+            // Polled: background work can afford a few wake-ups a millisecond apart.
+            tokio::time::sleep(QUIET / 2).await;
         }
         Turn {
             _turn: self.turn.lock().await,
             foreground: None,
         }
     }
+
+    fn foreground_quiet(&self) -> bool {
+        let last = self.last_foreground_us.load(Ordering::SeqCst);
+        let now = self.micros();
+        self.foreground.load(Ordering::SeqCst) == 0
+            && now.saturating_sub(last) >= QUIET.as_micros() as u64
+    }
+
+    fn foreground_done(&self) {
+        self.last_foreground_us
+            .store(self.micros(), Ordering::SeqCst);
+        self.foreground.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn micros(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-
-    use tokio::time::Instant;
 
     use super::*;
 
@@ -166,12 +184,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_quiet_foreground_lets_the_background_in_at_once() {
+    async fn a_quiet_foreground_lets_the_background_in_soon() {
         let lock = WriterLock::default();
         drop(lock.foreground().await);
         let started = Instant::now();
         drop(lock.background().await);
-        assert!(started.elapsed() < 50 * MS);
+        let waited = started.elapsed();
+        assert!(waited >= QUIET && waited < 50 * MS, "{waited:?}");
         // An abandoned foreground wait is counted no more.
         let held = lock.background().await;
         let abandoned = tokio::time::timeout(5 * MS, lock.foreground()).await;
