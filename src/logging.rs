@@ -132,13 +132,21 @@ impl Drain for TracingDrain {
     type Err = slog::Never;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
-        // dropshot's messages are literals: recognised without formatting them.
-        let message = record.msg().as_str();
-        if matches!(message, Some(REQUEST_COMPLETED | CLIENT_DISCONNECTED)) {
+        // dropshot's messages are literals, recognised without formatting them; others are
+        // formatted to be recognised.
+        let formatted;
+        let message = match record.msg().as_str() {
+            Some(literal) => literal,
+            None => {
+                formatted = record.msg().to_string();
+                formatted.as_str()
+            }
+        };
+        if message == REQUEST_COMPLETED || message == CLIENT_DISCONNECTED {
             let mut request = RequestRecord::default();
             let _ = record.kv().serialize(record, &mut request);
             let _ = values.serialize(record, &mut request);
-            let status = if message == Some(CLIENT_DISCONNECTED) {
+            let status = if message == CLIENT_DISCONNECTED {
                 Some(CLIENT_CLOSED_REQUEST)
             } else {
                 request.status
@@ -148,7 +156,7 @@ impl Drain for TracingDrain {
                 return Ok(());
             }
         }
-        let level = if message == Some(CONNECTION_ACCEPTED) {
+        let level = if message == CONNECTION_ACCEPTED {
             slog::Level::Debug
         } else {
             record.level()
