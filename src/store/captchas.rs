@@ -5,7 +5,9 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+#[cfg(test)]
 use super::connection::with_conn;
+use super::connection::write_conn;
 use super::schema::captchas;
 use super::{NewCaptcha, Store, StoreError};
 use crate::clock::Millis;
@@ -14,7 +16,7 @@ impl Store {
     /// Stores a captcha, first deleting those that expired (an indexed range delete, so
     /// abandoned captchas cost nothing for long).
     pub async fn insert_captcha(&self, captcha: NewCaptcha) -> Result<(), StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             diesel::delete(captchas::table.filter(captchas::expires_at.le(captcha.created_at)))
                 .execute(conn)
                 .await?;
@@ -30,7 +32,7 @@ impl Store {
     /// it was unknown, already taken, or expired at `now`. One statement (`DELETE ...
     /// RETURNING`), so two attempts can never both get the answer.
     pub async fn take_captcha(&self, id: &str, now: Millis) -> Result<Option<String>, StoreError> {
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             let taken = diesel::delete(captchas::table.filter(captchas::id.eq(id)))
                 .returning((captchas::answer_hash, captchas::expires_at))
                 .get_result::<(String, Millis)>(conn)
