@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::connection::{PgConn, SqliteConn};
-use super::outbox::due_outbox_ids;
+use super::outbox::{abandoned_outbox, most_overdue, waiting_outbox};
 use super::reset_requests::due_reset_request_ids;
 use super::schema::users;
 use crate::clock::Millis;
@@ -21,6 +21,9 @@ pub(super) trait RowLocks {
     /// that lock it (the reset flows), until commit. The row may be missing: then nothing
     /// is locked.
     async fn lock_user(&mut self, user_id: i64) -> QueryResult<()>;
+
+    /// [`RowLocks::lock_user`] for several accounts at once, in id order.
+    async fn lock_users(&mut self, user_ids: &[i64]) -> QueryResult<()>;
 
     /// The ids of up to `limit` outbox messages due at `now` (see `due_outbox_ids`), held
     /// until commit; rows another transaction holds are skipped rather than waited for.
@@ -36,8 +39,14 @@ impl RowLocks for SqliteConn {
         Ok(())
     }
 
+    async fn lock_users(&mut self, _user_ids: &[i64]) -> QueryResult<()> {
+        Ok(())
+    }
+
     async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
-        due_outbox_ids(now, limit).load(self).await
+        let waiting = waiting_outbox(now, limit).load(self).await?;
+        let abandoned = abandoned_outbox(now, limit).load(self).await?;
+        Ok(most_overdue(waiting, abandoned, limit))
     }
 
     async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
@@ -59,12 +68,35 @@ impl RowLocks for PgConn {
         Ok(())
     }
 
+    async fn lock_users(&mut self, user_ids: &[i64]) -> QueryResult<()> {
+        if user_ids.is_empty() {
+            return Ok(());
+        }
+        // Rows are locked as the ordered scan returns them: in id order, as one at a time.
+        users::table
+            .filter(users::id.eq_any(user_ids))
+            .order(users::id)
+            .select(users::id)
+            .for_no_key_update()
+            .load::<i64>(self)
+            .await?;
+        Ok(())
+    }
+
     async fn lock_due_outbox(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
-        due_outbox_ids(now, limit)
+        // Rows locked beyond the `limit` taken stay locked until commit: harmless, other
+        // workers skip them for this moment.
+        let waiting = waiting_outbox(now, limit)
             .for_update()
             .skip_locked()
             .load(self)
-            .await
+            .await?;
+        let abandoned = abandoned_outbox(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await?;
+        Ok(most_overdue(waiting, abandoned, limit))
     }
 
     async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {

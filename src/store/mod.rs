@@ -73,6 +73,7 @@ mod connection;
 mod database_url;
 mod error;
 mod group_commit;
+mod insert_many;
 mod locks;
 mod models;
 mod outbox;

@@ -164,7 +164,8 @@ impl fmt::Debug for ResetToken {
 }
 
 #[derive(Clone, Insertable)]
-#[diesel(table_name = reset_tokens)]
+// For SQLite's multi-row INSERT (see `NewAuditEvent`).
+#[diesel(table_name = reset_tokens, treat_none_as_default_value = false)]
 pub struct NewResetToken {
     pub user_id: i64,
     pub dialect: String,
@@ -342,7 +343,8 @@ impl fmt::Debug for NewOutboxMessage {
 
 /// The row [`NewOutboxMessage`] becomes.
 #[derive(Insertable)]
-#[diesel(table_name = outbox)]
+// For SQLite's multi-row INSERT (see `NewAuditEvent`).
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub(super) struct OutboxRow {
     pub message_id: String,
     pub recipient: String,
@@ -386,7 +388,9 @@ pub struct AuditEvent {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events)]
+// NULL written as NULL rather than as DEFAULT, which SQLite has no syntax for in a
+// multi-row INSERT (`Store::settle` inserts a batch's events at once).
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct NewAuditEvent {
     pub at: Millis,
     pub kind: AuditKind,

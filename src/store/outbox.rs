@@ -35,16 +35,49 @@ fn due(now: Millis) -> _ {
     waiting.or(abandoned)
 }
 
-/// The ids of up to `limit` due messages, most overdue first. Locked (PostgreSQL) or not
-/// (SQLite) by [`RowLocks::lock_due_outbox`].
+/// Up to `limit` messages waiting for their attempt at `now`, most overdue first, as
+/// `(next_attempt_at, id)`. Read off the `(status, next_attempt_at)` index in its order,
+/// which also orders equal times by id: the condition of [`due`] as one query (an OR of
+/// two index ranges) made SQLite sort every pending row for each claim, which under a
+/// backlog of 50,000 messages was most of the outbox worker's time (bench/results.md).
+/// Locked (PostgreSQL) or not (SQLite) by [`RowLocks::lock_due_outbox`].
 #[diesel::dsl::auto_type]
-pub(super) fn due_outbox_ids(now: Millis, limit: i64) -> _ {
-    let due_now: due = due(now);
+pub(super) fn waiting_outbox(now: Millis, limit: i64) -> _ {
+    let pending: OutboxStatus = OutboxStatus::Pending;
     outbox::table
-        .filter(due_now)
+        .filter(outbox::status.eq(pending))
+        .filter(outbox::next_attempt_at.le(now))
         .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
         .limit(limit)
-        .select(outbox::id)
+        .select((outbox::next_attempt_at, outbox::id))
+}
+
+/// Up to `limit` messages claimed by a worker whose lease ran out at `now`, as
+/// [`waiting_outbox`]: the few rows in `sending`, from the same index.
+#[diesel::dsl::auto_type]
+pub(super) fn abandoned_outbox(now: Millis, limit: i64) -> _ {
+    let sending: OutboxStatus = OutboxStatus::Sending;
+    outbox::table
+        .filter(outbox::status.eq(sending))
+        .filter(outbox::lease_until.le(now))
+        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .limit(limit)
+        .select((outbox::next_attempt_at, outbox::id))
+}
+
+/// The ids of the `limit` most overdue of `waiting` and `abandoned` (both in that order).
+pub(super) fn most_overdue(
+    waiting: Vec<(Millis, i64)>,
+    abandoned: Vec<(Millis, i64)>,
+    limit: i64,
+) -> Vec<i64> {
+    let mut due = waiting;
+    due.extend(abandoned);
+    due.sort_unstable();
+    due.into_iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|(_, id)| id)
+        .collect()
 }
 
 /// What a delivered message's body columns hold.

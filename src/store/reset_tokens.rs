@@ -5,13 +5,79 @@ use diesel_async::RunQueryDsl;
 
 use super::connection::{with_conn, write_transaction};
 use super::locks::RowLocks;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::insert_many::InsertMany as _;
+use super::models::OutboxRow;
 use super::outbox::insert_outbox;
-use super::schema::{access_tokens, audit_events, reset_requests, reset_tokens, users};
+use super::schema::{access_tokens, reset_requests, reset_tokens, users};
 use super::{
-    CompleteReset, NewOutboxMessage, NewResetToken, QueuedIssue, ResetToken, Store, StoreError,
-    User,
+    CompleteReset, NewAuditEvent, NewOutboxMessage, NewResetToken, QueuedIssue, ResetToken, Store,
+    StoreError, User,
 };
 use crate::clock::Millis;
+
+/// What a batch of settlements writes, statement by statement (see `Store::settle`).
+struct SettlePlan<'a> {
+    settled: Vec<Settled>,
+    audit: Vec<NewAuditEvent>,
+    /// The accounts whose tokens are replaced, by dialect.
+    replaced: BTreeMap<&'a str, Vec<i64>>,
+    /// The last token of each account and dialect.
+    tokens: Vec<NewResetToken>,
+    mail: Vec<OutboxRow>,
+}
+
+impl<'a> SettlePlan<'a> {
+    /// `answered_here`: the requests whose rows this transaction deleted.
+    fn new(batch: &'a [Settlement], answered_here: &HashSet<i64>, now: Millis) -> Self {
+        let mut plan = SettlePlan {
+            settled: Vec::with_capacity(batch.len()),
+            audit: Vec::new(),
+            replaced: BTreeMap::new(),
+            tokens: Vec::new(),
+            mail: Vec::new(),
+        };
+        let mut last_token: HashMap<(i64, &str), usize> = HashMap::new();
+        for settlement in batch {
+            let (token, mail, request) = match settlement {
+                Settlement::Drop { .. } => {
+                    plan.settled.push(Settled::Dropped);
+                    continue;
+                }
+                Settlement::Issue {
+                    token,
+                    mail,
+                    request,
+                } => (token, mail, request),
+            };
+            if let Some(request) = request {
+                if !answered_here.contains(&request.request_id) {
+                    plan.settled.push(Settled::AlreadyDone);
+                    continue;
+                }
+                plan.audit.push(request.audit.clone());
+            }
+            let key = (token.user_id, token.dialect.as_str());
+            match last_token.get(&key) {
+                Some(&at) => plan.tokens[at] = token.clone(),
+                None => {
+                    last_token.insert(key, plan.tokens.len());
+                    plan.tokens.push(token.clone());
+                    plan.replaced
+                        .entry(token.dialect.as_str())
+                        .or_default()
+                        .push(token.user_id);
+                }
+            }
+            if let Some(mail) = mail {
+                plan.mail.push(OutboxRow::new(mail.clone(), now));
+            }
+            plan.settled.push(Settled::Issued);
+        }
+        plan
+    }
+}
 
 /// One decision of the reset issuer (or an operator) to write, in
 /// [`Store::settle_reset_requests`].
@@ -77,6 +143,12 @@ impl Store {
     /// [`Store::settle_reset_requests`], and with `returning` the rows of the issued
     /// tokens too. Only on request: SQLite makes a temporary table for every `RETURNING`,
     /// and the issuer, which settles thousands a second under load, needs no rows.
+    ///
+    /// A handful of statements for the whole batch, not five per settlement: on SQLite each
+    /// statement is a hop to a blocking thread and back, and the issuer spent more time on
+    /// those hops than on the work (bench/results.md). The result is the one of writing the
+    /// settlements one after the other: of two tokens for one account and dialect only the
+    /// later is kept, as the later's deletion of the earlier would have left it.
     async fn settle(
         &self,
         batch: Vec<Settlement>,
@@ -92,75 +164,67 @@ impl Store {
             .collect();
         accounts.sort_unstable();
         accounts.dedup();
+        let request_ids: Vec<i64> = batch
+            .iter()
+            .filter_map(|s| match s {
+                Settlement::Drop { request_id } => Some(*request_id),
+                Settlement::Issue { request, .. } => request.as_ref().map(|r| r.request_id),
+            })
+            .collect();
         write_transaction!(self, |conn| {
             // PostgreSQL: without the lock, two issuances for one account at once would
             // each delete what was committed before them and leave both new tokens live.
             // Every account of the batch first, in id order, and only then request rows:
             // the order every transaction that locks both follows, so two issuers with
             // overlapping batches never wait on each other in a cycle.
-            for user_id in &accounts {
-                conn.lock_user(*user_id).await?;
+            conn.lock_users(&accounts).await?;
+            // PostgreSQL: a concurrent issuance of the same request holds the row until it
+            // commits; this DELETE then re-checks and finds nothing. A request whose row is
+            // gone was answered by another issuer: nothing is written for it.
+            let answered_here: HashSet<i64> = if request_ids.is_empty() {
+                HashSet::new()
+            } else {
+                diesel::delete(reset_requests::table.filter(reset_requests::id.eq_any(&request_ids)))
+                    .returning(reset_requests::id)
+                    .load::<i64>(conn)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            let SettlePlan {
+                settled,
+                audit,
+                replaced,
+                tokens,
+                mail,
+            } = SettlePlan::new(&batch, &answered_here, now);
+            // With the tokens, not after them: once the mail exists, so does its record.
+            conn.insert_many(audit).await?;
+            for (dialect, users) in &replaced {
+                diesel::delete(
+                    reset_tokens::table
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::user_id.eq_any(users)),
+                )
+                .execute(conn)
+                .await?;
             }
-            let mut settled = Vec::with_capacity(batch.len());
             let mut issued = Vec::new();
-            for settlement in batch {
-                let outcome = match settlement {
-                    Settlement::Drop { request_id } => {
-                        diesel::delete(reset_requests::table.find(request_id))
-                            .execute(conn)
-                            .await?;
-                        Settled::Dropped
-                    }
-                    Settlement::Issue {
-                        token,
-                        mail,
-                        request,
-                    } => {
-                        if let Some(request) = &request {
-                            // PostgreSQL: a concurrent issuance of the same request holds the
-                            // row until it commits; this DELETE then re-checks and finds
-                            // nothing.
-                            let deleted =
-                                diesel::delete(reset_requests::table.find(request.request_id))
-                                    .execute(conn)
-                                    .await?;
-                            if deleted == 0 {
-                                settled.push(Settled::AlreadyDone);
-                                continue;
-                            }
-                            // With the token, not after it: once the mail exists, so does
-                            // its record.
-                            diesel::insert_into(audit_events::table)
-                                .values(&request.audit)
-                                .execute(conn)
-                                .await?;
-                        }
-                        diesel::delete(
-                            reset_tokens::table
-                                .filter(reset_tokens::user_id.eq(token.user_id))
-                                .filter(reset_tokens::dialect.eq(&token.dialect)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        let insert = diesel::insert_into(reset_tokens::table).values(&token);
-                        if returning {
-                            issued.push(
-                                insert
-                                    .returning(ResetToken::as_returning())
-                                    .get_result(conn)
-                                    .await?,
-                            );
-                        } else {
-                            insert.execute(conn).await?;
-                        }
-                        if let Some(mail) = mail {
-                            insert_outbox(mail, now).execute(conn).await?;
-                        }
-                        Settled::Issued
-                    }
-                };
-                settled.push(outcome);
+            if returning {
+                // An operator's single token.
+                for token in &tokens {
+                    issued.push(
+                        diesel::insert_into(reset_tokens::table)
+                            .values(token)
+                            .returning(ResetToken::as_returning())
+                            .get_result(conn)
+                            .await?,
+                    );
+                }
+            } else {
+                conn.insert_many(tokens).await?;
             }
+            conn.insert_many(mail).await?;
             Ok((settled, issued))
         })
     }

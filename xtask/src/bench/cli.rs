@@ -161,7 +161,7 @@ impl Timing {
         floor_argon2: Duration::from_secs(10),
         redeem: Duration::from_secs(20),
         health_under_hash: Duration::from_secs(15),
-        drain_timeout: Duration::from_secs(120),
+        drain_timeout: Duration::from_secs(300),
         accounts: 1000,
     };
 

@@ -36,7 +36,7 @@ const REDEEM_CONNECTIONS_PER_HASH: usize = 4;
 /// `health-under-hash` asks `/healthz` this often (200 per second), on one connection.
 pub const HEALTH_PROBE_INTERVAL: Duration = Duration::from_millis(5);
 /// How often the mail directory is looked at while the queue drains.
-const DRAIN_POLL: Duration = Duration::from_millis(50);
+const DRAIN_POLL: Duration = Duration::from_millis(200);
 
 /// What the scenarios share.
 pub struct Scenarios<'a> {
