@@ -243,10 +243,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
         ..RetryPolicy::default()
     };
     let (clock, mail_wake) = (services.clock.clone(), services.mail_wake.clone());
-    let (sealer, mail_metrics) = (
-        services.core.outbox_sealer(),
-        services.metrics.mail.clone(),
-    );
+    let (sealer, mail_metrics) = (services.core.outbox_sealer(), services.metrics.mail.clone());
     tasks.push(Box::new(move |_core, store| {
         Box::pin(async move {
             let worker = OutboxWorker::new(store, transport, clock, from, retry, sealer)

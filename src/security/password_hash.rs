@@ -89,14 +89,18 @@ impl PasswordHasher {
     /// The PHC string of `password` under a fresh salt.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let params = self.params.clone();
-        self.run(HashOperation::Hash, move |memory| hash_into_phc(&params, password.as_bytes(), memory))
-            .await
+        self.run(HashOperation::Hash, move |memory| {
+            hash_into_phc(&params, password.as_bytes(), memory)
+        })
+        .await
     }
 
     /// Whether `password` matches `phc`. A malformed stored hash verifies as false.
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, HashError> {
-        self.run(HashOperation::Verify, move |memory| Ok(verify_phc(password.as_bytes(), &phc, memory)))
-            .await
+        self.run(HashOperation::Verify, move |memory| {
+            Ok(verify_phc(password.as_bytes(), &phc, memory))
+        })
+        .await
     }
 
     /// Queues `work` for the next free hashing thread and waits for its answer. A caller

@@ -34,7 +34,10 @@ macro_rules! row {
             }
 
             async fn insert_all(rows: Vec<Self>, conn: &mut PgConn) -> QueryResult<()> {
-                diesel::insert_into($table).values(rows).execute(conn).await?;
+                diesel::insert_into($table)
+                    .values(rows)
+                    .execute(conn)
+                    .await?;
                 Ok(())
             }
         }

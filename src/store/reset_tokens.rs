@@ -184,12 +184,14 @@ impl Store {
             let answered_here: HashSet<i64> = if request_ids.is_empty() {
                 HashSet::new()
             } else {
-                diesel::delete(reset_requests::table.filter(reset_requests::id.eq_any(&request_ids)))
-                    .returning(reset_requests::id)
-                    .load::<i64>(conn)
-                    .await?
-                    .into_iter()
-                    .collect()
+                diesel::delete(
+                    reset_requests::table.filter(reset_requests::id.eq_any(&request_ids)),
+                )
+                .returning(reset_requests::id)
+                .load::<i64>(conn)
+                .await?
+                .into_iter()
+                .collect()
             };
             let SettlePlan {
                 settled,
