@@ -50,7 +50,7 @@ impl Default for RetryPolicy {
             // On SQLite claiming rewrites the rows, bodies included, holding the write lock
             // (the request path's writers go first, see `store/writer_lock.rs`). 32 at a
             // time kept the worker at a third of the issuer's pace under a backlog; 128
-            // keeps up with it (bench/results.md).
+            // keeps up with it (`cargo xtask bench`).
             batch: 128,
         }
     }

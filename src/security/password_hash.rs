@@ -4,14 +4,14 @@
 //!
 //! The threads run at a lower priority ([`crate::priority`]): with every core hashing, a
 //! health check or a reset request still gets a core within a scheduler tick, instead of
-//! waiting for its share behind the hashes (`health-under-hash` in bench/results.md). On
+//! waiting for its share behind the hashes (`health-under-hash` in `cargo xtask bench`). On
 //! an otherwise idle machine the hashes get the cores all the same.
 //!
 //! Each thread keeps the memory of its last hash for the next one. Allocating it afresh
 //! for every hash (what `argon2::PasswordHasher::hash_password` does) costs a page fault
 //! per 4 KiB page, which on the bench machine made a hash 40% slower alone and three times
 //! slower with two at once; and the allocator kept the freed buffers in per-thread arenas,
-//! so the resident memory grew far past `max_concurrent × memory_kib` (bench/results.md).
+//! so the resident memory grew far past `max_concurrent × memory_kib` (`cargo xtask bench`).
 //! Kept, the memory is allocated once per thread: the peak is the steady state, and it is
 //! bounded.
 

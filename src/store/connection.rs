@@ -545,7 +545,7 @@ async fn establish_configured(path: &str) -> diesel::ConnectionResult<SqliteConn
     // works; the user asks again), delivery records (a mail sent twice), sessions (log in
     // again), rate-limit counts. FULL would sync every commit: on the bench machine that
     // capped reset requests at the disk's fsync rate (1,000 to 7,000 a second, as the disk
-    // was shared) instead of the CPU's (bench/results.md). What must survive a power cut is
+    // was shared) instead of the CPU's (`cargo xtask bench`). What must survive a power cut is
     // written with `write_transaction!(durable ...)`, which syncs its commit (and so every
     // commit before it): a completed reset (new password, sessions revoked) and an
     // operator's change to an account.

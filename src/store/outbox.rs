@@ -39,7 +39,7 @@ fn due(now: Millis) -> _ {
 /// `(next_attempt_at, id)`. Read off the `(status, next_attempt_at)` index in its order,
 /// which also orders equal times by id: the condition of [`due`] as one query (an OR of
 /// two index ranges) made SQLite sort every pending row for each claim, which under a
-/// backlog of 50,000 messages was most of the outbox worker's time (bench/results.md).
+/// backlog of 50,000 messages was most of the outbox worker's time (`cargo xtask bench`).
 /// Locked (PostgreSQL) or not (SQLite) by [`RowLocks::lock_due_outbox`].
 #[diesel::dsl::auto_type]
 pub(super) fn waiting_outbox(now: Millis, limit: i64) -> _ {

@@ -146,7 +146,7 @@ impl Store {
     ///
     /// A handful of statements for the whole batch, not five per settlement: on SQLite each
     /// statement is a hop to a blocking thread and back, and the issuer spent more time on
-    /// those hops than on the work (bench/results.md). The result is the one of writing the
+    /// those hops than on the work (`cargo xtask bench`). The result is the one of writing the
     /// settlements one after the other: of two tokens for one account and dialect only the
     /// later is kept, as the later's deletion of the earlier would have left it.
     async fn settle(

@@ -4,7 +4,7 @@
 //! SQLite lets one writer in at a time and makes the others wait in its busy handler, which
 //! sleeps (1, 2, 5, 10 ... 100 ms) and retries: under load the writers of this process woke
 //! late and in no order, and a write could wait seconds behind later ones (`request` in
-//! bench/results.md: p99 141 ms, max 4 s). Waiting here costs no sleep, and serves writers
+//! `cargo xtask bench`: p99 141 ms, max 4 s). Waiting here costs no sleep, and serves writers
 //! in the order they came (tokio's mutex is fair). `busy_timeout` still covers other
 //! processes on the same file (the CLI).
 //!
@@ -13,7 +13,7 @@
 //! writer waiting or writing) for [`QUIET`], or until they have waited
 //! [`BACKGROUND_PATIENCE`]. Taking turns fairly, a burst of reset requests for known emails
 //! was queued at a fifth of the rate of one for unknown emails: each batch of requests
-//! waited behind a transaction of the issuer or the outbox (bench/results.md). The
+//! waited behind a transaction of the issuer or the outbox (`cargo xtask bench`). The
 //! background catches up when the burst is over, and during it still writes at least
 //! every `BACKGROUND_PATIENCE`.
 
