@@ -104,8 +104,17 @@ impl SqlitePool {
 /// [`StoreError::Unavailable`].
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
+        $crate::store::connection::with_conn!(@run false, $store, |$conn| $body)
+    };
+    // `$write`: take SQLite's writer lock first (see `write_conn!`).
+    (@run $write:expr, $store:expr, |$conn:ident| $body:expr) => {
         match $store.pools() {
             $crate::store::connection::Pools::Sqlite(sqlite) => {
+                let _writer = if $write {
+                    Some(sqlite.turn().await)
+                } else {
+                    None
+                };
                 let mut pooled = sqlite
                     .pool
                     .get()
@@ -128,23 +137,7 @@ macro_rules! with_conn {
 /// ([`SqlitePool::turn`]); on PostgreSQL it is [`with_conn!`].
 macro_rules! write_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
-        match $store.pools() {
-            $crate::store::connection::Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.turn().await;
-                let mut pooled = sqlite
-                    .pool
-                    .get()
-                    .await
-                    .map_err($crate::store::StoreError::from)?;
-                let $conn = &mut *pooled;
-                $body
-            }
-            $crate::store::connection::Pools::Postgres(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
-                let $conn = &mut *pooled;
-                $body
-            }
-        }
+        $crate::store::connection::with_conn!(@run true, $store, |$conn| $body)
     };
 }
 
