@@ -7,6 +7,7 @@
 //! per batch (one write, one commit, instead of one per message), so such a death may send
 //! again the messages of one batch at most.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -204,11 +205,15 @@ impl OutboxWorker {
         let mut lease_ran_out = false;
         let mut stopping = false;
         let mut failure = None;
-        let mut pending = claimed.into_iter();
+        let mut pending = VecDeque::from(claimed);
+        // Recipients with a delivery under way (see `next_deliverable`).
+        let mut busy: HashSet<String> = HashSet::new();
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < CONCURRENT_DELIVERIES && !lease_ran_out && !stopping {
-                let Some(row) = pending.next() else { break };
+                let Some(row) = next_deliverable(&mut pending, &busy) else {
+                    break;
+                };
                 // The batch shares one lease. Once it has run out (a slow mail server), the
                 // rest may already be another worker's: sending them too would duplicate
                 // them.
@@ -223,14 +228,17 @@ impl OutboxWorker {
                     lease_ran_out = true;
                     break;
                 }
+                busy.insert(row.recipient.clone());
                 in_flight.push(async move {
                     let outcome = self.deliver(&row, shutdown).await;
-                    (row.id, row.attempts, outcome)
+                    (row, outcome)
                 });
             }
-            let Some((id, attempts, outcome)) = in_flight.next().await else {
+            let Some((row, outcome)) = in_flight.next().await else {
                 break;
             };
+            busy.remove(&row.recipient);
+            let (id, attempts) = (row.id, row.attempts);
             match outcome {
                 Ok(outcome) => {
                     self.metrics.delivered(outcome);
@@ -260,7 +268,7 @@ impl OutboxWorker {
             return Err(error);
         }
         self.record_sent(&sent).await?;
-        let unattempted: Vec<i64> = pending.map(|row| row.id).collect();
+        let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
         if !unattempted.is_empty() && !lease_ran_out {
             self.store.release_outbox(&unattempted).await?;
             stats.released = unattempted.len();
@@ -384,6 +392,19 @@ impl OutboxWorker {
     }
 }
 
+/// Takes the first of `pending` whose recipient has no delivery under way (`busy`). Mail to
+/// one address so goes out one at a time, in the order it was queued: of several reset mails
+/// to one person the last holds the live token, and it must not arrive before the others.
+fn next_deliverable(
+    pending: &mut VecDeque<OutboxMessage>,
+    busy: &HashSet<String>,
+) -> Option<OutboxMessage> {
+    let next = pending
+        .iter()
+        .position(|row| !busy.contains(&row.recipient))?;
+    pending.remove(next)
+}
+
 /// Resolves [`SHUTDOWN_SEND_GRACE`] after `shutdown` turns true (or its sender is dropped).
 async fn grace_after_stop(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
@@ -425,6 +446,43 @@ mod tests {
             ..policy
         };
         assert_eq!(unbounded.retry_delay(100, 1.2), Duration::MAX);
+    }
+
+    #[test]
+    fn mail_to_one_recipient_waits_for_the_one_before_it() {
+        let row = |id: i64, recipient: &str| OutboxMessage {
+            id,
+            message_id: format!("<{id}@resetd>"),
+            recipient: recipient.to_owned(),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            status: crate::store::OutboxStatus::Sending,
+            attempts: 1,
+            next_attempt_at: 0,
+            lease_until: None,
+            last_error: None,
+            created_at: 0,
+            sent_at: None,
+        };
+        let mut pending = VecDeque::from([
+            row(1, "ann@example.test"),
+            row(2, "ann@example.test"),
+            row(3, "bob@example.test"),
+            row(4, "ann@example.test"),
+        ]);
+        let mut busy = HashSet::new();
+        let mut take = |busy: &HashSet<String>| next_deliverable(&mut pending, busy).map(|r| r.id);
+        assert_eq!(take(&busy), Some(1));
+        busy.insert("ann@example.test".to_owned());
+        // Ann's next mails wait for her first; Bob's goes past them.
+        assert_eq!(take(&busy), Some(3));
+        busy.insert("bob@example.test".to_owned());
+        assert_eq!(take(&busy), None);
+        busy.remove("ann@example.test");
+        assert_eq!(take(&busy), Some(2));
+        assert_eq!(take(&busy), Some(4));
+        assert_eq!(take(&busy), None);
     }
 
     #[test]
