@@ -42,23 +42,15 @@ pub fn build_message(row: &OutboxMessage, from: &Mailbox) -> Result<Message, Mes
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::OutboxStatus;
+    use crate::store::test_support::claimed_mail;
 
     fn row(recipient: &str) -> OutboxMessage {
         OutboxMessage {
-            id: 7,
             message_id: "<0f3c@resetd>".to_owned(),
-            recipient: recipient.to_owned(),
             subject: "Réinitialisez votre mot de passe".to_owned(),
             body_text: "Code: abcdefgh".to_owned(),
             body_html: "<p>Code: <b>abcdefgh</b></p>".to_owned(),
-            status: OutboxStatus::Sending,
-            attempts: 1,
-            next_attempt_at: 0,
-            lease_until: None,
-            last_error: None,
-            created_at: 0,
-            sent_at: None,
+            ..claimed_mail(7, recipient)
         }
     }
 

@@ -450,21 +450,7 @@ mod tests {
 
     #[test]
     fn mail_to_one_recipient_waits_for_the_one_before_it() {
-        let row = |id: i64, recipient: &str| OutboxMessage {
-            id,
-            message_id: format!("<{id}@resetd>"),
-            recipient: recipient.to_owned(),
-            subject: String::new(),
-            body_text: String::new(),
-            body_html: String::new(),
-            status: crate::store::OutboxStatus::Sending,
-            attempts: 1,
-            next_attempt_at: 0,
-            lease_until: None,
-            last_error: None,
-            created_at: 0,
-            sent_at: None,
-        };
+        let row = crate::store::test_support::claimed_mail;
         let mut pending = VecDeque::from([
             row(1, "ann@example.test"),
             row(2, "ann@example.test"),

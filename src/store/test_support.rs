@@ -10,7 +10,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tempfile::TempDir;
 
-use super::{NewOutboxMessage, NewUser, Store, User, UserStatus};
+use super::{NewOutboxMessage, NewUser, OutboxMessage, OutboxStatus, Store, User, UserStatus};
 use crate::clock::Millis;
 
 /// Server for the PostgreSQL variants; unset: they are skipped.
@@ -225,6 +225,25 @@ pub(crate) fn new_user(email: &str, now: Millis) -> NewUser {
         password_hash: Some("$argon2id$old".to_owned()),
         created_at: now,
         updated_at: now,
+    }
+}
+
+/// A claimed outbox row for `recipient`, as the worker holds it, with empty bodies.
+pub(crate) fn claimed_mail(id: i64, recipient: &str) -> OutboxMessage {
+    OutboxMessage {
+        id,
+        message_id: format!("<{id}@resetd>"),
+        recipient: recipient.to_owned(),
+        subject: String::new(),
+        body_text: String::new(),
+        body_html: String::new(),
+        status: OutboxStatus::Sending,
+        attempts: 1,
+        next_attempt_at: 0,
+        lease_until: None,
+        last_error: None,
+        created_at: 0,
+        sent_at: None,
     }
 }
 
