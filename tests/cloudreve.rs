@@ -24,26 +24,6 @@ async fn request_reset(server: &TestServer, email: &str) -> types::CloudreveResp
     server.request_cloudreve_reset(email).await
 }
 
-async fn reset_password(
-    server: &TestServer,
-    user_id: &str,
-    secret: &str,
-    password: &str,
-) -> types::CloudreveUserResponse {
-    server
-        .client
-        .cloudreve_reset_password()
-        .user_id(user_id)
-        .body(types::CloudreveResetPasswordRequest {
-            password: password.parse().expect("password within 6..=64"),
-            secret: secret.to_owned(),
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner()
-}
-
 /// The `id` and `secret` of the link in a reset email.
 fn link_params(mail: &ReceivedMail) -> (String, String) {
     let link = mail
@@ -96,7 +76,9 @@ async fn full_reset_flow_through_an_emailed_link(#[case] backend: Backend) {
     assert_eq!(secret.len(), 32);
     assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()));
 
-    let answer = reset_password(&server, &id, &secret, NEW_PASSWORD).await;
+    let answer = server
+        .reset_cloudreve_password(&id, &secret, NEW_PASSWORD)
+        .await;
     assert_eq!(answer.code, OK, "{answer:?}");
     let data = answer.data.expect("the user comes back in data");
     assert_eq!(data.id, user.id);
@@ -161,12 +143,15 @@ async fn a_secret_is_single_use(#[case] backend: Backend) {
     let (id, secret) = link_params(&server.mail(1).await);
 
     assert_eq!(
-        reset_password(&server, &id, &secret, NEW_PASSWORD)
+        server
+            .reset_cloudreve_password(&id, &secret, NEW_PASSWORD)
             .await
             .code,
         OK
     );
-    let again = reset_password(&server, &id, &secret, "third-password-3").await;
+    let again = server
+        .reset_cloudreve_password(&id, &secret, "third-password-3")
+        .await;
     assert_eq!(again.code, LINK_EXPIRED);
     assert!(again.data.is_none());
     assert!(
@@ -192,16 +177,22 @@ async fn a_wrong_secret_changes_nothing(#[case] backend: Backend) {
 
     let wrong: String = secret.chars().rev().collect();
     for bad in [wrong.as_str(), "short", ""] {
-        let answer = reset_password(&server, &user.id, bad, NEW_PASSWORD).await;
+        let answer = server
+            .reset_cloudreve_password(&user.id, bad, NEW_PASSWORD)
+            .await;
         assert_eq!(answer.code, LINK_EXPIRED, "secret {bad:?}");
         assert!(answer.data.is_none());
     }
     // The right secret on another account's id is refused too.
     let other = server.create_user("bob@example.com", OLD_PASSWORD).await;
-    let answer = reset_password(&server, &other.id, &secret, NEW_PASSWORD).await;
+    let answer = server
+        .reset_cloudreve_password(&other.id, &secret, NEW_PASSWORD)
+        .await;
     assert_eq!(answer.code, LINK_EXPIRED);
     // And on an id that names no account.
-    let answer = reset_password(&server, "no-such-user", &secret, NEW_PASSWORD).await;
+    let answer = server
+        .reset_cloudreve_password("no-such-user", &secret, NEW_PASSWORD)
+        .await;
     assert_eq!(answer.code, LINK_EXPIRED);
 
     assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
@@ -211,7 +202,8 @@ async fn a_wrong_secret_changes_nothing(#[case] backend: Backend) {
         .is_some());
     // The real secret still works afterwards (fewer failures than the burn limit).
     assert_eq!(
-        reset_password(&server, &user.id, &secret, NEW_PASSWORD)
+        server
+            .reset_cloudreve_password(&user.id, &secret, NEW_PASSWORD)
             .await
             .code,
         OK
@@ -232,7 +224,9 @@ async fn an_expired_secret_is_refused(#[case] backend: Backend) {
     let (id, secret) = link_params(&server.mail(1).await);
 
     server.clock.advance(Duration::from_secs(60 * 60 + 1));
-    let answer = reset_password(&server, &id, &secret, NEW_PASSWORD).await;
+    let answer = server
+        .reset_cloudreve_password(&id, &secret, NEW_PASSWORD)
+        .await;
     assert_eq!(answer.code, LINK_EXPIRED);
     assert!(server.login(EMAIL, OLD_PASSWORD).await.is_some());
     server.stop().await;
@@ -254,13 +248,15 @@ async fn a_new_request_replaces_the_earlier_secret(#[case] backend: Backend) {
     assert_ne!(first, second);
 
     assert_eq!(
-        reset_password(&server, &id, &first, NEW_PASSWORD)
+        server
+            .reset_cloudreve_password(&id, &first, NEW_PASSWORD)
             .await
             .code,
         LINK_EXPIRED
     );
     assert_eq!(
-        reset_password(&server, &id, &second, NEW_PASSWORD)
+        server
+            .reset_cloudreve_password(&id, &second, NEW_PASSWORD)
             .await
             .code,
         OK
@@ -418,7 +414,11 @@ async fn of_twenty_concurrent_redemptions_exactly_one_wins(#[case] backend: Back
 
     let attempts = (0..20).map(|i| {
         let (server, id, secret) = (&server, id.clone(), secret.clone());
-        async move { reset_password(server, &id, &secret, &format!("concurrent-pw-{i:02}")).await }
+        async move {
+            server
+                .reset_cloudreve_password(&id, &secret, &format!("concurrent-pw-{i:02}"))
+                .await
+        }
     });
     let answers = futures_util::future::join_all(attempts).await;
     let winners: Vec<usize> = answers

@@ -77,17 +77,8 @@ async fn follow_link(server: &TestServer, mail: &ReceivedMail, user: &types::Res
     };
     assert_eq!(param("id"), user.id);
     let answer = server
-        .client
-        .cloudreve_reset_password()
-        .user_id(param("id"))
-        .body(types::CloudreveResetPasswordRequest {
-            password: NEW_PASSWORD.parse().expect("valid password"),
-            secret: param("secret"),
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner();
+        .reset_cloudreve_password(&param("id"), &param("secret"), NEW_PASSWORD)
+        .await;
     assert_eq!(answer.code, 0, "{answer:?}");
     let email = user.email.as_str();
     assert!(server.login(email, NEW_PASSWORD).await.is_some());

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use resetd::config::Secret;
-use resetd_client::types;
 use rstest::rstest;
 use support::{Backend, ReceivedMail, TestServer, MAIL_WAIT};
 
@@ -300,22 +299,6 @@ async fn request_reset(server: &TestServer, email: &str) -> i64 {
     server.request_cloudreve_reset(email).await.code
 }
 
-async fn reset_password(server: &TestServer, user_id: &str, secret: &str, password: &str) -> i64 {
-    server
-        .client
-        .cloudreve_reset_password()
-        .user_id(user_id)
-        .body(types::CloudreveResetPasswordRequest {
-            password: password.parse().expect("password within 6..=64"),
-            secret: secret.to_owned(),
-        })
-        .send()
-        .await
-        .expect("HTTP 200 envelope")
-        .into_inner()
-        .code
-}
-
 fn link_params(mail: &ReceivedMail) -> (String, String) {
     let link = mail.find_link(LINK_PREFIX).expect("a reset link");
     let url = url::Url::parse(&link).expect("link is a URL");
@@ -359,11 +342,17 @@ async fn a_reset_flow_moves_each_counter_by_exactly_its_events(#[case] backend: 
     let (id, secret) = link_params(&server.mail(1).await);
     assert_eq!(id, user.id);
     assert_eq!(
-        reset_password(&server, &id, &"X".repeat(32), "new-password-2").await,
+        server
+            .reset_cloudreve_password(&id, &"X".repeat(32), "new-password-2")
+            .await
+            .code,
         LINK_EXPIRED
     );
     assert_eq!(
-        reset_password(&server, &id, &secret, "new-password-2").await,
+        server
+            .reset_cloudreve_password(&id, &secret, "new-password-2")
+            .await
+            .code,
         OK
     );
     let unmatched = reqwest::get(format!("{}/no/such/route?secret=abc", server.base_url))
@@ -564,7 +553,10 @@ async fn rate_limit_hits_are_counted_by_kind(#[case] backend: Backend) {
     assert_eq!(codes, [OK, OK, TOO_MANY_REQUESTS]);
     // One wrong secret uses up the allowance; the next attempt is refused before any lookup.
     for expected in [LINK_EXPIRED, TOO_MANY_REQUESTS] {
-        let code = reset_password(&server, "someone", &"X".repeat(32), "new-password-2").await;
+        let code = server
+            .reset_cloudreve_password("someone", &"X".repeat(32), "new-password-2")
+            .await
+            .code;
         assert_eq!(code, expected);
     }
     let after = scrape(&server).await;

@@ -282,16 +282,8 @@ async fn admin_recovery_issues_a_working_link_without_mail(#[case] backend: Back
     assert!(link.contains(&recovery.code));
 
     let answer = server
-        .client
-        .cloudreve_reset_password()
-        .user_id(&user.id)
-        .body(types::CloudreveResetPasswordRequest {
-            password: "dan-password-2".parse().expect("valid"),
-            secret: recovery.code,
-        })
-        .send()
-        .await
-        .expect("envelope");
+        .reset_cloudreve_password(&user.id, &recovery.code, "dan-password-2")
+        .await;
     assert_eq!(answer.code, 0);
     // Only the "password changed" notice is mailed: the operator hands the link over.
     let notice = server.mail(1).await;

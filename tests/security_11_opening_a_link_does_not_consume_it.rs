@@ -65,16 +65,12 @@ async fn security_11_opening_a_cloudreve_link_does_not_consume_it(#[case] backen
     open_like_a_scanner(&local(&link, &server)).await;
 
     let answer = server
-        .client
-        .cloudreve_reset_password()
-        .user_id(param(&link, "id"))
-        .body(resetd_client::types::CloudreveResetPasswordRequest {
-            password: "second-password-2".parse().expect("valid"),
-            secret: param(&link, "secret"),
-        })
-        .send()
-        .await
-        .expect("envelope");
+        .reset_cloudreve_password(
+            &param(&link, "id"),
+            &param(&link, "secret"),
+            "second-password-2",
+        )
+        .await;
     assert_eq!(answer.code, 0, "the opened link still works: {answer:?}");
     assert!(server.login(EMAIL, "second-password-2").await.is_some());
     server.stop().await;

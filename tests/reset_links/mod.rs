@@ -66,16 +66,8 @@ impl LinkDialect {
         match self {
             LinkDialect::Cloudreve => {
                 let answer = server
-                    .client
-                    .cloudreve_reset_password()
-                    .user_id(param(link, "id"))
-                    .body(types::CloudreveResetPasswordRequest {
-                        password: password.parse().expect("within 6..=64"),
-                        secret: param(link, "secret"),
-                    })
-                    .send()
-                    .await
-                    .expect("HTTP 200 envelope");
+                    .reset_cloudreve_password(&param(link, "id"), &param(link, "secret"), password)
+                    .await;
                 answer.code == 0
             }
             LinkDialect::Selfcommunity => server

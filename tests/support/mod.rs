@@ -21,6 +21,7 @@
 #![allow(dead_code)] // each test binary uses part of the harness
 
 pub mod dialects;
+pub mod log_capture;
 pub mod postgres;
 pub mod process;
 pub mod smtp_sink;
@@ -159,6 +160,27 @@ impl TestServer {
                 email: email.to_owned(),
                 captcha: None,
                 ticket: None,
+            })
+            .send()
+            .await
+            .expect("HTTP 200 envelope")
+            .into_inner()
+    }
+
+    /// Sets a new password through Cloudreve's reset call, with the link's `id` and
+    /// `secret`, as the reset page does.
+    pub async fn reset_cloudreve_password(
+        &self,
+        user_id: &str,
+        secret: &str,
+        password: &str,
+    ) -> types::CloudreveUserResponse {
+        self.client
+            .cloudreve_reset_password()
+            .user_id(user_id)
+            .body(types::CloudreveResetPasswordRequest {
+                password: password.parse().expect("password within 6..=64"),
+                secret: secret.to_owned(),
             })
             .send()
             .await
