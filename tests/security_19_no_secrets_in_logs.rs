@@ -7,66 +7,10 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
-use resetd::config::{LogConfig, LogFormat};
 use resetd::security::keyed_hash::TokenHasher;
 use resetd_client::types;
 use rstest::rstest;
-use support::{Backend, TestServer};
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
-
-/// Everything any test of this binary logged.
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(buffer.clone());
-        let config = LogConfig {
-            filter: "trace".to_owned(),
-            format: LogFormat::Text,
-        };
-        let text = writer.clone();
-        tracing_subscriber::registry()
-            .with(resetd::logging::filter(&config))
-            .with(resetd::logging::layer(
-                LogFormat::Text,
-                move || text.clone(),
-                false,
-            ))
-            .with(resetd::logging::layer(
-                LogFormat::Json,
-                move || writer.clone(),
-                false,
-            ))
-            .try_init()
-            .expect("this test binary installs the only subscriber");
-        buffer
-    })
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&captured().lock().expect("log buffer")).into_owned()
-}
+use support::{log_capture, Backend, TestServer};
 
 const RESET_SUBJECT: &str = "Reset your resetd password";
 const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
@@ -76,7 +20,7 @@ const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
-    captured();
+    log_capture::install();
     // Four reset requests for one email below: past the default per-account limit (3 in 15
     // minutes) the fourth would silently send nothing.
     let Some(server) =
@@ -270,7 +214,7 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
     let _ = server.sink.wait_for(8, support::MAIL_WAIT).await;
     server.stop().await;
 
-    let log = log_text();
+    let log = log_capture::log_text();
     assert!(
         log.contains("reset requested") && log.contains("password reset completed"),
         "the capture sees the flows' log lines"

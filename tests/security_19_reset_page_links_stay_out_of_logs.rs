@@ -6,58 +6,17 @@
 mod reset_links;
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
-use resetd::config::{LogConfig, LogFormat};
 use rstest::rstest;
 
 use reset_links::{local, param, LinkDialect, OLD_PASSWORD};
-use support::{Backend, TestServer};
-
-/// Everything any test of this binary logged.
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(buffer.clone());
-        let config = LogConfig {
-            filter: "trace".to_owned(),
-            format: LogFormat::Text,
-        };
-        tracing_subscriber::fmt()
-            .with_env_filter(resetd::logging::filter(&config))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("this test binary installs the only subscriber");
-        buffer
-    })
-}
-
-#[derive(Clone)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use support::{log_capture, Backend, TestServer};
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn security_19_opening_a_reset_page_logs_no_secret(#[case] backend: Backend) {
-    captured();
+    log_capture::install();
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
@@ -85,7 +44,7 @@ async fn security_19_opening_a_reset_page_logs_no_secret(#[case] backend: Backen
     assert_eq!(get.status(), 400);
     server.stop().await;
 
-    let log = String::from_utf8_lossy(&captured().lock().expect("log")).into_owned();
+    let log = log_capture::log_text();
     for path in ["/session/reset", "/account/recover/password"] {
         assert!(
             log.contains(path),
