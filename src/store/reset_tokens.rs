@@ -18,19 +18,19 @@ use super::{
 use crate::clock::Millis;
 
 /// What a batch of settlements writes, statement by statement (see `Store::settle`).
-struct SettlePlan<'a> {
+struct SettlePlan {
     settled: Vec<Settled>,
     audit: Vec<NewAuditEvent>,
     /// The accounts whose tokens are replaced, by dialect.
-    replaced: BTreeMap<&'a str, Vec<i64>>,
+    replaced: BTreeMap<String, Vec<i64>>,
     /// The last token of each account and dialect.
     tokens: Vec<NewResetToken>,
     mail: Vec<OutboxRow>,
 }
 
-impl<'a> SettlePlan<'a> {
+impl SettlePlan {
     /// `answered_here`: the requests whose rows this transaction deleted.
-    fn new(batch: &'a [Settlement], answered_here: &HashSet<i64>, now: Millis) -> Self {
+    fn new(batch: Vec<Settlement>, answered_here: &HashSet<i64>, now: Millis) -> Self {
         let mut plan = SettlePlan {
             settled: Vec::with_capacity(batch.len()),
             audit: Vec::new(),
@@ -38,7 +38,7 @@ impl<'a> SettlePlan<'a> {
             tokens: Vec::new(),
             mail: Vec::new(),
         };
-        let mut last_token: HashMap<(i64, &str), usize> = HashMap::new();
+        let mut last_token: HashMap<(i64, String), usize> = HashMap::new();
         for settlement in batch {
             let (token, mail, request) = match settlement {
                 Settlement::Drop { .. } => {
@@ -56,22 +56,22 @@ impl<'a> SettlePlan<'a> {
                     plan.settled.push(Settled::AlreadyDone);
                     continue;
                 }
-                plan.audit.push(request.audit.clone());
+                plan.audit.push(request.audit);
             }
-            let key = (token.user_id, token.dialect.as_str());
+            let key = (token.user_id, token.dialect.clone());
             match last_token.get(&key) {
-                Some(&at) => plan.tokens[at] = token.clone(),
+                Some(&at) => plan.tokens[at] = token,
                 None => {
                     last_token.insert(key, plan.tokens.len());
-                    plan.tokens.push(token.clone());
                     plan.replaced
-                        .entry(token.dialect.as_str())
+                        .entry(token.dialect.clone())
                         .or_default()
                         .push(token.user_id);
+                    plan.tokens.push(token);
                 }
             }
             if let Some(mail) = mail {
-                plan.mail.push(OutboxRow::new(mail.clone(), now));
+                plan.mail.push(OutboxRow::new(mail, now));
             }
             plan.settled.push(Settled::Issued);
         }
@@ -199,7 +199,7 @@ impl Store {
                 replaced,
                 tokens,
                 mail,
-            } = SettlePlan::new(&batch, &answered_here, now);
+            } = SettlePlan::new(batch, &answered_here, now);
             // With the tokens, not after them: once the mail exists, so does its record.
             conn.insert_many(audit).await?;
             for (dialect, users) in &replaced {
