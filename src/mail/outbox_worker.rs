@@ -263,11 +263,10 @@ impl OutboxWorker {
                 stopping = true;
             }
         }
+        self.record_sent(&sent).await?;
         if let Some(error) = failure {
-            self.record_sent(&sent).await?;
             return Err(error);
         }
-        self.record_sent(&sent).await?;
         let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
         if !unattempted.is_empty() && !lease_ran_out {
             self.store.release_outbox(&unattempted).await?;
