@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod config_reference;
 pub mod dialects;
+pub mod html;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

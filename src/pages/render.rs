@@ -20,18 +20,7 @@ struct Html(String);
 
 impl Html {
     fn text(text: &str) -> Html {
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                c => out.push(c),
-            }
-        }
-        Html(out)
+        Html(crate::html::escape(text))
     }
 
     fn trusted(markup: &str) -> Html {
