@@ -43,7 +43,7 @@ use resetd_client::types;
 use support::dialects::{
     assert_accepted, assert_invalid_secret, assert_password_refused, assert_redeemed,
     changed_subject, dialect_of, emailed_secret, made_up_secret, redeem_with, request_reset,
-    reset_request, reset_subject, send_with_headers, Answer, Dialect, DIALECTS,
+    reset_and_log_in, reset_request, reset_subject, send_with_headers, Answer, Dialect, DIALECTS,
 };
 use support::{Backend, TestServer, MAIL_WAIT};
 
@@ -899,10 +899,7 @@ async fn security_10_a_token_burns_after_its_failed_redemptions(#[case] backend:
             .expect("lookup")
             .expect("still live");
         assert_eq!(row.failed_attempts, 4);
-        let answer =
-            redeem_with(&server, dialect, (ANN, &ann.id), &token, NEW_PASSWORD, None).await;
-        assert_redeemed(dialect, &answer);
-        assert!(server.login(ANN, NEW_PASSWORD).await.is_some());
+        reset_and_log_in(&server, dialect, (ANN, &ann.id), &token, NEW_PASSWORD).await;
 
         // Five burn it.
         let token = recovery(&server, &ann.id, dialect).await.code;
@@ -978,14 +975,10 @@ async fn security_12_new_passwords_follow_the_dialect_rule_the_blocklist_and_not
 
         // Exactly at the bounds: accepted (the code survived the refusals).
         let at_min = password_of(rule.min);
-        let answer = redeem_with(&server, dialect, (&email, &user.id), &code, &at_min, None).await;
-        assert_redeemed(dialect, &answer);
-        assert!(server.login(&email, &at_min).await.is_some());
+        reset_and_log_in(&server, dialect, (&email, &user.id), &code, &at_min).await;
         let code = recovery(&server, &user.id, dialect).await.code;
         let at_max = password_of(rule.max);
-        let answer = redeem_with(&server, dialect, (&email, &user.id), &code, &at_max, None).await;
-        assert_redeemed(dialect, &answer);
-        assert!(server.login(&email, &at_max).await.is_some());
+        reset_and_log_in(&server, dialect, (&email, &user.id), &code, &at_max).await;
     }
     server.stop().await;
 }
@@ -1037,9 +1030,7 @@ async fn security_13_lengths_are_code_points_and_nothing_is_truncated(#[case] ba
 
         let at_max = wide_password(dialect, rule.max, 'é');
         assert!(at_max.len() >= 2 * rule.max - 1, "about two bytes each");
-        let answer = redeem_with(&server, dialect, (&email, &user.id), &code, &at_max, None).await;
-        assert_redeemed(dialect, &answer);
-        assert!(server.login(&email, &at_max).await.is_some());
+        reset_and_log_in(&server, dialect, (&email, &user.id), &code, &at_max).await;
         let shorter: String = at_max.chars().take(rule.max - 1).collect();
         let last_changed = format!("{shorter}e");
         for almost in [shorter, last_changed] {
@@ -1051,9 +1042,7 @@ async fn security_13_lengths_are_code_points_and_nothing_is_truncated(#[case] ba
 
         let code = recovery(&server, &user.id, dialect).await.code;
         let at_min = wide_password(dialect, rule.min, '😀');
-        let answer = redeem_with(&server, dialect, (&email, &user.id), &code, &at_min, None).await;
-        assert_redeemed(dialect, &answer);
-        assert!(server.login(&email, &at_min).await.is_some());
+        reset_and_log_in(&server, dialect, (&email, &user.id), &code, &at_min).await;
     }
     server.stop().await;
 }

@@ -315,6 +315,23 @@ pub fn assert_redeemed(dialect: Dialect, answer: &Answer) {
     }
 }
 
+/// Redeems `secret` for `password` (from the test's own address) and asserts that it
+/// worked and that the account now logs in with `password`.
+pub async fn reset_and_log_in(
+    server: &TestServer,
+    dialect: Dialect,
+    account: (&str, &str),
+    secret: &str,
+    password: &str,
+) {
+    let answer = redeem_with(server, dialect, account, secret, password, None).await;
+    assert_redeemed(dialect, &answer);
+    assert!(
+        server.login(account.0, password).await.is_some(),
+        "{dialect:?}: the new password logs in"
+    );
+}
+
 /// Asserts `answer` is `dialect`'s "too many requests" (documented in its OpenAPI source).
 #[track_caller]
 pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
