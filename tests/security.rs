@@ -25,6 +25,7 @@
 //! | 18 | bad input: dialect's error form, no 500, nothing written | `security_18_bad_input.rs`: `security_18_arbitrary_bytes`, `security_18_any_json_value`, `security_18_right_fields_wrong_values`, `security_18_deep_and_huge_bodies`, `security_18_bad_input_writes_nothing`; `security_18_fuzz_parsers.rs`: `security_18_fuzz_parsers_for_a_bounded_time` |
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
+//! | 21 | no session opened with the old password survives a reset (issue 13) | `security_21_no_session_opened_with_the_old_password_survives_a_reset` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -32,6 +33,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
@@ -1546,6 +1548,86 @@ async fn security_17_audit_events_record_who_when_where_and_which_dialect(
             format!("ip={}", event.client_ip.as_deref().unwrap_or("-")),
         ];
         assert_eq!(fields, expected, "{line}");
+    }
+    server.stop().await;
+}
+
+// ---- 21 -----------------------------------------------------------------------------------
+
+/// Item 21: a login that checked the old password while a reset was committing leaves no
+/// session behind it. Eight clients log in with the current password in a loop while the
+/// owner resets it through a Cloudreve link, three times over; afterwards every token any
+/// of them got is inactive, however the logins and the reset interleaved.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_21_no_session_opened_with_the_old_password_survives_a_reset(
+    #[case] backend: Backend,
+) {
+    // Logins that lose the race fail: no limit must stop the loops.
+    let Some(server) = TestServer::start_with(backend, |c| {
+        c.security.rate_limits = resetd::config::Switch::Off;
+    })
+    .await
+    else {
+        return;
+    };
+    let ann = server.create_user(ANN, OLD_PASSWORD).await;
+    let mut password = OLD_PASSWORD.to_owned();
+    for round in 0..3 {
+        let code = recovery(&server, &ann.id, Dialect::Cloudreve).await.code;
+        let next = format!("Raced-passw0rd-{round}");
+        let resetting = AtomicBool::new(true);
+        let logins = (0..8).map(|_| async {
+            let mut tokens = Vec::new();
+            while resetting.load(Ordering::SeqCst) {
+                if let Some(session) = server.login(ANN, &password).await {
+                    tokens.push(session.access_token);
+                    tokens.push(session.refresh_token);
+                }
+            }
+            tokens
+        });
+        let reset = async {
+            // Let the logins get going first, so some are between their password check
+            // and their session when the reset commits.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let answer = redeem_with(
+                &server,
+                Dialect::Cloudreve,
+                (ANN, &ann.id),
+                &code,
+                &next,
+                None,
+            )
+            .await;
+            resetting.store(false, Ordering::SeqCst);
+            answer
+        };
+        let (tokens, answer) =
+            futures_util::future::join(futures_util::future::join_all(logins), reset).await;
+        assert_redeemed(Dialect::Cloudreve, &answer);
+        let tokens: Vec<String> = tokens.into_iter().flatten().collect();
+        assert!(
+            !tokens.is_empty(),
+            "round {round}: no login got in before the reset"
+        );
+        let mut alive = 0;
+        for token in &tokens {
+            if server.introspect(token).await.active {
+                alive += 1;
+            }
+        }
+        assert_eq!(
+            alive,
+            0,
+            "round {round}: {alive} of {} tokens opened with the old password are still active",
+            tokens.len()
+        );
+        assert!(server.login(ANN, &password).await.is_none());
+        assert!(server.login(ANN, &next).await.is_some());
+        password = next;
     }
     server.stop().await;
 }

@@ -48,12 +48,7 @@ pub async fn reset_password(
     };
     let user = match call.core.redeem(Dialect::Selfcommunity, redemption).await {
         Ok(user) => user,
-        Err(RedeemError::InvalidToken) => {
-            return Err(bad_request(
-                "invalid_code",
-                "Invalid or expired validation code.",
-            ))
-        }
+        Err(RedeemError::InvalidToken) => return Err(invalid_code()),
         Err(RedeemError::PasswordRejected(why)) => {
             return Err(bad_request("password_too_weak", &why.to_string()))
         }
@@ -68,7 +63,9 @@ pub async fn reset_password(
         .core
         .open_session(&user, CLIENT_ID, SCOPE)
         .await
-        .map_err(|err| service_error(&err))?;
+        .map_err(|err| service_error(&err))?
+        // Another reset replaced this password meanwhile: no session for it.
+        .ok_or_else(invalid_code)?;
     Ok(HttpResponseOk(SelfcommunityResetResponse {
         token: SelfcommunityToken {
             access_token: session.access_token,
@@ -79,6 +76,10 @@ pub async fn reset_password(
             scope: session.scope,
         },
     }))
+}
+
+fn invalid_code() -> SelfcommunityHttpError {
+    bad_request("invalid_code", "Invalid or expired validation code.")
 }
 
 fn not_available() -> SelfcommunityHttpError {

@@ -63,9 +63,7 @@ pub async fn reset_password(
     };
     let user = match call.core.redeem(Dialect::Strapi, redemption).await {
         Ok(user) => user,
-        Err(RedeemError::InvalidToken) => {
-            return Err(error(ErrorStatusCode::FORBIDDEN, "Incorrect code provided"))
-        }
+        Err(RedeemError::InvalidToken) => return Err(invalid_code()),
         Err(RedeemError::PasswordRejected(why)) => {
             return Err(error(ErrorStatusCode::BAD_REQUEST, &why.to_string()))
         }
@@ -89,11 +87,17 @@ pub async fn reset_password(
         .core
         .open_session(&user, CLIENT_ID, SCOPE)
         .await
-        .map_err(|err| service_error(&err))?;
+        .map_err(|err| service_error(&err))?
+        // Another reset replaced this password meanwhile: no session for it.
+        .ok_or_else(invalid_code)?;
     Ok(HttpResponseOk(StrapiAuthResponse {
         jwt: session.access_token,
         user: to_strapi_user(&user),
     }))
+}
+
+fn invalid_code() -> StrapiHttpError {
+    error(ErrorStatusCode::FORBIDDEN, "Incorrect code provided")
 }
 
 fn to_strapi_user(user: &User) -> StrapiUser {

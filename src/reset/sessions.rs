@@ -38,13 +38,16 @@ pub struct Introspection {
 }
 
 impl ResetCore {
-    /// Opens a session for `user`: an access token and a refresh token.
+    /// Opens a session for `user`: an access token and a refresh token. `None` when the
+    /// account's password is no longer the one in `user` (changed by a reset since it was
+    /// read) or the account is no longer active: no session outlives the password it was
+    /// granted on (SECURITY 21).
     pub async fn open_session(
         &self,
         user: &User,
         client_id: &str,
         scope: &str,
-    ) -> Result<SessionTokens, ServiceError> {
+    ) -> Result<Option<SessionTokens>, ServiceError> {
         let now = self.clock.now_ms();
         let sessions = &self.config.sessions;
         let access_token = random::alphanumeric(SESSION_TOKEN_CHARS);
@@ -58,27 +61,35 @@ impl ResetCore {
             created_at: now,
             expires_at: now + secs_to_ms(ttl_secs),
         };
-        self.store
-            .insert_access_tokens(vec![
-                row(
-                    &access_token,
-                    AccessTokenKind::Access,
-                    sessions.access_ttl_secs,
-                ),
-                row(
-                    &refresh_token,
-                    AccessTokenKind::Refresh,
-                    sessions.refresh_ttl_secs,
-                ),
-            ])
+        let granted = self
+            .store
+            .insert_grant_if_password_is(
+                user.id,
+                user.password_hash.as_deref(),
+                vec![
+                    row(
+                        &access_token,
+                        AccessTokenKind::Access,
+                        sessions.access_ttl_secs,
+                    ),
+                    row(
+                        &refresh_token,
+                        AccessTokenKind::Refresh,
+                        sessions.refresh_ttl_secs,
+                    ),
+                ],
+            )
             .await?;
-        Ok(SessionTokens {
+        if !granted {
+            return Ok(None);
+        }
+        Ok(Some(SessionTokens {
             access_token,
             refresh_token,
             expires_in: sessions.access_ttl_secs,
             client_id: client_id.to_owned(),
             scope: scope.to_owned(),
-        })
+        }))
     }
 
     /// Checks email and password and opens a session. Every failure is the same answer, and
@@ -112,7 +123,11 @@ impl ResetCore {
             }
         };
         match user {
-            Some(user) if matches => Ok(self.open_session(&user, client_id, scope).await?),
+            // A password a reset replaced meanwhile no longer opens anything.
+            Some(user) if matches => self
+                .open_session(&user, client_id, scope)
+                .await?
+                .ok_or(LoginError::InvalidCredentials),
             _ => {
                 self.count_failed_login(client_ip).await?;
                 Err(LoginError::InvalidCredentials)

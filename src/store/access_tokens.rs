@@ -4,8 +4,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::connection::{with_conn, write_transaction};
+use super::locks::RowLocks as _;
 use super::schema::{access_tokens, users};
-use super::{AccessToken, NewAccessToken, Store, StoreError, User};
+use super::{AccessToken, NewAccessToken, Store, StoreError, User, UserStatus};
 
 impl Store {
     /// Stores the tokens of one grant (typically an access and a refresh token) together.
@@ -21,6 +22,45 @@ impl Store {
                     .await?;
             }
             Ok(())
+        })
+    }
+
+    /// Stores the tokens of one grant for `user_id`, but only while the account is active and
+    /// its password hash is still `password_hash`, the one the grant was checked against;
+    /// `false` (nothing stored) otherwise. SECURITY 21: a login that verified the old
+    /// password while a reset was committing must not leave a session behind it. The
+    /// account's row lock makes this take turns with `complete_reset`, which takes the same
+    /// lock: either the grant commits first and the reset revokes it, or the reset commits
+    /// first and the grant sees the new hash. (A foreign-key check alone takes only KEY
+    /// SHARE, which the reset's lock lets through.)
+    pub async fn insert_grant_if_password_is(
+        &self,
+        user_id: i64,
+        password_hash: Option<&str>,
+        tokens: Vec<NewAccessToken>,
+    ) -> Result<bool, StoreError> {
+        write_transaction!(self, |conn| {
+            conn.lock_user(user_id).await?;
+            let current = users::table
+                .find(user_id)
+                .select((users::status, users::password_hash))
+                .get_result::<(UserStatus, Option<String>)>(conn)
+                .await
+                .optional()?;
+            let unchanged = matches!(
+                &current,
+                Some((UserStatus::Active, hash)) if hash.as_deref() == password_hash
+            );
+            if !unchanged {
+                return Ok(false);
+            }
+            for token in &tokens {
+                diesel::insert_into(access_tokens::table)
+                    .values(token)
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(true)
         })
     }
 
