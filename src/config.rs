@@ -361,6 +361,13 @@ pub struct SecurityConfig {
     pub ip_failed_redemptions_per_window: u32,
     /// Length of the per-IP failure window, in seconds.
     pub ip_failed_window_secs: u64,
+    /// Failed logins (`/v1/login`) naming one email, from any IP, per
+    /// `account_failed_window_secs` (NIST SP 800-63B: at most 100); past it every login for
+    /// that email is refused before its password is checked. Counted alike whether or not
+    /// the email has an account.
+    pub account_failed_logins_per_window: u32,
+    /// Length of the per-account failed-login window, in seconds.
+    pub account_failed_window_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed (CIDR networks). Empty: the client IP is
     /// always the socket peer.
     #[schemars(with = "Vec<String>")]
@@ -383,6 +390,8 @@ impl Default for SecurityConfig {
             ip_window_secs: 60,
             ip_failed_redemptions_per_window: 10,
             ip_failed_window_secs: 15 * 60,
+            account_failed_logins_per_window: 20,
+            account_failed_window_secs: 15 * 60,
             trusted_proxies: Vec::new(),
         }
     }
@@ -626,6 +635,10 @@ impl Config {
                 "security.ip_failed_redemptions_per_window",
                 security.ip_failed_redemptions_per_window,
             ),
+            (
+                "security.account_failed_logins_per_window",
+                security.account_failed_logins_per_window,
+            ),
         ];
         for (key, limit) in limits {
             if limit == 0 || limit > MAX_RATE_LIMIT {
@@ -641,6 +654,10 @@ impl Config {
             (
                 "security.ip_failed_window_secs",
                 security.ip_failed_window_secs,
+            ),
+            (
+                "security.account_failed_window_secs",
+                security.account_failed_window_secs,
             ),
         ];
         for (key, secs) in windows {
@@ -868,6 +885,13 @@ mod tests {
                 security.ip_failed_window_secs
             ),
             (10, 900)
+        );
+        assert_eq!(
+            (
+                security.account_failed_logins_per_window,
+                security.account_failed_window_secs
+            ),
+            (20, 900)
         );
         assert!(security.trusted_proxies.is_empty());
     }

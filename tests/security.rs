@@ -26,6 +26,9 @@
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
 //! | 21 | no session opened with the old password survives a reset (issue 13) | `security_21_no_session_opened_with_the_old_password_survives_a_reset` (here) |
+//! | 22 | failure limits hold under concurrency (exactly the limit judged); per-account login limit (issue 13) | `security_22_failure_limits_hold_under_concurrency` (here) |
+//! | 23 | redemption calls naming an account take the same time and store work for known and unknown accounts (issue 13) | `security_02_enumeration_timing.rs` (ignored benchmarks, `--ignored`): `security_23_ipcola_redemption_by_email_takes_the_same_time`, `security_23_cloudreve_redemption_by_id_takes_the_same_time` |
+//! | 25 | a token that cannot be well formed writes nothing (issue 13) | `security_25_a_token_that_cannot_be_well_formed_writes_nothing` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -45,7 +48,8 @@ use resetd_client::types;
 use support::dialects::{
     assert_accepted, assert_invalid_secret, assert_password_refused, assert_redeemed,
     changed_subject, dialect_of, emailed_secret, made_up_secret, redeem_with, request_reset,
-    reset_and_log_in, reset_request, reset_subject, send_with_headers, Answer, Dialect, DIALECTS,
+    reset_and_log_in, reset_request, reset_subject, send, send_with_headers, Answer, Dialect,
+    DIALECTS,
 };
 use support::{Backend, TestServer, MAIL_WAIT};
 
@@ -1629,6 +1633,195 @@ async fn security_21_no_session_opened_with_the_old_password_survives_a_reset(
         assert!(server.login(ANN, &next).await.is_some());
         password = next;
     }
+    server.stop().await;
+}
+
+// ---- 22 -----------------------------------------------------------------------------------
+
+/// Statuses of `answers`, counted.
+fn statuses(answers: &[Answer]) -> BTreeMap<u16, usize> {
+    let mut counted = BTreeMap::new();
+    for answer in answers {
+        *counted.entry(answer.status).or_insert(0) += 1;
+    }
+    counted
+}
+
+/// A wrong `/v1/login` for `email`, as if forwarded for `client`.
+async fn wrong_login(server: &TestServer, email: &str, client: &str) -> Answer {
+    let body = serde_json::json!({ "email": email, "password": "Not-the-passw0rd" });
+    send(
+        server,
+        reqwest::Method::POST,
+        "/v1/login",
+        body,
+        Some(client),
+    )
+    .await
+}
+
+/// Item 22: failure limits hold however many attempts arrive at once, because each attempt
+/// takes its unit of the allowance before it is judged. The bound is exact: of hundreds of
+/// concurrent wrong attempts, exactly the limit are judged (no overshoot), the rest are
+/// refused with 429 before any password or token work. Shown for failed logins from one IP
+/// (limit 10), failed logins for one account from as many IPs (limit 20, NIST SP 800-63B),
+/// and failed redemptions from one IP (limit 10).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_22_failure_limits_hold_under_concurrency(#[case] backend: Backend) {
+    let Some(owned) = TestServer::start_with(backend, |c| {
+        c.security.trusted_proxies = vec!["127.0.0.1/32".parse().expect("network")];
+    })
+    .await
+    else {
+        return;
+    };
+    let server = &owned;
+    let security = &server.config.security;
+    let (per_ip, per_account) = (
+        security.ip_failed_redemptions_per_window as usize,
+        security.account_failed_logins_per_window as usize,
+    );
+    server.create_user(ANN, OLD_PASSWORD).await;
+
+    // 200 wrong logins at once from one IP, each for another email.
+    let flood = (0..200).map(|n| {
+        let email = format!("nobody-{n}@example.com");
+        async move { wrong_login(server, &email, "203.0.113.1").await }
+    });
+    let answers = futures_util::future::join_all(flood).await;
+    assert_eq!(
+        statuses(&answers),
+        BTreeMap::from([(401, per_ip), (429, 200 - per_ip)]),
+        "one IP"
+    );
+
+    // 200 wrong logins at once for Ann, each from another IP.
+    let flood = (0..200)
+        .map(|n| async move { wrong_login(server, ANN, &format!("198.51.100.{}", n + 1)).await });
+    let answers = futures_util::future::join_all(flood).await;
+    assert_eq!(
+        statuses(&answers),
+        BTreeMap::from([(401, per_account), (429, 200 - per_account)]),
+        "one account"
+    );
+    // Past the account's limit its password is not even checked, from anywhere: the price
+    // of the limit, until the window ends.
+    let body = serde_json::json!({ "email": ANN, "password": OLD_PASSWORD });
+    let right = send(
+        server,
+        reqwest::Method::POST,
+        "/v1/login",
+        body,
+        Some("192.0.2.77"),
+    )
+    .await;
+    assert_eq!(right.status, 429);
+    advance_to(server, server.clock.now_ms() + 15 * 60_000);
+    assert!(server.login(ANN, OLD_PASSWORD).await.is_some());
+
+    // 100 made-up Strapi codes at once from one IP.
+    let flood = (0..100).map(|n| async move {
+        let code = made_up_secret(Dialect::Strapi, n);
+        redeem_with(
+            server,
+            Dialect::Strapi,
+            (ANN, ""),
+            &code,
+            NEW_PASSWORD,
+            Some("203.0.113.2"),
+        )
+        .await
+    });
+    let answers = futures_util::future::join_all(flood).await;
+    assert_eq!(
+        statuses(&answers),
+        BTreeMap::from([(403, per_ip), (429, 100 - per_ip)]),
+        "redemptions from one IP"
+    );
+    owned.stop().await;
+}
+
+// ---- 25 -----------------------------------------------------------------------------------
+
+/// Item 25: a token no server could have issued (wrong length or alphabet, empty, a NUL, 5,000
+/// characters) or a Cloudreve account id no account can have (2,000 characters) is refused
+/// like any wrong token, and writes nothing: no audit row, no failure counted against the
+/// account's live token or against the client IP (SECURITY.md 18).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_25_a_token_that_cannot_be_well_formed_writes_nothing(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let ann = server.create_user(ANN, OLD_PASSWORD).await;
+    let store = server.store().await;
+    let mut live = Vec::new();
+    for dialect in DIALECTS {
+        live.push((dialect, recovery(&server, &ann.id, dialect).await.code));
+    }
+    let audit_before = store.list_audit(1_000).await.expect("audit");
+    let mut sent = 0;
+    for (dialect, code) in &live {
+        let mut wrong_alphabet: Vec<char> = made_up_secret(*dialect, 7).chars().collect();
+        wrong_alphabet[0] = '!';
+        let malformed = [
+            "a".repeat(5_000),
+            String::new(),
+            "\0".to_owned(),
+            wrong_alphabet.into_iter().collect(),
+            format!("{code}0"),
+        ];
+        for token in &malformed {
+            let answer =
+                redeem_with(&server, *dialect, (ANN, &ann.id), token, NEW_PASSWORD, None).await;
+            assert!(answer.status < 500, "{dialect:?}: {}", answer.status);
+            assert!(!redeemed(*dialect, &answer), "{dialect:?}");
+            sent += 1;
+        }
+    }
+    let long_id = "x".repeat(2_000);
+    let code = &live[2].1;
+    assert_eq!(live[2].0, Dialect::Cloudreve);
+    let answer = redeem_with(
+        &server,
+        Dialect::Cloudreve,
+        (ANN, &long_id),
+        code,
+        NEW_PASSWORD,
+        None,
+    )
+    .await;
+    assert!(!redeemed(Dialect::Cloudreve, &answer));
+    sent += 1;
+    assert!(sent > server.config.security.ip_failed_redemptions_per_window as usize);
+
+    assert_eq!(store.list_audit(1_000).await.expect("audit"), audit_before);
+    for (dialect, code) in &live {
+        let row = store
+            .find_reset_token(dialect.name(), &reset_hash(&server, *dialect, code))
+            .await
+            .expect("lookup")
+            .expect("the token is there");
+        assert_eq!(row.failed_attempts, 0, "{dialect:?}");
+        assert_eq!(row.used_at, None, "{dialect:?}");
+    }
+    // Nothing counted against the IP either: a well-formed guess is still judged.
+    let guess = made_up_secret(Dialect::Strapi, 1);
+    let answer = redeem_with(
+        &server,
+        Dialect::Strapi,
+        (ANN, ""),
+        &guess,
+        NEW_PASSWORD,
+        None,
+    )
+    .await;
+    assert_invalid_secret(Dialect::Strapi, &answer);
     server.stop().await;
 }
 

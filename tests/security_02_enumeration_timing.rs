@@ -1,14 +1,17 @@
-//! SECURITY.md item 2, measured: the time to answer a reset request must not tell whether
-//! the email has an account.
+//! SECURITY.md item 2 and issue 13's item 23, measured: the time to answer must not tell
+//! whether an account exists, for a reset request (by email) and for the two redemption
+//! calls that name an account (IPCola's `reset_password` by email, Cloudreve's
+//! `PATCH /user/reset/{id}`) with a wrong code.
 //!
-//! A benchmark, not a timed test: it is ignored by default and prints its figures.
+//! Benchmarks, not timed tests: ignored by default, they print their figures and fail when
+//! the medians differ by more than 5% or the rank test finds a difference (p <= 0.01).
 //!
 //! ```text
-//! cargo test --release --test security_02_enumeration_timing -- --ignored --nocapture
+//! cargo test --release --test security_02_enumeration_timing -- --ignored --nocapture --test-threads 1
 //! RESETD_TIMING_REQUESTS=4000 RESETD_TIMING_BACKEND=postgres ... (same command)
 //! ```
 //!
-//! It sends alternating requests for a known and an unknown email over one keep-alive
+//! Each sends alternating requests for a known and an unknown account over one keep-alive
 //! connection, then compares the two latency distributions: medians, spread, and a
 //! Mann–Whitney U rank test (two-sided, normal approximation). With no timing difference the
 //! probability that a known request is slower than an unknown one is about 0.5 and p is not
@@ -20,35 +23,53 @@ use std::time::{Duration, Instant};
 
 use support::{Backend, TestServer};
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
-async fn security_02_known_and_unknown_emails_answer_in_the_same_time() {
-    let requests: usize = std::env::var("RESETD_TIMING_REQUESTS")
+const KNOWN: &str = "known@example.com";
+const UNKNOWN: &str = "nobody@example.com";
+
+fn requests() -> usize {
+    std::env::var("RESETD_TIMING_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let backend = match std::env::var("RESETD_TIMING_BACKEND").as_deref() {
+        .unwrap_or(2000)
+}
+
+fn backend() -> Backend {
+    match std::env::var("RESETD_TIMING_BACKEND").as_deref() {
         Ok("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
-    };
-    let Some(server) = TestServer::start_with(backend, |c| {
-        // Thousands of requests from one address: limits would answer 429 instead.
+    }
+}
+
+/// A server with limits off (thousands of requests from one address would meet 429s) and
+/// the known account; its public id.
+async fn server() -> Option<(TestServer, String)> {
+    let server = TestServer::start_with(backend(), |c| {
         c.security.rate_limits = resetd::config::Switch::Off;
     })
-    .await
-    else {
-        return;
-    };
-    server
-        .create_user("known@example.com", "known-password-1")
-        .await;
+    .await?;
+    let known = server.create_user(KNOWN, "known-password-1").await;
+    Some((server, known.id))
+}
+
+/// Sends `method path` with `body(known)` alternately for the known and the unknown account;
+/// every answer must be the same; compares the two latency distributions and prints them.
+async fn measure(
+    server: &TestServer,
+    label: &str,
+    method: reqwest::Method,
+    path: impl Fn(bool) -> String,
+    body: impl Fn(bool) -> String,
+) -> Comparison {
+    let requests = requests();
     let http = reqwest::Client::new();
-    let url = format!("{}/user/reset", server.base_url);
-    let send = |email: &'static str| {
+    let send = |known: bool| {
         let request = http
-            .post(&url)
+            .request(
+                method.clone(),
+                format!("{}{}", server.base_url, path(known)),
+            )
             .header("content-type", "application/json")
-            .body(format!("{{\"email\":\"{email}\"}}"));
+            .body(body(known));
         async move {
             let started = Instant::now();
             let response = request.send().await.expect("answer");
@@ -57,37 +78,30 @@ async fn security_02_known_and_unknown_emails_answer_in_the_same_time() {
             (started.elapsed(), status, body)
         }
     };
-
     // Warm up connections, caches and the pool.
     for _ in 0..100 {
-        send("known@example.com").await;
-        send("nobody@example.com").await;
+        send(true).await;
+        send(false).await;
     }
     let mut known = Vec::with_capacity(requests / 2);
     let mut unknown = Vec::with_capacity(requests / 2);
-    let (_, _, reference) = send("known@example.com").await;
+    let (_, _, reference) = send(true).await;
     for i in 0..requests {
-        let email = if i % 2 == 0 {
-            "known@example.com"
-        } else {
-            "nobody@example.com"
-        };
-        let (elapsed, status, body) = send(email).await;
-        assert_eq!(status, 200);
-        assert_eq!(body, reference, "every answer is the same");
+        let (elapsed, status, body) = send(i % 2 == 0).await;
+        assert_eq!(status, 200, "{label}");
+        assert_eq!(body, reference, "{label}: every answer is the same");
         if i % 2 == 0 {
             known.push(elapsed);
         } else {
             unknown.push(elapsed);
         }
     }
-    server.stop().await;
-
     let stats = compare(&known, &unknown);
     println!(
-        "security_02 timing ({backend:?}, {requests} requests): known median {:.3} ms \
+        "{label} timing ({:?}, {requests} requests): known median {:.3} ms \
          (p10 {:.3}, p90 {:.3}); unknown median {:.3} ms (p10 {:.3}, p90 {:.3}); \
          P(known slower) = {:.3}; Mann-Whitney z = {:.2}, p = {:.3}",
+        backend(),
         stats.known.median,
         stats.known.p10,
         stats.known.p90,
@@ -98,6 +112,98 @@ async fn security_02_known_and_unknown_emails_answer_in_the_same_time() {
         stats.z,
         stats.p,
     );
+    stats
+}
+
+/// Medians within 5% of each other, and no difference the rank test can see.
+#[track_caller]
+fn assert_alike(label: &str, stats: &Comparison) {
+    let (k, u) = (stats.known.median, stats.unknown.median);
+    assert!(
+        (k - u).abs() <= 0.05 * k.min(u),
+        "{label}: medians {k:.3} ms and {u:.3} ms differ by more than 5%"
+    );
+    assert!(stats.p > 0.01, "{label}: p = {:.4}", stats.p);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
+async fn security_02_known_and_unknown_emails_answer_in_the_same_time() {
+    let Some((server, _)) = server().await else {
+        return;
+    };
+    let stats = measure(
+        &server,
+        "security_02 (Cloudreve reset request)",
+        reqwest::Method::POST,
+        |_| "/user/reset".to_owned(),
+        |known| format!("{{\"email\":\"{}\"}}", if known { KNOWN } else { UNKNOWN }),
+    )
+    .await;
+    server.stop().await;
+    assert_alike("security_02", &stats);
+}
+
+/// IPCola's `reset_password` names the account by email: a wrong (well-formed) vcode for a
+/// known email and for an unknown one.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
+async fn security_23_ipcola_redemption_by_email_takes_the_same_time() {
+    let Some((server, _)) = server().await else {
+        return;
+    };
+    let stats = measure(
+        &server,
+        "security_23 (IPCola reset_password)",
+        reqwest::Method::POST,
+        |_| "/api/user/reset_password".to_owned(),
+        |known| {
+            serde_json::json!({
+                "email": if known { KNOWN } else { UNKNOWN },
+                "vcode": "abcdefghijklmnop",
+                "password": "Timing-passw0rd-1",
+                "user_tag": support::dialects::IPCOLA_TAG,
+            })
+            .to_string()
+        },
+    )
+    .await;
+    server.stop().await;
+    assert_alike("security_23 IPCola", &stats);
+}
+
+/// Cloudreve's `PATCH /user/reset/{id}` names the account by id: a wrong (well-formed)
+/// secret for a known id and for an unknown one of the same shape.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
+async fn security_23_cloudreve_redemption_by_id_takes_the_same_time() {
+    let Some((server, known_id)) = server().await else {
+        return;
+    };
+    // The shape of the ids resetd gives out (12 alphanumerics), of no account.
+    let unknown_id = "Nobody000000";
+    assert_ne!(known_id, unknown_id);
+    let stats = measure(
+        &server,
+        "security_23 (Cloudreve PATCH /user/reset/{id})",
+        reqwest::Method::PATCH,
+        |known| {
+            format!(
+                "/user/reset/{}",
+                if known { known_id.as_str() } else { unknown_id }
+            )
+        },
+        |_| {
+            serde_json::json!({
+                "password": "Timing-passw0rd-1",
+                "secret": "0123456789abcdefABCDEF0123456789",
+            })
+            .to_string()
+        },
+    )
+    .await;
+    server.stop().await;
+    assert_alike("security_23 Cloudreve", &stats);
 }
 
 struct Summary {

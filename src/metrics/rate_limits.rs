@@ -25,6 +25,7 @@ impl RateLimitMetrics {
             LimitKind::IpRequests,
             LimitKind::IpFailedRedemptions,
             LimitKind::IpFailedLogins,
+            LimitKind::AccountFailedLogins,
         ] {
             let _ = self.hits.get_or_create(&KindLabels {
                 kind: kind.as_str(),
@@ -32,9 +33,9 @@ impl RateLimitMetrics {
         }
         registry.register(
             "rate_limit_hits",
-            "Requests past a rate limit, by kind: `ip_requests`, `ip_failed_redemptions` and \
-             `ip_failed_logins` were refused; `account_requests` were answered as usual but \
-             sent no mail",
+            "Requests past a rate limit, by kind: `ip_requests`, `ip_failed_redemptions`, \
+             `ip_failed_logins` and `account_failed_logins` were refused; `account_requests` \
+             were answered as usual but sent no mail",
             self.hits.clone(),
         );
     }

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::clock::Millis;
-use crate::security::rate_limit::{LimitKind, RequestVerdict};
+use crate::security::rate_limit::{Attempt, LimitKind, RequestVerdict};
 use crate::store::StoreError;
 
 use super::error::{LoginError, RedeemError, RequestError};
@@ -89,46 +89,50 @@ impl ResetCore {
         })
     }
 
-    /// Refuses a redemption from an IP whose failed redemptions are used up, before any
-    /// token lookup: past the limit, guessing costs the guesser nothing but this read.
-    pub(super) async fn check_redemption_limit(
-        &self,
-        client_ip: IpAddr,
-    ) -> Result<(), RedeemError> {
-        let now = self.clock.now_ms();
-        if self.limiter.redemptions_exhausted(client_ip, now).await? {
-            self.metrics.rate_limits.hit(LimitKind::IpFailedRedemptions);
-            return Err(RedeemError::TooManyRequests);
-        }
-        Ok(())
-    }
-
-    pub(super) async fn count_failed_redemption(
+    /// Counts a redemption from `client_ip` as a failed one before any lookup (SECURITY.md
+    /// 10): refused once the IP's failures are used up, so guessing past the limit costs
+    /// the guesser nothing but this read. Give the attempt back with [`Self::not_a_failure`]
+    /// unless the secret was a guess.
+    pub(super) async fn begin_redemption(
         &self,
         dialect: Dialect,
         client_ip: IpAddr,
-    ) -> Result<(), RedeemError> {
+    ) -> Result<Attempt, RedeemError> {
         let now = self.clock.now_ms();
-        self.limiter
-            .record_failed_redemption(client_ip, dialect.as_str(), now)
-            .await?;
-        Ok(())
-    }
-
-    /// Refuses a login from an IP whose failed logins are used up, before the password is
-    /// checked, so a guesser also stops costing argon2 time.
-    pub(super) async fn check_login_limit(&self, client_ip: IpAddr) -> Result<(), LoginError> {
-        let now = self.clock.now_ms();
-        if self.limiter.logins_exhausted(client_ip, now).await? {
-            self.metrics.rate_limits.hit(LimitKind::IpFailedLogins);
-            return Err(LoginError::TooManyRequests);
+        match self
+            .limiter
+            .begin_redemption(client_ip, dialect.as_str(), now)
+            .await?
+        {
+            Some(attempt) => Ok(attempt),
+            None => {
+                self.metrics.rate_limits.hit(LimitKind::IpFailedRedemptions);
+                Err(RedeemError::TooManyRequests)
+            }
         }
-        Ok(())
     }
 
-    pub(super) async fn count_failed_login(&self, client_ip: IpAddr) -> Result<(), LoginError> {
+    /// Counts a login from `client_ip` for `email` (normalized; or as typed when it is not
+    /// an address) as a failed one before its password is checked, against the IP's and the
+    /// account's limits: past either, refused before any argon2 work. Give the attempt back
+    /// with [`Self::not_a_failure`] when the login succeeds.
+    pub(super) async fn begin_login(
+        &self,
+        email: &str,
+        client_ip: IpAddr,
+    ) -> Result<Attempt, LoginError> {
         let now = self.clock.now_ms();
-        self.limiter.record_failed_login(client_ip, now).await?;
-        Ok(())
+        match self.limiter.begin_login(client_ip, email, now).await? {
+            Ok(attempt) => Ok(attempt),
+            Err(limit) => {
+                self.metrics.rate_limits.hit(limit);
+                Err(LoginError::TooManyRequests)
+            }
+        }
+    }
+
+    /// Gives back what `attempt` counted: it did not fail.
+    pub(super) async fn not_a_failure(&self, attempt: Attempt) -> Result<(), StoreError> {
+        self.limiter.not_a_failure(attempt).await
     }
 }

@@ -32,6 +32,24 @@ pub enum Binding<'a> {
     Email(&'a str),
 }
 
+/// Longest account id a redemption may name: far above the ids resetd gives out.
+const MAX_PUBLIC_ID_CHARS: usize = 64;
+
+impl Binding<'_> {
+    /// Whether the account name could belong to an account at all.
+    fn is_well_formed(&self) -> bool {
+        match self {
+            Binding::None => true,
+            Binding::UserPublicId(id) => {
+                !id.is_empty()
+                    && id.len() <= MAX_PUBLIC_ID_CHARS
+                    && id.bytes().all(|b| b.is_ascii_graphic())
+            }
+            Binding::Email(raw) => email_address::normalize(raw).is_ok(),
+        }
+    }
+}
+
 impl ResetCore {
     pub async fn redeem(
         &self,
@@ -51,18 +69,20 @@ impl ResetCore {
         if !self.is_enabled(dialect) {
             return Err(RedeemError::DialectDisabled(dialect));
         }
-        // SECURITY.md 10: an IP past its failed-redemption limit is refused before any lookup.
-        self.check_redemption_limit(redemption.client_ip).await?;
         let policy = dialect.password_policy();
         policy.check_shape(redemption.new_password)?;
+        // A token (or account name) no server could have issued is refused before anything is
+        // counted or logged: input that cannot be well formed writes nothing (SECURITY.md 18).
+        if !dialect.token_format().matches(redemption.token) || !redemption.binding.is_well_formed()
+        {
+            return Err(RedeemError::InvalidToken);
+        }
+        // SECURITY.md 10: counted as a guess before any lookup, refused past the IP's limit.
+        let attempt = self.begin_redemption(dialect, redemption.client_ip).await?;
 
         let now = self.clock.now_ms();
-        let issued = if dialect.token_format().matches(redemption.token) {
-            let hash = self.reset_token_hash(dialect, redemption.token);
-            self.store.find_reset_token(dialect.as_str(), &hash).await?
-        } else {
-            None
-        };
+        let hash = self.reset_token_hash(dialect, redemption.token);
+        let issued = self.store.find_reset_token(dialect.as_str(), &hash).await?;
         let bound_user = self.bound_user(redemption.binding).await?;
         // A request that names an account gets a token only of that account: an unknown
         // or malformed name matches no token at all.
@@ -74,17 +94,15 @@ impl ResetCore {
         // A secret the server never issued (for this account) was guessed; one it issued but
         // that is used, burned or expired came from the mailbox (a second click, a race
         // lost to a concurrent redemption). Only guesses count against the client IP.
-        let guessed = issued.is_none();
+        if issued.is_some() {
+            self.not_a_failure(attempt).await?;
+        }
         let token = issued.filter(|t| t.used_at.is_none() && t.expires_at > now);
         let Some(token) = token else {
-            if let Some(user) = &bound_user {
-                self.count_failure(dialect, user.id, now).await?;
-            }
-            if guessed {
-                self.count_failed_redemption(dialect, redemption.client_ip)
-                    .await?;
-            }
             let user_id = bound_user.as_ref().map(|u| u.id);
+            if !matches!(redemption.binding, Binding::None) {
+                self.count_failure(dialect, user_id, now).await?;
+            }
             self.audit(
                 AuditKind::RedemptionFailed,
                 user_id,
@@ -169,24 +187,19 @@ impl ResetCore {
         })
     }
 
-    /// A wrong token for a known account counts against that account's live token, which is
-    /// burned once the configured number of failures is reached.
+    /// A wrong token for the account the request named counts against that account's live
+    /// token, which is burned once the configured number of failures is reached. The same
+    /// store work whether or not the named account exists (`None`).
     async fn count_failure(
         &self,
         dialect: Dialect,
-        user_id: i64,
+        user_id: Option<i64>,
         now: i64,
     ) -> Result<(), RedeemError> {
-        if let Some(live) = self
-            .store
-            .live_reset_token(user_id, dialect.as_str(), now)
-            .await?
-        {
-            let limit = i32::try_from(self.config.security.max_failed_attempts).unwrap_or(i32::MAX);
-            self.store
-                .record_failed_redemption(live.id, limit, now)
-                .await?;
-        }
+        let limit = i32::try_from(self.config.security.max_failed_attempts).unwrap_or(i32::MAX);
+        self.store
+            .record_failed_redemption_of_live(user_id, dialect.as_str(), limit, now)
+            .await?;
         Ok(())
     }
 }

@@ -94,8 +94,9 @@ impl ResetCore {
 
     /// Checks email and password and opens a session. Every failure is the same answer, and
     /// an unknown email still costs one argon2id verification so timing does not tell.
-    /// Failures are counted per client IP; past the limit the IP is refused before any
-    /// check (`limits.rs`).
+    /// Each login is counted as a failure against the client IP's and the email's limits
+    /// before the password is checked, and given back if it succeeds (`limits.rs`): past
+    /// either limit the login is refused before any check.
     pub async fn login(
         &self,
         raw_email: &str,
@@ -104,10 +105,15 @@ impl ResetCore {
         scope: &str,
         client_ip: IpAddr,
     ) -> Result<SessionTokens, LoginError> {
-        self.check_login_limit(client_ip).await?;
-        let user = match email_address::normalize(raw_email) {
-            Ok(email) => self.store.user_by_email(&email).await?,
-            Err(_) => None,
+        let email = email_address::normalize(raw_email).ok();
+        // An email that is no address is counted as typed, so it has a limit of its own too.
+        let counted_as = email
+            .clone()
+            .unwrap_or_else(|| raw_email.trim().to_lowercase());
+        let attempt = self.begin_login(&counted_as, client_ip).await?;
+        let user = match &email {
+            Some(email) => self.store.user_by_email(email).await?,
+            None => None,
         };
         let stored = user
             .as_ref()
@@ -122,17 +128,15 @@ impl ResetCore {
                 false
             }
         };
-        match user {
+        let session = match user {
             // A password a reset replaced meanwhile no longer opens anything.
-            Some(user) if matches => self
-                .open_session(&user, client_id, scope)
-                .await?
-                .ok_or(LoginError::InvalidCredentials),
-            _ => {
-                self.count_failed_login(client_ip).await?;
-                Err(LoginError::InvalidCredentials)
-            }
-        }
+            Some(user) if matches => self.open_session(&user, client_id, scope).await?,
+            _ => None,
+        };
+        // A failed login keeps its count.
+        let session = session.ok_or(LoginError::InvalidCredentials)?;
+        self.not_a_failure(attempt).await?;
+        Ok(session)
     }
 
     /// What an active access or refresh token stands for; `None` for unknown, expired or

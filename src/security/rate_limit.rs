@@ -10,6 +10,7 @@
 //! | `ip_requests` | client IP | reset requests | 20 per minute |
 //! | `ip_failed_redemptions` | client IP | redemptions of a secret the server never issued | 10 per 15 min |
 //! | `ip_failed_logins` | client IP | failed `/v1/login` attempts | as `ip_failed_redemptions` |
+//! | `account_failed_logins` | keyed hash of the normalized email | failed `/v1/login` attempts, from any IP | 20 per 15 min |
 //! | `ip_captchas` | client IP | captchas handed out | as `ip_requests` |
 //!
 //! Failed logins have a counter of their own (with the failed-redemption numbers) rather than
@@ -19,9 +20,12 @@
 //! Requests are counted when they happen (one atomic upsert each) and refused once the count
 //! passes the limit; the account's count is taken when the reset core's issuer processes the
 //! queued request, in the window of the moment the request was made. Failures are counted
-//! after they happen and checked, read-only, before the next attempt does any work;
-//! concurrent attempts from one IP can therefore overshoot the failure limit by the number
-//! in flight, which the per-token burn still bounds.
+//! *before* the attempt is judged ([`Attempt`]): one statement takes a unit of the allowance
+//! only while some is left, and an attempt that turns out not to be a failure gives it back.
+//! Attempts in flight therefore hold the allowance they may use up, so concurrent attempts
+//! cannot overshoot a failure limit at all: of N at once past a limit of M, at most M are
+//! judged (issue 13 item 22). The price: while M attempts of one client are in flight, its
+//! next one is refused even if all of them will succeed.
 //!
 //! A key never holds an email: accounts are keyed by `TokenHasher` under the purpose
 //! `ratelimit`, so a copy of the table tells nothing about who asked. IPv6 clients are
@@ -51,6 +55,7 @@ pub enum LimitKind {
     IpRequests,
     IpFailedRedemptions,
     IpFailedLogins,
+    AccountFailedLogins,
     IpCaptchas,
 }
 
@@ -61,6 +66,7 @@ impl LimitKind {
             LimitKind::IpRequests => "ip_requests",
             LimitKind::IpFailedRedemptions => "ip_failed_redemptions",
             LimitKind::IpFailedLogins => "ip_failed_logins",
+            LimitKind::AccountFailedLogins => "account_failed_logins",
             LimitKind::IpCaptchas => "ip_captchas",
         }
     }
@@ -96,6 +102,37 @@ impl Quota {
     fn window_start(self, now: Millis) -> Millis {
         now - now.rem_euclid(self.window_ms)
     }
+
+    /// The counter of `kind` for `subject` in the window of `now`.
+    fn slot(self, kind: LimitKind, subject: &str, now: Millis) -> Slot {
+        Slot {
+            kind,
+            key: key(kind, subject),
+            window_start: self.window_start(now),
+            max: self.max,
+        }
+    }
+}
+
+/// One counter in one window, and its limit.
+#[derive(Debug, Clone)]
+struct Slot {
+    kind: LimitKind,
+    key: String,
+    window_start: Millis,
+    max: i64,
+}
+
+/// What an attempt counted as a failure before it was judged (see the module docs). Hand
+/// it to [`RateLimiter::not_a_failure`] if it did not fail; dropped, it stays counted.
+#[derive(Debug, Default)]
+#[must_use = "an attempt that did not fail is given back with `not_a_failure`"]
+pub struct Attempt(Vec<Slot>);
+
+impl Attempt {
+    fn of(slot: Slot) -> Attempt {
+        Attempt(vec![slot])
+    }
 }
 
 /// The limiter; cheap to clone. Built from `[security]`: with `rate_limits = "off"` every
@@ -111,6 +148,7 @@ struct Limits {
     account_requests: Quota,
     ip_requests: Quota,
     ip_failures: Quota,
+    account_login_failures: Quota,
     /// Windows that started this long ago are over for every kind: pruning deletes them.
     longest_window_ms: Millis,
     /// When this process prunes next (ms since the epoch).
@@ -139,11 +177,20 @@ impl RateLimiter {
             security.ip_failed_redemptions_per_window,
             security.ip_failed_window_secs,
         );
-        let longest_window_ms = [account_requests, ip_requests, ip_failures]
-            .iter()
-            .map(|q| q.window_ms)
-            .max()
-            .unwrap_or(PRUNE_EVERY_MS);
+        let account_login_failures = Quota::new(
+            security.account_failed_logins_per_window,
+            security.account_failed_window_secs,
+        );
+        let longest_window_ms = [
+            account_requests,
+            ip_requests,
+            ip_failures,
+            account_login_failures,
+        ]
+        .iter()
+        .map(|q| q.window_ms)
+        .max()
+        .unwrap_or(PRUNE_EVERY_MS);
         RateLimiter {
             inner: Some(Arc::new(Limits {
                 store,
@@ -151,6 +198,7 @@ impl RateLimiter {
                 account_requests,
                 ip_requests,
                 ip_failures,
+                account_login_failures,
                 longest_window_ms,
                 next_prune_at: AtomicI64::new(0),
             })),
@@ -246,74 +294,65 @@ impl RateLimiter {
             .await
     }
 
-    /// Whether `ip` has used up its failed redemptions: checked before a redemption looks
-    /// anything up (SECURITY.md 10). Reads only.
-    pub async fn redemptions_exhausted(&self, ip: IpAddr, now: Millis) -> Result<bool, StoreError> {
-        self.failures_exhausted(LimitKind::IpFailedRedemptions, ip, now)
-            .await
-    }
-
-    /// Counts a failed redemption from `ip`.
-    pub async fn record_failed_redemption(
+    /// Counts a redemption from `ip` as a failure before it is judged (SECURITY.md 10):
+    /// `None`, counting nothing, once the IP's failures are used up. Give the attempt back
+    /// with [`RateLimiter::not_a_failure`] when it turns out not to be a guess.
+    pub async fn begin_redemption(
         &self,
         ip: IpAddr,
         dialect: &str,
         now: Millis,
-    ) -> Result<(), StoreError> {
-        self.record_failure(LimitKind::IpFailedRedemptions, ip, dialect, now)
-            .await
-    }
-
-    /// Whether `ip` has used up its failed logins. Reads only.
-    pub async fn logins_exhausted(&self, ip: IpAddr, now: Millis) -> Result<bool, StoreError> {
-        self.failures_exhausted(LimitKind::IpFailedLogins, ip, now)
-            .await
-    }
-
-    /// Counts a failed login from `ip`.
-    pub async fn record_failed_login(&self, ip: IpAddr, now: Millis) -> Result<(), StoreError> {
-        self.record_failure(LimitKind::IpFailedLogins, ip, "resetd", now)
-            .await
-    }
-
-    async fn failures_exhausted(
-        &self,
-        kind: LimitKind,
-        ip: IpAddr,
-        now: Millis,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Attempt>, StoreError> {
         let Some(limits) = &self.inner else {
-            return Ok(false);
+            return Ok(Some(Attempt::default()));
         };
-        let quota = limits.ip_failures;
-        let count = limits
-            .store
-            .rate_limit_count(&key(kind, &client_subject(ip)), quota.window_start(now))
-            .await?;
-        Ok(count >= quota.max)
+        let subject = client_subject(ip);
+        let slot = limits
+            .ip_failures
+            .slot(LimitKind::IpFailedRedemptions, &subject, now);
+        Ok(limits.take(slot, dialect, now).await?.map(Attempt::of))
     }
 
-    async fn record_failure(
+    /// Counts a login from `ip` for `email` (normalized, known or not) as a failure before
+    /// its password is checked, against the IP's and the account's failed-login limits: the
+    /// limit that refuses it, counting nothing, or the attempt. Give it back with
+    /// [`RateLimiter::not_a_failure`] when the login succeeds.
+    pub async fn begin_login(
         &self,
-        kind: LimitKind,
         ip: IpAddr,
-        dialect: &str,
+        email: &str,
         now: Millis,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Result<Attempt, LimitKind>, StoreError> {
+        let Some(limits) = &self.inner else {
+            return Ok(Ok(Attempt::default()));
+        };
+        let ip_slot = limits
+            .ip_failures
+            .slot(LimitKind::IpFailedLogins, &client_subject(ip), now);
+        let Some(ip_slot) = limits.take(ip_slot, "resetd", now).await? else {
+            return Ok(Err(LimitKind::IpFailedLogins));
+        };
+        let account = limits.keys.hash(ACCOUNT_KEY_PURPOSE, email);
+        let account_slot =
+            limits
+                .account_login_failures
+                .slot(LimitKind::AccountFailedLogins, &account, now);
+        let Some(account_slot) = limits.take(account_slot, "resetd", now).await? else {
+            limits.give_back(&ip_slot).await?;
+            return Ok(Err(LimitKind::AccountFailedLogins));
+        };
+        Ok(Ok(Attempt(vec![ip_slot, account_slot])))
+    }
+
+    /// Gives back what `attempt` counted: it did not fail. An attempt merely dropped stays
+    /// counted, as a failure.
+    pub async fn not_a_failure(&self, attempt: Attempt) -> Result<(), StoreError> {
         let Some(limits) = &self.inner else {
             return Ok(());
         };
-        let quota = limits.ip_failures;
-        let count = limits
-            .store
-            .hit_rate_limit(&key(kind, &client_subject(ip)), quota.window_start(now))
-            .await?;
-        // This failure used up the allowance: the next attempt is refused. Logged once per
-        // window, not for every refusal after it.
-        if count == quota.max {
-            tracing::info!(limit = kind.as_str(), dialect, "rate limit reached");
+        for slot in &attempt.0 {
+            limits.give_back(slot).await?;
         }
-        limits.prune_if_due(now);
         Ok(())
     }
 
@@ -352,6 +391,42 @@ impl Limits {
         }
         self.prune_if_due(now);
         Ok(count <= quota.max)
+    }
+
+    /// Takes one unit of `slot`'s allowance, if any is left; `None` counts nothing. A read
+    /// first, so a client refused again and again costs no write.
+    async fn take(
+        &self,
+        slot: Slot,
+        dialect: &str,
+        now: Millis,
+    ) -> Result<Option<Slot>, StoreError> {
+        let count = self
+            .store
+            .rate_limit_count(&slot.key, slot.window_start)
+            .await?;
+        if count >= slot.max {
+            return Ok(None);
+        }
+        let Some(count) = self
+            .store
+            .take_rate_limit(&slot.key, slot.window_start, slot.max)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // This attempt took the last of the allowance: logged once per window.
+        if count == slot.max {
+            tracing::info!(limit = slot.kind.as_str(), dialect, "rate limit reached");
+        }
+        self.prune_if_due(now);
+        Ok(Some(slot))
+    }
+
+    async fn give_back(&self, slot: &Slot) -> Result<(), StoreError> {
+        self.store
+            .give_back_rate_limit(&slot.key, slot.window_start)
+            .await
     }
 
     /// Whether this process should prune now; claims the turn when it should.
@@ -498,28 +573,58 @@ mod tests {
             );
         }
 
-        async fn failures_are_checked_before_and_counted_after(t: TestStore) {
-            let security = config(|s| s.ip_failed_redemptions_per_window = 2);
+        async fn failures_are_counted_before_they_are_judged(t: TestStore) {
+            let security = config(|s| {
+                s.ip_failed_redemptions_per_window = 2;
+                s.account_failed_logins_per_window = 3;
+            });
             let limiter = limiter(&t, &security);
             let now = 1_000_000_000;
             let from = ip("2001:db8::1");
-            assert!(!limiter.redemptions_exhausted(from, now).await.expect("check"));
-            limiter.record_failed_redemption(from, "cloudreve", now).await.expect("count");
-            assert!(!limiter.redemptions_exhausted(from, now).await.expect("check"));
-            limiter.record_failed_redemption(from, "cloudreve", now).await.expect("count");
-            assert!(limiter.redemptions_exhausted(from, now).await.expect("check"));
-            // The same /64 is the same client; the check itself counts nothing.
-            assert!(limiter.redemptions_exhausted(ip("2001:db8::2"), now).await.expect("check"));
-            assert!(!limiter.redemptions_exhausted(ip("2001:db9::1"), now).await.expect("check"));
-            // Logins are counted apart.
-            assert!(!limiter.logins_exhausted(from, now).await.expect("check"));
-            limiter.record_failed_login(from, now).await.expect("count");
-            limiter.record_failed_login(from, now).await.expect("count");
-            assert!(limiter.logins_exhausted(from, now).await.expect("check"));
+            let first = limiter.begin_redemption(from, "cloudreve", now).await.expect("count");
+            let second = limiter.begin_redemption(from, "cloudreve", now).await.expect("count");
+            let (Some(first), Some(_second)) = (first, second) else {
+                panic!("two failures are allowed");
+            };
+            // Both in flight hold the allowance: a third is refused before it is judged.
+            assert!(limiter.begin_redemption(from, "cloudreve", now).await.expect("count").is_none());
+            // The same /64 is the same client; another is not.
+            assert!(limiter
+                .begin_redemption(ip("2001:db8::2"), "cloudreve", now)
+                .await
+                .expect("count")
+                .is_none());
+            assert!(limiter
+                .begin_redemption(ip("2001:db9::1"), "cloudreve", now)
+                .await
+                .expect("count")
+                .is_some());
+            // The first was no guess after all: its unit comes back, once.
+            limiter.not_a_failure(first).await.expect("give back");
+            let third = limiter.begin_redemption(from, "cloudreve", now).await.expect("count");
+            assert!(third.is_some());
+            assert!(limiter.begin_redemption(from, "cloudreve", now).await.expect("count").is_none());
+
+            // Logins are counted apart, per IP and per account; the account's limit holds
+            // across IPs, and a refusal by it leaves the IP's count as it was.
+            for n in 0..3 {
+                let attempt = limiter
+                    .begin_login(ip(&format!("192.0.2.{n}")), EMAIL, now)
+                    .await
+                    .expect("count");
+                assert!(attempt.is_ok(), "login {n}");
+            }
+            let refused = limiter.begin_login(ip("192.0.2.9"), EMAIL, now).await.expect("count");
+            assert_eq!(refused.err(), Some(LimitKind::AccountFailedLogins));
+            let other = limiter
+                .begin_login(ip("192.0.2.9"), "bob@example.com", now)
+                .await
+                .expect("count");
+            assert!(other.is_ok());
             // 15 minutes later, a new window.
             let later = now + 15 * 60_000;
-            assert!(!limiter.redemptions_exhausted(from, later).await.expect("check"));
-            assert!(!limiter.logins_exhausted(from, later).await.expect("check"));
+            assert!(limiter.begin_redemption(from, "cloudreve", later).await.expect("count").is_some());
+            assert!(limiter.begin_login(from, EMAIL, later).await.expect("count").is_ok());
         }
 
         async fn keys_never_hold_the_email(t: TestStore) {
@@ -529,9 +634,12 @@ mod tests {
                 .check_request(EMAIL, ip("192.0.2.1"), "strapi", now)
                 .await
                 .expect("check");
-            limiter.record_failed_redemption(ip("192.0.2.1"), "strapi", now).await.expect("count");
+            let failed = limiter.begin_redemption(ip("192.0.2.1"), "strapi", now).await;
+            assert!(failed.expect("count").is_some());
+            let failed = limiter.begin_login(ip("192.0.2.1"), EMAIL, now).await;
+            assert!(failed.expect("count").is_ok());
             let keys = t.store.rate_limit_keys().await.expect("keys");
-            assert_eq!(keys.len(), 3, "{keys:?}");
+            assert_eq!(keys.len(), 5, "{keys:?}");
             for key in &keys {
                 assert!(!key.contains("ann") && !key.contains("example"), "{key}");
             }
@@ -539,6 +647,7 @@ mod tests {
             assert!(keys.contains(&format!("account_requests:{hash}")), "{keys:?}");
             assert!(keys.contains(&"ip_requests:192.0.2.1".to_owned()), "{keys:?}");
             assert!(keys.contains(&"ip_failed_redemptions:192.0.2.1".to_owned()), "{keys:?}");
+            assert!(keys.contains(&format!("account_failed_logins:{hash}")), "{keys:?}");
         }
 
         async fn off_allows_everything_and_writes_nothing(t: TestStore) {
@@ -547,6 +656,7 @@ mod tests {
                 s.ip_requests_per_window = 1;
                 s.account_requests_per_window = 1;
                 s.ip_failed_redemptions_per_window = 1;
+                s.account_failed_logins_per_window = 1;
             });
             let limiter = limiter(&t, &security);
             assert!(!limiter.is_enabled());
@@ -556,11 +666,11 @@ mod tests {
                     limiter.check_request(EMAIL, from, "strapi", 0).await.expect("check"),
                     RequestVerdict::Allowed
                 );
-                limiter.record_failed_redemption(from, "strapi", 0).await.expect("count");
-                limiter.record_failed_login(from, 0).await.expect("count");
+                let redemption = limiter.begin_redemption(from, "strapi", 0).await;
+                assert!(redemption.expect("count").is_some());
+                let login = limiter.begin_login(from, EMAIL, 0).await;
+                assert!(login.expect("count").is_ok());
             }
-            assert!(!limiter.redemptions_exhausted(from, 0).await.expect("check"));
-            assert!(!limiter.logins_exhausted(from, 0).await.expect("check"));
             assert!(t.store.rate_limit_keys().await.expect("keys").is_empty());
         }
 
@@ -574,14 +684,15 @@ mod tests {
             let start = 1_000_000_000 - 1_000_000_000 % (15 * 60_000);
             let from = ip("192.0.2.1");
             limiter.check_request(EMAIL, from, "strapi", start).await.expect("check");
-            limiter.record_failed_login(from, start).await.expect("count");
+            let login = limiter.begin_login(from, EMAIL, start).await;
+            assert!(login.expect("count").is_ok());
             // Within the longest window nothing goes, also the ended 1-minute window.
             let within = start + 15 * 60_000 - 1;
             assert_eq!(limiter.prune(within).await.expect("prune"), 0);
             // Once the longest window has passed entirely, all of them go.
             let after = start + 30 * 60_000;
             limiter.check_request(EMAIL, from, "strapi", after).await.expect("check");
-            assert_eq!(limiter.prune(after).await.expect("prune"), 3);
+            assert_eq!(limiter.prune(after).await.expect("prune"), 4);
             assert_eq!(t.store.rate_limit_keys().await.expect("keys").len(), 2);
         }
     }

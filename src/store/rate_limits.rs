@@ -39,6 +39,56 @@ impl Store {
         })
     }
 
+    /// Counts one hit of `key` in the window starting at `window_start` unless the count has
+    /// reached `max` already: the new count, or `None` (nothing counted). One statement, so
+    /// concurrent callers never pass `max` together.
+    pub async fn take_rate_limit(
+        &self,
+        key: &str,
+        window_start: Millis,
+        max: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // The WHERE of `ON CONFLICT DO UPDATE` is this trait's `filter`, not `QueryDsl`'s.
+        use diesel::query_dsl::methods::FilterDsl as _;
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        write_conn!(self, |conn| {
+            let count = diesel::insert_into(rate_limits::table)
+                .values((
+                    rate_limits::key.eq(key),
+                    rate_limits::window_start.eq(window_start),
+                    rate_limits::count.eq(1),
+                ))
+                .on_conflict((rate_limits::key, rate_limits::window_start))
+                .do_update()
+                .set(rate_limits::count.eq(rate_limits::count + 1))
+                .filter(rate_limits::count.lt(max))
+                .returning(rate_limits::count)
+                .get_result::<i32>(conn)
+                .await
+                .optional()?;
+            Ok(count.map(i64::from))
+        })
+    }
+
+    /// Takes back one hit of `key` in the window starting at `window_start` (never below 0).
+    pub async fn give_back_rate_limit(
+        &self,
+        key: &str,
+        window_start: Millis,
+    ) -> Result<(), StoreError> {
+        write_conn!(self, |conn| {
+            diesel::update(
+                rate_limits::table
+                    .find((key, window_start))
+                    .filter(rate_limits::count.gt(0)),
+            )
+            .set(rate_limits::count.eq(rate_limits::count - 1))
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    }
+
     /// The count of `key` in the window starting at `window_start` (0 when never hit),
     /// without counting: for limits checked before the event they count has happened.
     pub async fn rate_limit_count(
@@ -100,6 +150,23 @@ mod tests {
             assert_eq!(s.hit_rate_limit("ip:192.0.2.1", 60_000).await.expect("hit"), 1);
             assert_eq!(s.hit_rate_limit("ip:192.0.2.2", 0).await.expect("hit"), 1);
             assert_eq!(s.rate_limit_count("ip:192.0.2.1", 0).await.expect("read"), 3);
+        }
+
+        async fn taking_stops_at_the_limit_and_gives_back(t: TestStore) {
+            let s = &t.store;
+            assert_eq!(s.take_rate_limit("k", 0, 2).await.expect("take"), Some(1));
+            assert_eq!(s.take_rate_limit("k", 0, 2).await.expect("take"), Some(2));
+            assert_eq!(s.take_rate_limit("k", 0, 2).await.expect("take"), None);
+            assert_eq!(s.rate_limit_count("k", 0).await.expect("read"), 2);
+            s.give_back_rate_limit("k", 0).await.expect("give back");
+            assert_eq!(s.take_rate_limit("k", 0, 2).await.expect("take"), Some(2));
+            for _ in 0..3 {
+                s.give_back_rate_limit("k", 0).await.expect("give back");
+            }
+            assert_eq!(s.rate_limit_count("k", 0).await.expect("read"), 0);
+            // Nothing to give back in a window never hit.
+            s.give_back_rate_limit("k", 60_000).await.expect("give back");
+            assert_eq!(s.rate_limit_count("k", 60_000).await.expect("read"), 0);
         }
 
         async fn pruning_deletes_only_older_windows(t: TestStore) {

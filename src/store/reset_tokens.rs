@@ -271,39 +271,49 @@ impl Store {
         })
     }
 
-    /// Counts a wrong guess against the token; once `burn_at` guesses have failed the token
-    /// is marked used, so it can never be redeemed. Returns whether the token is now burned
-    /// (`false` as well when there is no such token).
-    pub async fn record_failed_redemption(
+    /// Counts a wrong guess against the live token of `dialect` of the account `user_id`
+    /// (the newest unused, unexpired one) and burns it once `burn_at` guesses have failed;
+    /// returns whether a token was burned. `None` stands for an account that does not exist
+    /// and does exactly the same statements, matching nothing: a redemption naming an
+    /// account costs the same whether or not it has one (issue 13 item 23).
+    pub async fn record_failed_redemption_of_live(
         &self,
-        token_id: i64,
+        user_id: Option<i64>,
+        dialect: &str,
         burn_at: i32,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        // Ids are positive: -1 names no row.
+        let user_id = user_id.unwrap_or(-1);
         write_transaction!(self, |conn| {
-            // The increment locks the row (PostgreSQL) until commit, so the count it returns
-            // is still the row's when the second statement runs.
-            let failed = diesel::update(reset_tokens::table.find(token_id))
-                .set(reset_tokens::failed_attempts.eq(reset_tokens::failed_attempts + 1))
-                .returning(reset_tokens::failed_attempts)
-                .get_result::<i32>(conn)
+            let token_id = reset_tokens::table
+                .filter(reset_tokens::user_id.eq(user_id))
+                .filter(reset_tokens::dialect.eq(dialect))
+                .filter(reset_tokens::used_at.is_null())
+                .filter(reset_tokens::expires_at.gt(now))
+                .order(reset_tokens::id.desc())
+                .select(reset_tokens::id)
+                .first::<i64>(conn)
                 .await
-                .optional()?;
-            let Some(failed) = failed else {
-                return Ok(false);
-            };
-            if failed < burn_at {
-                return Ok(false);
-            }
-            diesel::update(
+                .optional()?
+                .unwrap_or(-1);
+            // The increment locks the row (PostgreSQL) until commit, so the count the next
+            // statement reads is still the row's.
+            diesel::update(reset_tokens::table.find(token_id))
+                .set(reset_tokens::failed_attempts.eq(reset_tokens::failed_attempts + 1))
+                .execute(conn)
+                .await?;
+            // Whatever the count, so every path runs the same statements.
+            let burned = diesel::update(
                 reset_tokens::table
                     .find(token_id)
-                    .filter(reset_tokens::used_at.is_null()),
+                    .filter(reset_tokens::used_at.is_null())
+                    .filter(reset_tokens::failed_attempts.ge(burn_at)),
             )
             .set(reset_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
-            Ok(true)
+            Ok(burned > 0)
         })
     }
 
@@ -468,7 +478,9 @@ mod tests {
             let issued = issued.await.expect("issue").expect("issued");
 
             for attempt in 1..=4 {
-                let burned = store.record_failed_redemption(issued.id, 5, attempt).await;
+                let burned = store
+                    .record_failed_redemption_of_live(Some(user.id), "strapi", 5, attempt)
+                    .await;
                 assert!(!burned.expect("record"), "burned after {attempt}");
             }
             assert!(store
@@ -476,7 +488,8 @@ mod tests {
                 .await
                 .expect("live")
                 .is_some());
-            let burned = store.record_failed_redemption(issued.id, 5, 5).await;
+            let burned = store.record_failed_redemption_of_live(Some(user.id), "strapi", 5, 5);
+            let burned = burned.await;
             assert!(burned.expect("record"));
 
             let dead = store.find_reset_token("strapi", "h").await.expect("find");
@@ -490,10 +503,15 @@ mod tests {
                 .is_none());
             let redeemed = store.complete_reset(completion(issued.id, user.id, "new"), 7);
             assert_eq!(redeemed.await.expect("complete"), None);
-            assert!(!store
-                .record_failed_redemption(4242, 5, 8)
-                .await
-                .expect("no token"));
+            // No live token left, and no account at all: nothing counted, nothing burned.
+            for user_id in [Some(user.id), None] {
+                assert!(!store
+                    .record_failed_redemption_of_live(user_id, "strapi", 1, 8)
+                    .await
+                    .expect("no token"));
+            }
+            let dead = store.find_reset_token("strapi", "h").await.expect("find");
+            assert_eq!(dead.expect("still there").failed_attempts, 5);
         }
 
         async fn complete_reset_sets_password_revokes_sessions_and_queues_mail(t: TestStore) {
