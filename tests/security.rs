@@ -25,6 +25,7 @@
 //! | 18 | bad input: dialect's error form, no 500, nothing written | `security_18_bad_input.rs`: `security_18_arbitrary_bytes`, `security_18_any_json_value`, `security_18_right_fields_wrong_values`, `security_18_deep_and_huge_bodies`, `security_18_bad_input_writes_nothing`; `security_18_fuzz_parsers.rs`: `security_18_fuzz_parsers_for_a_bounded_time` |
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
+//! | 24 | weak passwords refused in every dialect: control characters, nothing visible, one character repeated | `security_24_weak_passwords_are_refused_in_every_dialect` (here); unit tests in `src/reset/policy.rs` |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -150,13 +151,14 @@ fn password_of(n: usize) -> String {
     "kQ7#vX2!mZ9$".chars().cycle().take(n).collect()
 }
 
-/// `n` code points, mostly `fill`; in a dialect that wants character classes, led by an upper
-/// case, a lower case letter and a digit (two-byte `É`, `é`, one-byte `1`).
+/// `n` code points, mostly `fill`, led by a digit (one-byte `1`: a password may not be one
+/// character repeated, item 24); in a dialect that wants character classes, also by an
+/// upper and a lower case letter (two-byte `É`, `é`).
 fn wide_password(dialect: Dialect, n: usize, fill: char) -> String {
     let lead = if dialect.password_rule().classes > 0 {
         "Éé1"
     } else {
-        ""
+        "1"
     };
     let rest = n - lead.chars().count();
     format!("{lead}{}", String::from(fill).repeat(rest))
@@ -1546,6 +1548,74 @@ async fn security_17_audit_events_record_who_when_where_and_which_dialect(
             format!("ip={}", event.client_ip.as_deref().unwrap_or("-")),
         ];
         assert_eq!(fields, expected, "{line}");
+    }
+    server.stop().await;
+}
+
+// ---- 24 -----------------------------------------------------------------------------------
+
+/// `n` code points cycling through `pattern`.
+fn cycled(pattern: &str, n: usize) -> String {
+    pattern.chars().cycle().take(n).collect()
+}
+
+/// Issue 13 item 24: in every dialect, a new password that has a control character (C0,
+/// DEL, C1; alone or inside an otherwise good password), no visible character (only
+/// spaces and/or combining marks) or a single character repeated is refused in the
+/// dialect's own password-refusal form, however long it is; the refusal consumes nothing:
+/// the emailed token then sets a good password.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_24_weak_passwords_are_refused_in_every_dialect(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    for dialect in DIALECTS {
+        let email = format!("{}@example.com", dialect.name());
+        let user = server.create_user(&email, OLD_PASSWORD).await;
+        let secret = emailed_secret(&server, dialect, &email).await;
+        // Long enough for every dialect's minimum, so length is never the reason.
+        let n = dialect.password_rule().min.max(10);
+        let weak: Vec<(String, &str)> = vec![
+            (" ".repeat(n), "visible"),
+            (cycled(" \u{a0}\u{3000}\u{2003}", n), "visible"),
+            ("\u{301}".repeat(n), "visible"),
+            (cycled("\u{301}\u{308}\u{20dd}", n), "visible"),
+            (cycled(" \u{301}", n), "visible"),
+            ("\0".repeat(n), "control"),
+            (cycled("\t\n\r", n), "control"),
+            (cycled("\u{7f}\u{85}\u{9f}", n), "control"),
+            (format!("Aa{}", "\0".repeat(n)), "control"),
+            (format!("{NEW_PASSWORD}\0"), "control"),
+            ("New-pass\nw0rd-2".to_owned(), "control"),
+            ("New-passw0rd\u{85}-2".to_owned(), "control"),
+            ("a".repeat(n), "repeated"),
+            ("Z".repeat(n), "repeated"),
+            ("😀".repeat(n), "repeated"),
+        ];
+        for (password, why) in &weak {
+            let answer = redeem_with(
+                &server,
+                dialect,
+                (&email, &user.id),
+                &secret,
+                password,
+                None,
+            )
+            .await;
+            let message = assert_password_refused(dialect, &answer);
+            assert!(
+                message.contains(why),
+                "{dialect:?}: {password:?} refused with {message:?}, expected {why:?}"
+            );
+        }
+        assert!(
+            server.login(&email, OLD_PASSWORD).await.is_some(),
+            "{dialect:?}: nothing changed"
+        );
+        reset_and_log_in(&server, dialect, (&email, &user.id), &secret, NEW_PASSWORD).await;
     }
     server.stop().await;
 }
