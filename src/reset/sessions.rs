@@ -93,6 +93,7 @@ impl ResetCore {
         scope: &str,
         client_ip: IpAddr,
     ) -> Result<SessionTokens, LoginError> {
+        self.grant(Some(client_id), Some(scope))?;
         self.check_login_limit(client_ip).await?;
         let user = match email_address::normalize(raw_email) {
             Ok(email) => self.store.user_by_email(&email).await?,
