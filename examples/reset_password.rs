@@ -8,7 +8,9 @@
 //! cargo run --example reset_password -- reset CODE 'a new long password'
 //! ```
 //!
-//! `RESETD_URL` names the server (default `http://127.0.0.1:8080`).
+//! `RESETD_URL` names the server (default `http://127.0.0.1:8080`);
+//! `RESETD_INTROSPECTION_TOKEN`, the server's `introspection.token`, lets the example check
+//! the new session.
 
 use resetd_client::{types, Client, Error};
 
@@ -19,7 +21,7 @@ async fn main() -> std::process::ExitCode {
     let client = Client::new(&url);
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["request", email] => request(&client, email).await,
-        ["reset", code, password] => reset(&client, code, password).await,
+        ["reset", code, password] => reset(&client, &url, code, password).await,
         _ => {
             eprintln!("usage: reset_password request EMAIL | reset CODE NEW_PASSWORD");
             return std::process::ExitCode::from(2);
@@ -52,8 +54,8 @@ async fn request(client: &Client, email: &str) -> Result<(), String> {
 }
 
 /// Sets the new password with the emailed code; Strapi answers with a session for the
-/// account, which `/v1/introspect` confirms.
-async fn reset(client: &Client, code: &str, password: &str) -> Result<(), String> {
+/// account, which `/v1/introspect` confirms (it needs the introspection bearer token).
+async fn reset(client: &Client, url: &str, code: &str, password: &str) -> Result<(), String> {
     let answer = client
         .strapi_reset_password()
         .body(types::StrapiResetPasswordRequest {
@@ -66,7 +68,19 @@ async fn reset(client: &Client, code: &str, password: &str) -> Result<(), String
         .map_err(describe)?
         .into_inner();
     println!("password changed for {}", answer.user.email);
-    let session = client
+    let Ok(token) = std::env::var("RESETD_INTROSPECTION_TOKEN") else {
+        println!("set RESETD_INTROSPECTION_TOKEN to check the new session");
+        return Ok(());
+    };
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| "RESETD_INTROSPECTION_TOKEN is not a valid header value".to_owned())?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|err| err.to_string())?;
+    let session = Client::new_with_client(url, http)
         .resetd_introspect()
         .body(types::ResetdIntrospectRequest { token: answer.jwt })
         .send()

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::security::cidr::Cidr;
 
+mod clients;
+
+pub use clients::{is_scope_token, ClientConfig, DEFAULT_CLIENT_ID};
+
 /// A configuration problem, always naming the key it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -49,6 +53,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RESETD_LOG_FORMAT", "log.format"),
     ("RESETD_RATE_LIMITS", "security.rate_limits"),
     ("RESETD_METRICS_TOKEN", "metrics.token"),
+    ("RESETD_INTROSPECTION_TOKEN", "introspection.token"),
 ];
 
 /// The environment variable naming the config file.
@@ -81,6 +86,7 @@ pub struct Config {
     pub dialects: DialectsConfig,
     pub security: SecurityConfig,
     pub metrics: MetricsConfig,
+    pub introspection: IntrospectionConfig,
 }
 
 impl Default for Config {
@@ -102,6 +108,7 @@ impl Default for Config {
             dialects: DialectsConfig::default(),
             security: SecurityConfig::default(),
             metrics: MetricsConfig::default(),
+            introspection: IntrospectionConfig::default(),
         }
     }
 }
@@ -188,6 +195,12 @@ pub struct SessionConfig {
     pub access_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds.
     pub refresh_ttl_secs: u64,
+    /// The clients `/v1/login` issues sessions to (`[[sessions.clients]]` tables of `id` and
+    /// `scopes`): an unknown `client_id` is refused (`invalid_client`), as is a scope not
+    /// listed for the client (`invalid_scope`). A login naming no client is client `resetd`;
+    /// one naming no scope gets all of its client's scopes. Setting this list replaces the
+    /// built-in client; an empty list refuses every `/v1/login`.
+    pub clients: Vec<ClientConfig>,
 }
 
 impl Default for SessionConfig {
@@ -195,6 +208,7 @@ impl Default for SessionConfig {
         Self {
             access_ttl_secs: 3_600,
             refresh_ttl_secs: 30 * 24 * 3_600,
+            clients: clients::default_clients(),
         }
     }
 }
@@ -317,6 +331,16 @@ pub struct DialectsConfig {
 pub struct MetricsConfig {
     /// Bearer token a Prometheus scraper must send to read `GET /metrics`. Unset: `/metrics`
     /// answers 404.
+    pub token: Option<Secret>,
+}
+
+/// `POST /v1/introspect` (RFC 7662): it tells who a session token belongs to, so only the
+/// products that check tokens may call it (RFC 7662 §2.1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntrospectionConfig {
+    /// Bearer token a product must send to call `POST /v1/introspect`. Unset:
+    /// `/v1/introspect` answers 404.
     pub token: Option<Secret>,
 }
 
@@ -446,7 +470,7 @@ impl Serialize for Secret {
 
 /// Shortest accepted `secret`: it keys every token hash.
 const MIN_SECRET_CHARS: usize = 32;
-/// Shortest accepted bearer token (`admin_token`, `metrics.token`).
+/// Shortest accepted bearer token (`admin_token`, `metrics.token`, `introspection.token`).
 const MIN_TOKEN_CHARS: usize = 16;
 
 impl Config {
@@ -533,6 +557,7 @@ impl Config {
         for (key, token) in [
             ("admin_token", &self.admin_token),
             ("metrics.token", &self.metrics.token),
+            ("introspection.token", &self.introspection.token),
         ] {
             if token
                 .as_ref()
@@ -544,6 +569,7 @@ impl Config {
                 ));
             }
         }
+        clients::validate(&self.sessions.clients)?;
         crate::mail::MailUrl::parse(self.mail.url.expose())
             .map_err(|err| ConfigError::invalid("mail.url", err.to_string()))?;
         crate::mail::parse_from(&self.mail.from)
@@ -1010,6 +1036,48 @@ mod tests {
     }
 
     #[test]
+    fn login_clients_are_read_and_checked() {
+        let defaults = Config::load(None, &BTreeMap::new()).expect("defaults load");
+        assert_eq!(
+            defaults.sessions.clients,
+            [ClientConfig {
+                id: "resetd".to_owned(),
+                scopes: vec!["openid".to_owned()],
+            }]
+        );
+        assert!(defaults.introspection.token.is_none());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(
+            &path,
+            "[[sessions.clients]]\nid = \"my-app\"\nscopes = [\"read\", \"write\"]\n\
+             [[sessions.clients]]\nid = \"resetd\"\nscopes = [\"openid\"]\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
+        assert_eq!(config.sessions.clients.len(), 2);
+        assert_eq!(config.sessions.clients[0].id, "my-app");
+        assert_eq!(config.sessions.clients[0].scopes, ["read", "write"]);
+
+        std::fs::write(
+            &path,
+            "[[sessions.clients]]\nid = \"my-app\"\nscopes = []\n",
+        )
+        .expect("write");
+        let err = Config::load(Some(&path), &BTreeMap::new()).expect_err("no scopes");
+        assert!(
+            err.to_string().contains("`sessions.clients[0].scopes`"),
+            "{err}"
+        );
+
+        let err = Config::load(None, &env(&[("RESETD_INTROSPECTION_TOKEN", "short")]))
+            .expect_err("too short");
+        assert!(err.to_string().contains("`introspection.token`"), "{err}");
+        assert!(!err.to_string().contains("short"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("resetd.toml");
@@ -1025,12 +1093,18 @@ mod tests {
             &env(&[
                 ("RESETD_SECRET", "0123456789abcdef0123456789abcdef-x"),
                 ("RESETD_MAIL_URL", "smtp://user:hunter2hunter2@127.0.0.1:25"),
+                ("RESETD_INTROSPECTION_TOKEN", "introspection-swordfish"),
             ]),
         )
         .expect("loads");
         let shown = config.to_redacted_toml();
         assert!(!shown.contains("0123456789abcdef"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("swordfish"), "{shown}");
+        assert_eq!(
+            config.introspection.token.as_ref().map(Secret::expose),
+            Some("introspection-swordfish")
+        );
         assert!(format!("{config:?}").contains("<redacted>"));
     }
 }

@@ -4,6 +4,7 @@ mod support;
 
 use rstest::rstest;
 
+use resetd::config::ClientConfig;
 use resetd_client::types;
 use support::{Backend, TestServer, ADMIN_TOKEN};
 
@@ -77,7 +78,15 @@ async fn the_merged_spec_is_served_at_openapi_json(#[case] backend: Backend) {
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn login_issues_tokens_that_introspect(#[case] backend: Backend) {
-    let Some(server) = TestServer::start(backend).await else {
+    // Login issues only configured clients and scopes (issue 13, item 26).
+    let Some(server) = TestServer::start_with(backend, |c| {
+        c.sessions.clients.push(ClientConfig {
+            id: "my-app".to_owned(),
+            scopes: vec!["profile".to_owned()],
+        });
+    })
+    .await
+    else {
         return;
     };
     let user = server
@@ -102,7 +111,7 @@ async fn login_issues_tokens_that_introspect(#[case] backend: Backend) {
     assert_ne!(tokens.access_token, tokens.refresh_token);
 
     let seen = server
-        .client
+        .introspection_client()
         .resetd_introspect()
         .body(types::ResetdIntrospectRequest {
             token: tokens.access_token.clone(),
@@ -123,7 +132,7 @@ async fn login_issues_tokens_that_introspect(#[case] backend: Backend) {
     // An expired token is just inactive.
     server.clock.advance(std::time::Duration::from_secs(3601));
     let expired = server
-        .client
+        .introspection_client()
         .resetd_introspect()
         .body(types::ResetdIntrospectRequest {
             token: tokens.access_token,
@@ -184,7 +193,7 @@ async fn unknown_tokens_are_inactive(#[case] backend: Backend) {
     };
     for token in ["", "nope", &"x".repeat(5000)] {
         let seen = server
-            .client
+            .introspection_client()
             .resetd_introspect()
             .body(types::ResetdIntrospectRequest {
                 token: token.to_owned(),

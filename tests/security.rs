@@ -28,7 +28,9 @@
 //! | 21 | no session opened with the old password survives a reset (issue 13) | `security_21_no_session_opened_with_the_old_password_survives_a_reset` (here) |
 //! | 22 | failure limits hold under concurrency (exactly the limit judged); per-account login limit (issue 13) | `security_22_failure_limits_hold_under_concurrency` (here) |
 //! | 23 | redemption calls naming an account take the same time and store work for known and unknown accounts (issue 13) | `security_02_enumeration_timing.rs` (ignored benchmarks, `--ignored`): `security_23_ipcola_redemption_by_email_takes_the_same_time`, `security_23_cloudreve_redemption_by_id_takes_the_same_time` |
+//! | 24 | weak passwords refused in every dialect: control characters, nothing visible, one character repeated | `security_24_weak_passwords_are_refused_in_every_dialect` (here); unit tests in `src/reset/policy.rs` |
 //! | 25 | a token that cannot be well formed writes nothing (issue 13) | `security_25_a_token_that_cannot_be_well_formed_writes_nothing` (here) |
+//! | 26 | login issues only configured clients and scopes; introspection needs its own bearer token | `security_26_introspection_needs_its_own_bearer_token`, `security_26_login_issues_only_configured_clients_and_scopes` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -51,7 +53,10 @@ use support::dialects::{
     reset_and_log_in, reset_request, reset_subject, send, send_with_headers, Answer, Dialect,
     DIALECTS,
 };
-use support::{Backend, TestServer, MAIL_WAIT};
+use support::{Backend, TestServer, ADMIN_TOKEN, INTROSPECTION_TOKEN, MAIL_WAIT};
+
+/// `metrics.token` where a test reads the server's metrics.
+const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
@@ -156,13 +161,14 @@ fn password_of(n: usize) -> String {
     "kQ7#vX2!mZ9$".chars().cycle().take(n).collect()
 }
 
-/// `n` code points, mostly `fill`; in a dialect that wants character classes, led by an upper
-/// case, a lower case letter and a digit (two-byte `É`, `é`, one-byte `1`).
+/// `n` code points, mostly `fill`, led by a digit (one-byte `1`: a password may not be one
+/// character repeated, item 24); in a dialect that wants character classes, also by an
+/// upper and a lower case letter (two-byte `É`, `é`).
 fn wide_password(dialect: Dialect, n: usize, fill: char) -> String {
     let lead = if dialect.password_rule().classes > 0 {
         "Éé1"
     } else {
-        ""
+        "1"
     };
     let rest = n - lead.chars().count();
     format!("{lead}{}", String::from(fill).repeat(rest))
@@ -1822,6 +1828,308 @@ async fn security_25_a_token_that_cannot_be_well_formed_writes_nothing(#[case] b
     )
     .await;
     assert_invalid_secret(Dialect::Strapi, &answer);
+    server.stop().await;
+}
+
+// ---- 24 -----------------------------------------------------------------------------------
+
+/// `n` code points cycling through `pattern`.
+fn cycled(pattern: &str, n: usize) -> String {
+    pattern.chars().cycle().take(n).collect()
+}
+
+/// Issue 13 item 24: in every dialect, a new password that has a control character (C0,
+/// DEL, C1; alone or inside an otherwise good password), no visible character (only
+/// spaces and/or combining marks) or a single character repeated is refused in the
+/// dialect's own password-refusal form, however long it is; the refusal consumes nothing:
+/// the emailed token then sets a good password.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_24_weak_passwords_are_refused_in_every_dialect(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    for dialect in DIALECTS {
+        let email = format!("{}@example.com", dialect.name());
+        let user = server.create_user(&email, OLD_PASSWORD).await;
+        let secret = emailed_secret(&server, dialect, &email).await;
+        // Long enough for every dialect's minimum, so length is never the reason.
+        let n = dialect.password_rule().min.max(10);
+        let weak: Vec<(String, &str)> = vec![
+            (" ".repeat(n), "visible"),
+            (cycled(" \u{a0}\u{3000}\u{2003}", n), "visible"),
+            ("\u{301}".repeat(n), "visible"),
+            (cycled("\u{301}\u{308}\u{20dd}", n), "visible"),
+            (cycled(" \u{301}", n), "visible"),
+            ("\0".repeat(n), "control"),
+            (cycled("\t\n\r", n), "control"),
+            (cycled("\u{7f}\u{85}\u{9f}", n), "control"),
+            (format!("Aa{}", "\0".repeat(n)), "control"),
+            (format!("{NEW_PASSWORD}\0"), "control"),
+            ("New-pass\nw0rd-2".to_owned(), "control"),
+            ("New-passw0rd\u{85}-2".to_owned(), "control"),
+            ("a".repeat(n), "repeated"),
+            ("Z".repeat(n), "repeated"),
+            ("😀".repeat(n), "repeated"),
+        ];
+        for (password, why) in &weak {
+            let answer = redeem_with(
+                &server,
+                dialect,
+                (&email, &user.id),
+                &secret,
+                password,
+                None,
+            )
+            .await;
+            let message = assert_password_refused(dialect, &answer);
+            assert!(
+                message.contains(why),
+                "{dialect:?}: {password:?} refused with {message:?}, expected {why:?}"
+            );
+        }
+        assert!(
+            server.login(&email, OLD_PASSWORD).await.is_some(),
+            "{dialect:?}: nothing changed"
+        );
+        reset_and_log_in(&server, dialect, (&email, &user.id), &secret, NEW_PASSWORD).await;
+    }
+    server.stop().await;
+}
+
+// ---- 26 -----------------------------------------------------------------------------------
+
+/// `POST /v1/introspect` of `token`, with `authorization` as the header if any.
+async fn introspect_as(server: &TestServer, authorization: Option<&str>, token: &str) -> Answer {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    send_with_headers(
+        server,
+        reqwest::Method::POST,
+        "/v1/introspect",
+        serde_json::json!({ "token": token }),
+        &headers,
+    )
+    .await
+}
+
+/// Issue 13 item 26 (RFC 7662 §2.1): introspection tells who a token belongs to, so it
+/// needs its own bearer token. Without `introspection.token` the endpoint answers 404 to
+/// everyone; with it, a missing, malformed or wrong bearer (the admin token too) gets 401 in
+/// resetd's error form, telling nothing of the token; the right one gets the answer.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_26_introspection_needs_its_own_bearer_token(#[case] backend: Backend) {
+    let right = format!("Bearer {INTROSPECTION_TOKEN}");
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let Some(server) = TestServer::start_with(backend, |c| c.introspection.token = None).await
+    else {
+        return;
+    };
+    server.create_user(ANN, OLD_PASSWORD).await;
+    let session = server.login(ANN, OLD_PASSWORD).await.expect("Ann logs in");
+    for authorization in [None, Some(right.as_str()), Some(admin.as_str())] {
+        let answer = introspect_as(&server, authorization, &session.access_token).await;
+        assert_eq!(
+            (answer.status, answer.json()),
+            (
+                404,
+                serde_json::json!({ "code": 404, "message": "Not Found" })
+            ),
+            "{authorization:?}"
+        );
+    }
+    server.stop().await;
+
+    let server = TestServer::start(backend)
+        .await
+        .expect("the backend is here");
+    let user = server.create_user(ANN, OLD_PASSWORD).await;
+    let session = server.login(ANN, OLD_PASSWORD).await.expect("Ann logs in");
+    let wrong = [
+        None,
+        Some("Bearer wrong-token".to_owned()),
+        Some(admin),
+        Some(INTROSPECTION_TOKEN.to_owned()),
+        Some(format!("Basic {INTROSPECTION_TOKEN}")),
+        Some(format!("Bearer {INTROSPECTION_TOKEN}x")),
+        Some(format!("Bearer {}", &INTROSPECTION_TOKEN[1..])),
+        Some("Bearer ".to_owned()),
+    ];
+    for authorization in &wrong {
+        for token in [session.access_token.as_str(), "no-such-token"] {
+            let answer = introspect_as(&server, authorization.as_deref(), token).await;
+            assert_eq!(
+                (answer.status, answer.json()),
+                (
+                    401,
+                    serde_json::json!({ "code": 401, "message": "unauthorized" })
+                ),
+                "{authorization:?}"
+            );
+        }
+    }
+    let answer = introspect_as(&server, Some(&right), &session.access_token).await;
+    let json = answer.json();
+    assert_eq!(answer.status, 200, "{json}");
+    assert_eq!(json["active"], true, "{json}");
+    assert_eq!(json["sub"], user.id.as_str(), "{json}");
+    let answer = introspect_as(&server, Some(&right), "no-such-token").await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, serde_json::json!({ "active": false }))
+    );
+    server.stop().await;
+}
+
+/// `POST /v1/login` for Ann with `client_id` and `scope` (`None`: left out).
+async fn login_as(
+    server: &TestServer,
+    password: &str,
+    client_id: Option<&str>,
+    scope: Option<&str>,
+) -> Answer {
+    let mut body = serde_json::json!({ "email": ANN, "password": password });
+    if let Some(client_id) = client_id {
+        body["client_id"] = client_id.into();
+    }
+    if let Some(scope) = scope {
+        body["scope"] = scope.into();
+    }
+    send_with_headers(server, reqwest::Method::POST, "/v1/login", body, &[]).await
+}
+
+/// How many argon2id verifications the server has made (its metrics).
+async fn verifications(server: &TestServer) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base_url))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("resetd_argon2_duration_seconds_count{operation=\"verify\"}"))
+        .unwrap_or_else(|| panic!("no verification count in {text}"));
+    line.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+/// Issue 13 item 26 (RFC 6749 §3.3, §5.2): `/v1/login` issues sessions only to the
+/// configured clients and scopes. An unknown `client_id` gets 401 `invalid_client`, a scope
+/// the client may not have 400 `invalid_scope`, both before any password work (no argon2
+/// verification, not even for the right password); an
+/// allowed scope is granted, and introspection shows exactly the client and what was
+/// granted. A login naming neither still gets the built-in client `resetd` and `openid`.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_26_login_issues_only_configured_clients_and_scopes(#[case] backend: Backend) {
+    let Some(server) = TestServer::start_with(backend, |c| {
+        c.metrics.token = Some(resetd::config::Secret::new(METRICS_TOKEN));
+        for (id, scopes) in [("my-app", &["read", "write"][..]), ("reports", &["read"])] {
+            c.sessions.clients.push(resetd::config::ClientConfig {
+                id: id.to_owned(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            });
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let user = server.create_user(ANN, OLD_PASSWORD).await;
+    let verified_before = verifications(&server).await;
+
+    let unknown_clients = ["evil-app", "My-App", "my-app ", "", "resetd2"];
+    for client_id in unknown_clients {
+        for password in [OLD_PASSWORD, "wrong-password"] {
+            let answer = login_as(&server, password, Some(client_id), Some("read")).await;
+            let json = answer.json();
+            assert_eq!(
+                (answer.status, &json["code"]),
+                (401, &serde_json::json!(401))
+            );
+            let message = json["message"].as_str().expect("a message");
+            assert!(
+                message.starts_with("invalid_client"),
+                "{client_id:?}: {json}"
+            );
+            assert!(!message.contains(OLD_PASSWORD), "{json}");
+        }
+    }
+    let refused_scopes = [
+        (Some("my-app"), "admin"),
+        (Some("my-app"), "read admin"),
+        (Some("my-app"), "READ"),
+        (Some("my-app"), ""),
+        (Some("my-app"), "   "),
+        (Some("reports"), "write"),
+        (Some("resetd"), "read"),
+        (None, "read"),
+        (None, "openid read"),
+    ];
+    for (client_id, scope) in refused_scopes {
+        let answer = login_as(&server, OLD_PASSWORD, client_id, Some(scope)).await;
+        let json = answer.json();
+        assert_eq!(
+            (answer.status, &json["code"]),
+            (400, &serde_json::json!(400))
+        );
+        let message = json["message"].as_str().expect("a message");
+        assert!(
+            message.starts_with("invalid_scope"),
+            "{client_id:?} {scope:?}: {json}"
+        );
+    }
+    assert_eq!(
+        verifications(&server).await,
+        verified_before,
+        "a refused client or scope costs no argon2 verification"
+    );
+
+    let granted = [
+        (Some("my-app"), Some("read"), "my-app", "read"),
+        (Some("my-app"), Some("write read"), "my-app", "write read"),
+        (Some("my-app"), Some("read read"), "my-app", "read"),
+        (Some("my-app"), None, "my-app", "read write"),
+        (Some("reports"), Some("read"), "reports", "read"),
+        (None, None, "resetd", "openid"),
+        (None, Some("openid"), "resetd", "openid"),
+    ];
+    for (client_id, scope, expected_client, expected_scope) in granted {
+        let answer = login_as(&server, OLD_PASSWORD, client_id, scope).await;
+        let json = answer.json();
+        assert_eq!(answer.status, 200, "{client_id:?} {scope:?}: {json}");
+        assert_eq!(json["scope"], expected_scope, "{client_id:?} {scope:?}");
+        let access = json["access_token"].as_str().expect("a token");
+        let seen = server.introspect(access).await;
+        assert!(seen.active);
+        assert_eq!(seen.sub.as_deref(), Some(user.id.as_str()));
+        assert_eq!(seen.client_id.as_deref(), Some(expected_client));
+        assert_eq!(seen.scope.as_deref(), Some(expected_scope));
+    }
+    // A known client still needs the right password.
+    let answer = login_as(&server, "wrong-password", Some("my-app"), Some("read")).await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (
+            401,
+            serde_json::json!({ "code": 401, "message": "invalid email or password" })
+        )
+    );
     server.stop().await;
 }
 

@@ -126,10 +126,15 @@ fn check(
             path.replace("{id}", "no-such-id")
         );
         let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        // Each protected endpoint with its own token, so the bad input reaches its handler.
+        let token = match path {
+            "/v1/introspect" => support::INTROSPECTION_TOKEN,
+            _ => support::ADMIN_TOKEN,
+        };
         let mut request = s
             .http
             .request(method, &url)
-            .header("authorization", format!("Bearer {}", support::ADMIN_TOKEN))
+            .header("authorization", format!("Bearer {token}"))
             .body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);

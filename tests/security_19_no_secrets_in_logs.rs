@@ -189,7 +189,10 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
 
     // Introspection of every session token, and an operator's recovery.
     for (_, token) in tokens.iter().filter(|(p, _)| p == "session") {
-        post("/v1/introspect", serde_json::json!({ "token": token }))
+        http.post(format!("{}/v1/introspect", server.base_url))
+            .bearer_auth(support::INTROSPECTION_TOKEN)
+            .json(&serde_json::json!({ "token": token }))
+            .send()
             .await
             .expect("introspect");
     }
@@ -237,6 +240,10 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
         secrets.push(("password hash digest".to_owned(), digest.to_owned()));
     }
     secrets.push(("admin token".to_owned(), support::ADMIN_TOKEN.to_owned()));
+    secrets.push((
+        "introspection token".to_owned(),
+        support::INTROSPECTION_TOKEN.to_owned(),
+    ));
     secrets.push(("server secret".to_owned(), TEST_SECRET.to_owned()));
     for (what, secret) in secrets {
         assert!(

@@ -11,14 +11,11 @@ use resetd_api::types::{
 };
 use subtle::ConstantTimeEq as _;
 
-use crate::reset::{AdminError, Dialect, LoginError, NewAccount, ServiceError};
+use crate::config::Secret;
+use crate::reset::{AdminError, Dialect, GrantError, LoginError, NewAccount, ServiceError};
 use crate::store::{User, UserPatch, UserStatus};
 
 use super::call::{datetime, Call};
-
-/// `client_id` of sessions opened by `/v1/login` when the client names none.
-const DEFAULT_CLIENT_ID: &str = "resetd";
-const DEFAULT_SCOPE: &str = "openid";
 
 type Answer<T> = Result<HttpResponseOk<T>, ResetdHttpError>;
 
@@ -45,21 +42,22 @@ pub async fn readyz(call: &Call<'_>) -> Answer<ResetdReadiness> {
 }
 
 pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTokenResponse> {
-    let client_id = body.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
-    let scope = body.scope.as_deref().unwrap_or(DEFAULT_SCOPE);
-    if client_id.len() > 128 || scope.len() > 1024 {
+    let (client_id, scope) = (body.client_id.as_deref(), body.scope.as_deref());
+    if client_id.is_some_and(|c| c.len() > 128) || scope.is_some_and(|s| s.len() > 1024) {
         return Err(error(
             ErrorStatusCode::BAD_REQUEST,
             "client_id or scope is too long",
         ));
     }
+    // Client and scope first: a refused one costs no password work.
+    let grant = call.core.grant(client_id, scope).map_err(grant_error)?;
     match call
         .core
         .login(
             &body.email,
             &body.password,
-            client_id,
-            scope,
+            &grant.client_id,
+            &grant.scope,
             call.client_ip,
         )
         .await
@@ -79,14 +77,26 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTo
             ErrorStatusCode::TOO_MANY_REQUESTS,
             "too many failed logins from this client, try again later",
         )),
+        Err(LoginError::Grant(err)) => Err(grant_error(err)),
         Err(LoginError::Service(err)) => Err(service_error(&err)),
     }
+}
+
+/// RFC 6749 §5.2: `invalid_client` may be 401, `invalid_scope` is 400; the error code leads
+/// the message since resetd's `code` is the HTTP status.
+fn grant_error(err: GrantError) -> ResetdHttpError {
+    let status = match err {
+        GrantError::UnknownClient => ErrorStatusCode::UNAUTHORIZED,
+        GrantError::ScopeNotAllowed => ErrorStatusCode::BAD_REQUEST,
+    };
+    error(status, &err.to_string())
 }
 
 pub async fn introspect(
     call: &Call<'_>,
     body: ResetdIntrospectRequest,
 ) -> Answer<ResetdIntrospection> {
+    authorize(call, call.core.config().introspection.token.as_ref())?;
     let found = call
         .core
         .introspect(&body.token)
@@ -180,10 +190,15 @@ pub async fn admin_issue_recovery(
     }))
 }
 
-/// 404 when no admin token is configured (the admin API does not exist), 401 for a missing
-/// or wrong token, telling nothing else. The comparison takes the same time for any token.
 fn authorize_admin(call: &Call<'_>) -> Result<(), ResetdHttpError> {
-    let Some(expected) = &call.core.config().admin_token else {
+    authorize(call, call.core.config().admin_token.as_ref())
+}
+
+/// 404 when no token is configured (the endpoint does not exist), 401 for a missing or
+/// wrong bearer token, telling nothing else. The comparison takes the same time for any
+/// token of a given length.
+fn authorize(call: &Call<'_>, expected: Option<&Secret>) -> Result<(), ResetdHttpError> {
+    let Some(expected) = expected else {
         return Err(error(ErrorStatusCode::NOT_FOUND, "Not Found"));
     };
     let presented = call

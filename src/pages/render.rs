@@ -137,7 +137,10 @@ fn rules(policy: PasswordPolicy) -> String {
             policy.min_classes
         ));
     }
-    rules.push_str(" Very common passwords and your email address are not accepted.");
+    rules.push_str(
+        " One character repeated, only spaces, very common passwords and your email address \
+         are not accepted.",
+    );
     rules
 }
 
@@ -212,7 +215,8 @@ mod tests {
     fn rules_follow_the_dialect_policy() {
         assert_eq!(
             rules(Dialect::Cloudreve.password_policy()),
-            "Use 6 to 64 characters. Very common passwords and your email address are not accepted."
+            "Use 6 to 64 characters. One character repeated, only spaces, very common passwords \
+             and your email address are not accepted."
         );
         assert!(rules(Dialect::Selfcommunity.password_policy())
             .starts_with("Use 8 to 128 characters. Include at least 3 of: lower case letters"));

@@ -6,6 +6,7 @@ use crate::security::password_hash::HashError;
 use crate::store::StoreError;
 
 use super::email_address::InvalidEmail;
+use super::grant::GrantError;
 use super::policy::PolicyViolation;
 
 /// Failures that are not the client's fault.
@@ -114,6 +115,9 @@ pub enum LoginError {
     /// The client IP's failed logins are used up: refused before any password check.
     #[error("too many failed logins from this client")]
     TooManyRequests,
+    /// The client or scope is not configured: refused before any password work.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }

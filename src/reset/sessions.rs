@@ -105,6 +105,7 @@ impl ResetCore {
         scope: &str,
         client_ip: IpAddr,
     ) -> Result<SessionTokens, LoginError> {
+        self.grant(Some(client_id), Some(scope))?;
         let email = email_address::normalize(raw_email).ok();
         // An email that is no address is counted as typed, so it has a limit of its own too.
         let counted_as = email

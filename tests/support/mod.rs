@@ -49,6 +49,8 @@ pub enum Backend {
 }
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+/// The bearer token `/v1/introspect` wants (`introspection.token`); `introspect` sends it.
+pub const INTROSPECTION_TOKEN: &str = "test-introspection-token-0123456789";
 pub const PUBLIC_BASE_URL: &str = "https://accounts.example.test/";
 /// How long a test waits for mail before failing.
 pub const MAIL_WAIT: Duration = Duration::from_secs(10);
@@ -117,6 +119,7 @@ impl TestServer {
             admin_token: Some(Secret::new(ADMIN_TOKEN)),
             ..Config::default()
         };
+        config.introspection.token = Some(Secret::new(INTROSPECTION_TOKEN));
         config.mail.url = Secret::new(sink.url());
         // Cheap hashes keep the suite fast; the parameters are exercised, not their cost.
         config.argon2.memory_kib = 1024;
@@ -191,6 +194,11 @@ impl TestServer {
     /// A client that sends the admin bearer token.
     pub fn admin_client(&self) -> resetd_client::Client {
         self.client_with_bearer(ADMIN_TOKEN)
+    }
+
+    /// A client that sends the introspection bearer token, as a product checking tokens does.
+    pub fn introspection_client(&self) -> resetd_client::Client {
+        self.client_with_bearer(INTROSPECTION_TOKEN)
     }
 
     pub fn client_with_bearer(&self, token: &str) -> resetd_client::Client {
@@ -274,7 +282,7 @@ impl TestServer {
 
     /// What `/v1/introspect` says of `token`.
     pub async fn introspect(&self, token: &str) -> types::ResetdIntrospection {
-        self.client
+        self.introspection_client()
             .resetd_introspect()
             .body(types::ResetdIntrospectRequest {
                 token: token.to_owned(),

@@ -440,6 +440,9 @@ pub trait ResetdApi {
     /// Tells whether an access token is active, in the RFC 7662 response shape (the request is
     /// JSON, not a form). An unknown, expired or revoked token is just `{"active": false}`;
     /// the other fields are present only for an active token.
+    ///
+    /// Needs `Authorization: Bearer <introspection token>` (`introspection.token`); answers 404
+    /// when no introspection token is configured and 401 for a missing or wrong one.
     #[endpoint{method = POST,
     path = "/v1/introspect",
     tags = ["resetd"],
@@ -456,6 +459,12 @@ pub trait ResetdApi {
     /// Logs a user in with email and password and answers the OAuth 2 token shape
     /// (RFC 6749 section 5.1). The access token is a bearer token, checkable with
     /// `POST /v1/introspect`, and revoked by the account's next password reset.
+    ///
+    /// Only configured clients (`sessions.clients`) get tokens, and only with scopes listed
+    /// for them: an unknown `client_id` gets 401 `invalid_client`, a scope the client may not
+    /// have 400 `invalid_scope` (RFC 6749 section 5.2), both before the password is checked.
+    /// Without `client_id` the client is `resetd`; without `scope` the token gets all of the
+    /// client's scopes.
     ///
     /// Wrong credentials get 401 with the same answer, in the same time, whether the email is
     /// unknown or the password is wrong (and for an account that may not log in), so the answer

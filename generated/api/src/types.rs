@@ -628,14 +628,16 @@ pub struct ResetdIntrospection {
 ///Body of `POST /v1/login`.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ResetdLoginRequest {
-    ///Identifier of the client asking for the token; recorded on the token and shown by introspection.
+    /**Identifier of the client asking for the token, one of `sessions.clients` (default
+`resetd`); recorded on the token and shown by introspection.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub client_id: ::std::option::Option<::std::string::String>,
     ///Email address of the account.
     pub email: ::std::string::String,
     ///The account's password.
     pub password: ::std::string::String,
-    ///Space-separated scopes requested for the token.
+    /**Space-separated scopes requested for the token, each listed for the client. Absent:
+all of the client's scopes.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub scope: ::std::option::Option<::std::string::String>,
 }

@@ -709,14 +709,16 @@ account has no usable password until it is reset.*/
     ///Body of `POST /v1/login`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ResetdLoginRequest {
-        ///Identifier of the client asking for the token; recorded on the token and shown by introspection.
+        /**Identifier of the client asking for the token, one of `sessions.clients` (default
+`resetd`); recorded on the token and shown by introspection.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<::std::string::String>,
         ///Email address of the account.
         pub email: ::std::string::String,
         ///The account's password.
         pub password: ::std::string::String,
-        ///Space-separated scopes requested for the token.
+        /**Space-separated scopes requested for the token, each listed for the client. Absent:
+all of the client's scopes.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::std::string::String>,
     }
@@ -4834,6 +4836,9 @@ Tells whether an access token is active, in the RFC 7662 response shape (the req
 JSON, not a form). An unknown, expired or revoked token is just `{"active": false}`;
 the other fields are present only for an active token.
 
+Needs `Authorization: Bearer <introspection token>` (`introspection.token`); answers 404
+when no introspection token is configured and 401 for a missing or wrong one.
+
 Sends a `POST` request to `/v1/introspect`
 
 ```ignore
@@ -4850,6 +4855,12 @@ let response = client.resetd_introspect()
 Logs a user in with email and password and answers the OAuth 2 token shape
 (RFC 6749 section 5.1). The access token is a bearer token, checkable with
 `POST /v1/introspect`, and revoked by the account's next password reset.
+
+Only configured clients (`sessions.clients`) get tokens, and only with scopes listed
+for them: an unknown `client_id` gets 401 `invalid_client`, a scope the client may not
+have 400 `invalid_scope` (RFC 6749 section 5.2), both before the password is checked.
+Without `client_id` the client is `resetd`; without `scope` the token gets all of the
+client's scopes.
 
 Wrong credentials get 401 with the same answer, in the same time, whether the email is
 unknown or the password is wrong (and for an account that may not log in), so the answer
@@ -6611,6 +6622,20 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
