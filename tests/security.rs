@@ -25,6 +25,7 @@
 //! | 18 | bad input: dialect's error form, no 500, nothing written | `security_18_bad_input.rs`: `security_18_arbitrary_bytes`, `security_18_any_json_value`, `security_18_right_fields_wrong_values`, `security_18_deep_and_huge_bodies`, `security_18_bad_input_writes_nothing`; `security_18_fuzz_parsers.rs`: `security_18_fuzz_parsers_for_a_bounded_time` |
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
+//! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -1624,4 +1625,111 @@ fn security_index_every_item_has_a_test() {
             );
         }
     }
+}
+
+// ---- 27-29: HTTP hygiene ----------------------------------------------------------------
+
+/// A `POST` of `body` as is, with `content_type` if any (reqwest adds none of its own).
+async fn post_raw(
+    server: &TestServer,
+    path: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> Answer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", server.base_url))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.expect("an answer");
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("body"),
+    }
+}
+
+/// `answer` refuses a body in `dialect`'s own form: the envelope dialects with HTTP 200 and
+/// their "bad parameters" code, the others with `status` and their error body.
+fn assert_body_refused(dialect: Dialect, answer: &Answer, status: u16, what: &str) {
+    let json = answer.json();
+    let refused = match dialect {
+        Dialect::Ipcola => answer.status == 200 && json["meta_status"] == -1,
+        Dialect::Cloudreve => answer.status == 200 && json["code"] == 40001,
+        Dialect::Strapi => answer.status == status && json["code"] == status,
+        Dialect::Selfcommunity => {
+            answer.status == status && json["detail"].is_string() && json["code"].is_string()
+        }
+    };
+    assert!(refused, "{dialect:?} {what}: {answer:?}");
+}
+
+/// 29: a body is read only when it is sent as `application/json` and is a JSON object. A
+/// plain cross-site form (`text/plain`, urlencoded, multipart: no CORS preflight) or a
+/// request without a `Content-Type` gets 415 (in the envelope for IPCola and Cloudreve), a
+/// JSON array where an object is expected 400, and neither starts a reset or a session.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_29_bodies_are_read_only_as_json_objects(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    server.create_user(ANN, OLD_PASSWORD).await;
+    let not_json = [
+        None,
+        Some("text/plain"),
+        Some("text/plain; charset=utf-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/merge-patch+json"),
+    ];
+    for dialect in DIALECTS {
+        let (path, body) = reset_request(dialect, ANN);
+        for content_type in not_json {
+            let answer = post_raw(&server, path, content_type, body.to_string()).await;
+            assert_body_refused(dialect, &answer, 415, &format!("{content_type:?}"));
+        }
+        // The same request as an array, in the field order a derived struct would accept.
+        let array = match dialect {
+            Dialect::Ipcola => serde_json::json!([null, null, ANN, "ipcola"]),
+            Dialect::Cloudreve => serde_json::json!([null, ANN, null]),
+            Dialect::Strapi | Dialect::Selfcommunity => serde_json::json!([ANN]),
+        };
+        let answer = post_raw(&server, path, Some("application/json"), array.to_string()).await;
+        assert_body_refused(dialect, &answer, 400, "array");
+        assert!(answer.body.contains("expected a JSON object"), "{answer:?}");
+    }
+
+    let login = serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }).to_string();
+    for content_type in not_json {
+        let answer = post_raw(&server, "/v1/login", content_type, login.clone()).await;
+        assert_eq!(
+            (answer.status, answer.json()["code"].clone()),
+            (415, 415.into())
+        );
+        assert!(!answer.body.contains("access_token"), "{answer:?}");
+    }
+    let array = serde_json::json!([null, ANN, OLD_PASSWORD, null]).to_string();
+    let answer = post_raw(&server, "/v1/login", Some("application/json"), array).await;
+    assert_eq!(answer.status, 400, "{answer:?}");
+
+    // Nothing above reached the core: no reset was queued, no mail written.
+    queue_drained(&server).await;
+    let store = server.store().await;
+    let outbox = store.list_outbox(None).await.expect("outbox");
+    assert!(outbox.is_empty(), "{} messages written", outbox.len());
+
+    // The real thing, with a charset parameter, is read.
+    let answer = post_raw(
+        &server,
+        "/v1/login",
+        Some("Application/JSON; charset=utf-8"),
+        login,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    server.stop().await;
 }

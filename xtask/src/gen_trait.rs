@@ -271,11 +271,7 @@ fn method(op: &Operation) -> TokenStream {
     });
     let body_arg = op.body.as_ref().map(|body| {
         let ident = format_ident!("{}", body);
-        if op.envelope {
-            quote! { body: crate::EnvelopeBody<crate::types::#ident>, }
-        } else {
-            quote! { body: ::dropshot::TypedBody<crate::types::#ident>, }
-        }
+        quote! { body: crate::JsonBody<crate::types::#ident>, }
     });
 
     let success = match (op.success.status, &op.success.schema) {

@@ -71,9 +71,6 @@ pub struct Operation {
     pub query_params: Vec<Param>,
     /// Name of the `components.schemas` entry the JSON request body uses.
     pub body: Option<String>,
-    /// `x-resetd-envelope-errors: true`: the body reaches the handler as
-    /// `Result<T, HttpError>`.
-    pub envelope: bool,
     pub success: Success,
     /// The Rust error type: `x-resetd-error-type.name` of the schema shared by
     /// the error statuses; `None` (no error statuses) means `dropshot::HttpError`.

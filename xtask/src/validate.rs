@@ -795,12 +795,13 @@ impl OpContext<'_> {
             self.unsupported(format!("method {method} cannot be served by dropshot"));
         }
 
-        let mut envelope = false;
+        // Every body reaches its handler as `JsonBody<T>`, which hands it the parse result,
+        // so the extension no longer changes the generated code: it documents, for readers
+        // of the spec, that the dialect answers malformed bodies inside its envelope.
         for (key, value) in &op.extensions {
             if key == ENVELOPE_EXT {
-                match value {
-                    Value::Bool(flag) => envelope = *flag,
-                    _ => self.unsupported(format!("`{ENVELOPE_EXT}` must be true or false")),
+                if !matches!(value, Value::Bool(_)) {
+                    self.unsupported(format!("`{ENVELOPE_EXT}` must be true or false"));
                 }
             } else if key.starts_with("x-resetd-") {
                 self.unsupported(format!(
@@ -834,7 +835,6 @@ impl OpContext<'_> {
             path_params,
             query_params,
             body,
-            envelope,
             success: success?,
             error_type,
         })
