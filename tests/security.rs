@@ -25,6 +25,7 @@
 //! | 18 | bad input: dialect's error form, no 500, nothing written | `security_18_bad_input.rs`: `security_18_arbitrary_bytes`, `security_18_any_json_value`, `security_18_right_fields_wrong_values`, `security_18_deep_and_huge_bodies`, `security_18_bad_input_writes_nothing`; `security_18_fuzz_parsers.rs`: `security_18_fuzz_parsers_for_a_bounded_time` |
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
+//! | 28 | body read timeout (408, connection closed); `Expect: 100-continue` over the body limit refused before `100 Continue` | `security_28_a_trickled_body_is_cut_off_after_the_read_timeout`, `security_28_expect_continue_over_the_body_limit_gets_413_not_100` (here); header and idle timeouts are hyper's fixed 30 s, not configurable through dropshot 0.18 |
 //! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
@@ -1731,5 +1732,157 @@ async fn security_29_bodies_are_read_only_as_json_objects(#[case] backend: Backe
     )
     .await;
     assert_eq!(answer.status, 200, "{answer:?}");
+    server.stop().await;
+}
+
+/// Reads one HTTP/1.1 answer (or what arrives before the server closes) from `stream`,
+/// giving up at `deadline`: the text, and whether the connection was closed after it.
+async fn read_answer(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    deadline: Instant,
+) -> (String, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// The status code of the first answer in `text` (`HTTP/1.1 408 ...`).
+fn first_status(text: &str) -> Option<u16> {
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// 28: a client that trickles its body (one byte every 100 ms) is answered 408 in the
+/// dialect's form and cut off once `security.body_read_timeout_ms` has passed, while other
+/// clients are served meanwhile.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_28_a_trickled_body_is_cut_off_after_the_read_timeout(#[case] backend: Backend) {
+    use tokio::io::AsyncWriteExt as _;
+    const TIMEOUT_MS: u64 = 500;
+    let Some(server) = TestServer::start_with(backend, |config| {
+        config.security.body_read_timeout_ms = TIMEOUT_MS;
+    })
+    .await
+    else {
+        return;
+    };
+    server.create_user(ANN, OLD_PASSWORD).await;
+    let body = serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }).to_string();
+    for path in ["/v1/login", "/auth/forgot-password"] {
+        let stream = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: resetd\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        writer.write_all(head.as_bytes()).await.expect("headers");
+        let started = Instant::now();
+        // One byte every 100 ms: the whole body would take several seconds.
+        let bytes = body.clone().into_bytes();
+        let trickle = tokio::spawn(async move {
+            for byte in bytes {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if writer.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        // Meanwhile another client is served at once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let asked = Instant::now();
+        assert!(server.login(ANN, OLD_PASSWORD).await.is_some());
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+
+        let (answer, closed) = read_answer(&mut reader, started + Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        assert_eq!(first_status(&answer), Some(408), "{path}: {answer:?}");
+        assert!(closed, "{path}: the connection is closed after the 408");
+        assert!(
+            took >= Duration::from_millis(TIMEOUT_MS)
+                && took < Duration::from_millis(TIMEOUT_MS + 1500),
+            "{path}: cut off after {took:?}"
+        );
+        let json: serde_json::Value = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|body| serde_json::from_str(body).ok())
+            .unwrap_or_else(|| panic!("{path}: a JSON error body: {answer:?}"));
+        assert_eq!(
+            json["code"], 408,
+            "{path}: the dialect's error form: {json}"
+        );
+        trickle.abort();
+    }
+    server.stop().await;
+}
+
+/// 28: `Expect: 100-continue` with a declared length over `security.max_body_bytes` is
+/// refused (413, the envelope dialects' bad-parameters envelope) before the body is read,
+/// so the client is never told `100 Continue` and never sends the body.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_28_expect_continue_over_the_body_limit_gets_413_not_100(
+    #[case] backend: Backend,
+) {
+    use tokio::io::AsyncWriteExt as _;
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let mut paths: Vec<(Option<Dialect>, &str)> = DIALECTS
+        .iter()
+        .map(|d| (Some(*d), reset_request(*d, ANN).0))
+        .collect();
+    paths.push((None, "/v1/login"));
+    for (dialect, path) in paths {
+        let mut stream = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: resetd\r\nContent-Type: application/json\r\n\
+             Content-Length: 20000000\r\nExpect: 100-continue\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.expect("headers");
+        let (answer, _) = read_answer(&mut stream, Instant::now() + Duration::from_secs(3)).await;
+        assert!(!answer.contains(" 100 "), "{path}: {answer:?}");
+        let status = first_status(&answer);
+        let json: Option<serde_json::Value> = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|body| serde_json::from_str(body).ok());
+        let json = json.unwrap_or_else(|| panic!("{path}: a JSON answer: {answer:?}"));
+        match dialect {
+            Some(Dialect::Ipcola) => assert_eq!(
+                (status, json["meta_status"].clone()),
+                (Some(200), (-1).into())
+            ),
+            Some(Dialect::Cloudreve) => {
+                assert_eq!((status, json["code"].clone()), (Some(200), 40001.into()))
+            }
+            Some(Dialect::Selfcommunity) => assert_eq!(status, Some(413), "{answer:?}"),
+            Some(Dialect::Strapi) | None => {
+                assert_eq!((status, json["code"].clone()), (Some(413), 413.into()))
+            }
+        }
+    }
     server.stop().await;
 }
