@@ -25,6 +25,7 @@
 //! | 18 | bad input: dialect's error form, no 500, nothing written | `security_18_bad_input.rs`: `security_18_arbitrary_bytes`, `security_18_any_json_value`, `security_18_right_fields_wrong_values`, `security_18_deep_and_huge_bodies`, `security_18_bad_input_writes_nothing`; `security_18_fuzz_parsers.rs`: `security_18_fuzz_parsers_for_a_bounded_time` |
 //! | 19 | no secret in logs or error messages | `security_19_no_secrets_in_logs.rs`: `security_19_no_secret_reaches_the_log`; `security_19_reset_page_links_stay_out_of_logs.rs`: `security_19_opening_a_reset_page_logs_no_secret` |
 //! | 20 | reset page headers | `security_20_reset_page_headers.rs`: `security_20_a_reset_page_sends_the_strict_headers_and_leaves_the_link_usable`, `security_20_an_incomplete_link_gets_a_page_with_the_same_headers`, `security_20_the_product_name_is_escaped_and_a_disabled_dialect_has_the_headers_too` |
+//! | 27 | token answers carry `Cache-Control: no-store` (and `Pragma: no-cache`) | `security_27_token_answers_carry_cache_control_no_store` (here); `Retry-After` on 429 not done: dropshot 0.18 gives custom error types no way to add a header |
 //! | 28 | body read timeout (408, connection closed); `Expect: 100-continue` over the body limit refused before `100 Continue` | `security_28_a_trickled_body_is_cut_off_after_the_read_timeout`, `security_28_expect_continue_over_the_body_limit_gets_413_not_100` (here); header and idle timeouts are hyper's fixed 30 s, not configurable through dropshot 0.18 |
 //! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
 //!
@@ -1883,6 +1884,66 @@ async fn security_28_expect_continue_over_the_body_limit_gets_413_not_100(
                 assert_eq!((status, json["code"].clone()), (Some(413), 413.into()))
             }
         }
+    }
+    server.stop().await;
+}
+
+/// 27: every answer that carries a token or a reset code (`/v1/login`, Strapi's and
+/// SelfCommunity's resets, which log the user in, and the admin API's recovery code) tells
+/// caches not to keep it: `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_27_token_answers_carry_cache_control_no_store(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let user = server.create_user(ANN, OLD_PASSWORD).await;
+    let bearer = format!("Bearer {}", support::ADMIN_TOKEN);
+    let mut answers = vec![(
+        "login",
+        send_with_headers(
+            &server,
+            reqwest::Method::POST,
+            "/v1/login",
+            serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }),
+            &[],
+        )
+        .await,
+    )];
+    for (dialect, password) in [
+        (Dialect::Strapi, NEW_PASSWORD),
+        (Dialect::Selfcommunity, "Third-passw0rd-3"),
+    ] {
+        let issued = send_with_headers(
+            &server,
+            reqwest::Method::POST,
+            &format!("/admin/users/{}/recovery", user.id),
+            serde_json::json!({ "dialect": dialect.name() }),
+            &[("authorization", bearer.as_str())],
+        )
+        .await;
+        let code = issued.json()["code"]
+            .as_str()
+            .expect("a recovery code")
+            .to_owned();
+        answers.push(("admin recovery", issued));
+        let redeemed = redeem_with(&server, dialect, (ANN, &user.id), &code, password, None).await;
+        answers.push((dialect.name(), redeemed));
+    }
+    for (what, answer) in &answers {
+        assert_eq!(answer.status, 200, "{what}: {answer:?}");
+        assert_eq!(
+            answer.headers.get("cache-control").map(|v| v.as_bytes()),
+            Some(&b"no-store"[..]),
+            "{what}: {answer:?}"
+        );
+        assert_eq!(
+            answer.headers.get("pragma").map(|v| v.as_bytes()),
+            Some(&b"no-cache"[..]),
+            "{what}: {answer:?}"
+        );
     }
     server.stop().await;
 }

@@ -17,14 +17,16 @@ mod strapi;
 pub use call::client_ip;
 
 use dropshot::{
-    HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, Path, RequestContext,
+    HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent, Path,
+    RequestContext,
 };
 use resetd_api::errors::{
     CloudreveHttpError, IpcolaHttpError, ResetdHttpError, SelfcommunityHttpError, StrapiHttpError,
 };
 use resetd_api::params::{
-    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryPath,
-    ResetdAdminUpdateUserPath,
+    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryHeaders,
+    ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
+    SelfcommunityResetPasswordHeaders, StrapiResetPasswordHeaders,
 };
 use resetd_api::types;
 use resetd_api::{JsonBody, ResetdApi};
@@ -33,6 +35,17 @@ use tracing::Instrument as _;
 use crate::app::AppState;
 use crate::logging::request_span;
 use call::Call;
+
+/// The headers of an answer that carries a token or a reset code: no cache may keep it
+/// (RFC 6749 §5.1 asks for both fields; `Pragma` is for HTTP/1.0 caches).
+macro_rules! no_store {
+    ($headers:ident) => {
+        $headers {
+            cache_control: "no-store".to_owned(),
+            pragma: "no-cache".to_owned(),
+        }
+    };
+}
 
 /// The server's implementation of the generated API trait.
 pub enum ResetdServer {}
@@ -81,11 +94,15 @@ impl ResetdApi for ResetdServer {
     async fn strapi_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::StrapiResetPasswordRequest>,
-    ) -> Result<HttpResponseOk<types::StrapiAuthResponse>, StrapiHttpError> {
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::StrapiAuthResponse>, StrapiResetPasswordHeaders>,
+        StrapiHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { strapi::reset_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| HttpResponseHeaders::new(answer, no_store!(StrapiResetPasswordHeaders)))
     }
 
     async fn cloudreve_send_reset_email(
@@ -131,11 +148,20 @@ impl ResetdApi for ResetdServer {
     async fn selfcommunity_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::SelfcommunityResetRequest>,
-    ) -> Result<HttpResponseOk<types::SelfcommunityResetResponse>, SelfcommunityHttpError> {
+    ) -> Result<
+        HttpResponseHeaders<
+            HttpResponseOk<types::SelfcommunityResetResponse>,
+            SelfcommunityResetPasswordHeaders,
+        >,
+        SelfcommunityHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { selfcommunity::reset_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| {
+                HttpResponseHeaders::new(answer, no_store!(SelfcommunityResetPasswordHeaders))
+            })
     }
 
     async fn resetd_healthz(
@@ -155,11 +181,15 @@ impl ResetdApi for ResetdServer {
     async fn resetd_login(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdLoginRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdTokenResponse>, ResetdHttpError> {
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::ResetdTokenResponse>, ResetdLoginHeaders>,
+        ResetdHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { resetd::login(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| HttpResponseHeaders::new(answer, no_store!(ResetdLoginHeaders)))
     }
 
     async fn resetd_introspect(
@@ -207,11 +237,17 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminIssueRecoveryPath>,
         body: JsonBody<types::ResetdRecoveryRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdRecovery>, ResetdHttpError> {
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::ResetdRecovery>, ResetdAdminIssueRecoveryHeaders>,
+        ResetdHttpError,
+    > {
         let id = path.into_inner().id;
         let call = Call::new(&rqctx);
         async { resetd::admin_issue_recovery(&call, &id, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| {
+                HttpResponseHeaders::new(answer, no_store!(ResetdAdminIssueRecoveryHeaders))
+            })
     }
 }

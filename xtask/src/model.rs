@@ -136,6 +136,18 @@ pub struct Success {
     pub status: u16,
     /// The JSON body schema (a `components.schemas` name); `None` for 204.
     pub schema: Option<String>,
+    /// Response headers the operation declares (string values), in source order: the
+    /// trait answers `HttpResponseHeaders<_, {OperationId}Headers>`.
+    pub headers: Vec<ResponseHeader>,
+}
+
+/// A declared success-response header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHeader {
+    /// As written in the source (`Cache-Control`).
+    pub name: String,
+    pub description: Option<String>,
+    pub required: bool,
 }
 
 /// A component schema carrying `x-resetd-error-type`.

@@ -83,7 +83,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::ResetdAdminIssueRecoveryPath>,
         body: crate::JsonBody<crate::types::ResetdRecoveryRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+            crate::params::ResetdAdminIssueRecoveryHeaders,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// get captcha
@@ -242,7 +245,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityResetRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
+            crate::params::SelfcommunityResetPasswordHeaders,
+        >,
         crate::errors::SelfcommunityHttpError,
     >;
     /// Send a password-reset code by email
@@ -300,7 +306,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+            crate::params::StrapiResetPasswordHeaders,
+        >,
         crate::errors::StrapiHttpError,
     >;
     /// Liveness
@@ -469,7 +478,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdLoginRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
+            crate::params::ResetdLoginHeaders,
+        >,
         crate::errors::ResetdHttpError,
     >;
 }
