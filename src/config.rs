@@ -369,6 +369,10 @@ pub struct SecurityConfig {
     pub max_failed_attempts: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request body, in milliseconds, counted from
+    /// when its handler starts reading it; past it the answer is 408 and the connection is
+    /// closed, so a client trickling its body cannot hold a connection and a handler.
+    pub body_read_timeout_ms: u64,
     /// Reset requests for one email (any dialect, known or not) per `account_window_secs`;
     /// past it the answer is unchanged but no token is issued and no email sent.
     pub account_requests_per_window: u32,
@@ -407,6 +411,7 @@ impl Default for SecurityConfig {
             rate_limits: Switch::On,
             max_failed_attempts: 5,
             max_body_bytes: 16 * 1024,
+            body_read_timeout_ms: 10_000,
             // SECURITY.md 3 and 10.
             account_requests_per_window: 3,
             account_window_secs: 15 * 60,
@@ -430,6 +435,11 @@ const MAX_RATE_LIMIT: u32 = 1_000_000;
 /// Longest accepted rate-limit window. Counters are kept for the longest configured window,
 /// so this also bounds how long a counter row lives.
 const MAX_RATE_WINDOW_SECS: u64 = 7 * 24 * 3_600;
+
+/// Accepted `security.body_read_timeout_ms`: below 100 ms a slow but honest client on a
+/// poor link is refused; above 5 minutes the timeout no longer protects anything.
+const MIN_BODY_READ_TIMEOUT_MS: u64 = 100;
+const MAX_BODY_READ_TIMEOUT_MS: u64 = 300_000;
 
 /// Longest accepted issuer lease or poll interval: longer would leave answered requests
 /// waiting for their mail past any sensible token lifetime.
@@ -707,6 +717,14 @@ impl Config {
                 format!(
                     "must be 1 to {MAX_PRODUCT_NAME_CHARS} characters of text, without control characters"
                 ),
+            ));
+        }
+        if !(MIN_BODY_READ_TIMEOUT_MS..=MAX_BODY_READ_TIMEOUT_MS)
+            .contains(&self.security.body_read_timeout_ms)
+        {
+            return Err(ConfigError::invalid(
+                "security.body_read_timeout_ms",
+                "must be between 100 ms and 5 minutes",
             ));
         }
         if self.security.max_body_bytes < 1024 {

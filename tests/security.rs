@@ -2,6 +2,8 @@
 //! (`security_NN_...`), so the list can be checked against the suite. The tests of this file
 //! show each item directly, through the real interface: a server on port 0, the four
 //! dialects' own requests, mail from the SMTP sink, rows read back from the store.
+//! Items 21-29 are the project's own, from the second security round (issue 13): each is a
+//! hole an outside attack found, with the test that failed before its fix.
 //!
 //! | # | behaviour | shown by |
 //! | --- | --- | --- |
@@ -31,6 +33,9 @@
 //! | 24 | weak passwords refused in every dialect: control characters, nothing visible, one character repeated | `security_24_weak_passwords_are_refused_in_every_dialect` (here); unit tests in `src/reset/policy.rs` |
 //! | 25 | a token that cannot be well formed writes nothing (issue 13) | `security_25_a_token_that_cannot_be_well_formed_writes_nothing` (here) |
 //! | 26 | login issues only configured clients and scopes; introspection needs its own bearer token | `security_26_introspection_needs_its_own_bearer_token`, `security_26_login_issues_only_configured_clients_and_scopes` (here) |
+//! | 27 | token answers carry `Cache-Control: no-store` (and `Pragma: no-cache`) | `security_27_token_answers_carry_cache_control_no_store` (here); `Retry-After` on 429 not done: dropshot 0.18 gives custom error types no way to add a header |
+//! | 28 | body read timeout (408, connection closed); `Expect: 100-continue` over the body limit refused before `100 Continue` | `security_28_a_trickled_body_is_cut_off_after_the_read_timeout`, `security_28_expect_continue_over_the_body_limit_gets_413_not_100` (here); header and idle timeouts are hyper's fixed 30 s, not configurable through dropshot 0.18 |
+//! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
@@ -2133,6 +2138,325 @@ async fn security_26_login_issues_only_configured_clients_and_scopes(#[case] bac
     server.stop().await;
 }
 
+// ---- 27-29: HTTP hygiene ----------------------------------------------------------------
+
+/// A `POST` of `body` as is, with `content_type` if any (reqwest adds none of its own).
+async fn post_raw(
+    server: &TestServer,
+    path: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> Answer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", server.base_url))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.expect("an answer");
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("body"),
+    }
+}
+
+/// `answer` refuses a body in `dialect`'s own form: the envelope dialects with HTTP 200 and
+/// their "bad parameters" code, the others with `status` and their error body.
+fn assert_body_refused(dialect: Dialect, answer: &Answer, status: u16, what: &str) {
+    let json = answer.json();
+    let refused = match dialect {
+        Dialect::Ipcola => answer.status == 200 && json["meta_status"] == -1,
+        Dialect::Cloudreve => answer.status == 200 && json["code"] == 40001,
+        Dialect::Strapi => answer.status == status && json["code"] == status,
+        Dialect::Selfcommunity => {
+            answer.status == status && json["detail"].is_string() && json["code"].is_string()
+        }
+    };
+    assert!(refused, "{dialect:?} {what}: {answer:?}");
+}
+
+/// 29: a body is read only when it is sent as `application/json` and is a JSON object. A
+/// plain cross-site form (`text/plain`, urlencoded, multipart: no CORS preflight) or a
+/// request without a `Content-Type` gets 415 (in the envelope for IPCola and Cloudreve), a
+/// JSON array where an object is expected 400, and neither starts a reset or a session.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_29_bodies_are_read_only_as_json_objects(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    server.create_user(ANN, OLD_PASSWORD).await;
+    let not_json = [
+        None,
+        Some("text/plain"),
+        Some("text/plain; charset=utf-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/merge-patch+json"),
+    ];
+    for dialect in DIALECTS {
+        let (path, body) = reset_request(dialect, ANN);
+        for content_type in not_json {
+            let answer = post_raw(&server, path, content_type, body.to_string()).await;
+            assert_body_refused(dialect, &answer, 415, &format!("{content_type:?}"));
+        }
+        // The same request as an array, in the field order a derived struct would accept.
+        let array = match dialect {
+            Dialect::Ipcola => serde_json::json!([null, null, ANN, "ipcola"]),
+            Dialect::Cloudreve => serde_json::json!([null, ANN, null]),
+            Dialect::Strapi | Dialect::Selfcommunity => serde_json::json!([ANN]),
+        };
+        let answer = post_raw(&server, path, Some("application/json"), array.to_string()).await;
+        assert_body_refused(dialect, &answer, 400, "array");
+        assert!(answer.body.contains("expected a JSON object"), "{answer:?}");
+    }
+
+    let login = serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }).to_string();
+    for content_type in not_json {
+        let answer = post_raw(&server, "/v1/login", content_type, login.clone()).await;
+        assert_eq!(
+            (answer.status, answer.json()["code"].clone()),
+            (415, 415.into())
+        );
+        assert!(!answer.body.contains("access_token"), "{answer:?}");
+    }
+    let array = serde_json::json!([null, ANN, OLD_PASSWORD, null]).to_string();
+    let answer = post_raw(&server, "/v1/login", Some("application/json"), array).await;
+    assert_eq!(answer.status, 400, "{answer:?}");
+
+    // Nothing above reached the core: no reset was queued, no mail written.
+    queue_drained(&server).await;
+    let store = server.store().await;
+    let outbox = store.list_outbox(None).await.expect("outbox");
+    assert!(outbox.is_empty(), "{} messages written", outbox.len());
+
+    // The real thing, with a charset parameter, is read.
+    let answer = post_raw(
+        &server,
+        "/v1/login",
+        Some("Application/JSON; charset=utf-8"),
+        login,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    server.stop().await;
+}
+
+/// Reads one HTTP/1.1 answer (or what arrives before the server closes) from `stream`,
+/// giving up at `deadline`: the text, and whether the connection was closed after it.
+async fn read_answer(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    deadline: Instant,
+) -> (String, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// The status code of the first answer in `text` (`HTTP/1.1 408 ...`).
+fn first_status(text: &str) -> Option<u16> {
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// 28: a client that trickles its body (one byte every 100 ms) is answered 408 in the
+/// dialect's form and cut off once `security.body_read_timeout_ms` has passed, while other
+/// clients are served meanwhile.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_28_a_trickled_body_is_cut_off_after_the_read_timeout(#[case] backend: Backend) {
+    use tokio::io::AsyncWriteExt as _;
+    const TIMEOUT_MS: u64 = 500;
+    let Some(server) = TestServer::start_with(backend, |config| {
+        config.security.body_read_timeout_ms = TIMEOUT_MS;
+    })
+    .await
+    else {
+        return;
+    };
+    server.create_user(ANN, OLD_PASSWORD).await;
+    let body = serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }).to_string();
+    for path in ["/v1/login", "/auth/forgot-password"] {
+        let stream = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: resetd\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        writer.write_all(head.as_bytes()).await.expect("headers");
+        let started = Instant::now();
+        // One byte every 100 ms: the whole body would take several seconds.
+        let bytes = body.clone().into_bytes();
+        let trickle = tokio::spawn(async move {
+            for byte in bytes {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if writer.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        // Meanwhile another client is served at once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let asked = Instant::now();
+        assert!(server.login(ANN, OLD_PASSWORD).await.is_some());
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+
+        let (answer, closed) = read_answer(&mut reader, started + Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        assert_eq!(first_status(&answer), Some(408), "{path}: {answer:?}");
+        assert!(closed, "{path}: the connection is closed after the 408");
+        assert!(
+            took >= Duration::from_millis(TIMEOUT_MS)
+                && took < Duration::from_millis(TIMEOUT_MS + 1500),
+            "{path}: cut off after {took:?}"
+        );
+        let json: serde_json::Value = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|body| serde_json::from_str(body).ok())
+            .unwrap_or_else(|| panic!("{path}: a JSON error body: {answer:?}"));
+        assert_eq!(
+            json["code"], 408,
+            "{path}: the dialect's error form: {json}"
+        );
+        trickle.abort();
+    }
+    server.stop().await;
+}
+
+/// 28: `Expect: 100-continue` with a declared length over `security.max_body_bytes` is
+/// refused (413, the envelope dialects' bad-parameters envelope) before the body is read,
+/// so the client is never told `100 Continue` and never sends the body.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_28_expect_continue_over_the_body_limit_gets_413_not_100(
+    #[case] backend: Backend,
+) {
+    use tokio::io::AsyncWriteExt as _;
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let mut paths: Vec<(Option<Dialect>, &str)> = DIALECTS
+        .iter()
+        .map(|d| (Some(*d), reset_request(*d, ANN).0))
+        .collect();
+    paths.push((None, "/v1/login"));
+    for (dialect, path) in paths {
+        let mut stream = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: resetd\r\nContent-Type: application/json\r\n\
+             Content-Length: 20000000\r\nExpect: 100-continue\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.expect("headers");
+        let (answer, _) = read_answer(&mut stream, Instant::now() + Duration::from_secs(3)).await;
+        assert!(!answer.contains(" 100 "), "{path}: {answer:?}");
+        let status = first_status(&answer);
+        let json: Option<serde_json::Value> = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|body| serde_json::from_str(body).ok());
+        let json = json.unwrap_or_else(|| panic!("{path}: a JSON answer: {answer:?}"));
+        match dialect {
+            Some(Dialect::Ipcola) => assert_eq!(
+                (status, json["meta_status"].clone()),
+                (Some(200), (-1).into())
+            ),
+            Some(Dialect::Cloudreve) => {
+                assert_eq!((status, json["code"].clone()), (Some(200), 40001.into()))
+            }
+            Some(Dialect::Selfcommunity) => assert_eq!(status, Some(413), "{answer:?}"),
+            Some(Dialect::Strapi) | None => {
+                assert_eq!((status, json["code"].clone()), (Some(413), 413.into()))
+            }
+        }
+    }
+    server.stop().await;
+}
+
+/// 27: every answer that carries a token or a reset code (`/v1/login`, Strapi's and
+/// SelfCommunity's resets, which log the user in, and the admin API's recovery code) tells
+/// caches not to keep it: `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_27_token_answers_carry_cache_control_no_store(#[case] backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let user = server.create_user(ANN, OLD_PASSWORD).await;
+    let bearer = format!("Bearer {}", support::ADMIN_TOKEN);
+    let mut answers = vec![(
+        "login",
+        send_with_headers(
+            &server,
+            reqwest::Method::POST,
+            "/v1/login",
+            serde_json::json!({ "email": ANN, "password": OLD_PASSWORD }),
+            &[],
+        )
+        .await,
+    )];
+    for (dialect, password) in [
+        (Dialect::Strapi, NEW_PASSWORD),
+        (Dialect::Selfcommunity, "Third-passw0rd-3"),
+    ] {
+        let issued = send_with_headers(
+            &server,
+            reqwest::Method::POST,
+            &format!("/admin/users/{}/recovery", user.id),
+            serde_json::json!({ "dialect": dialect.name() }),
+            &[("authorization", bearer.as_str())],
+        )
+        .await;
+        let code = issued.json()["code"]
+            .as_str()
+            .expect("a recovery code")
+            .to_owned();
+        answers.push(("admin recovery", issued));
+        let redeemed = redeem_with(&server, dialect, (ANN, &user.id), &code, password, None).await;
+        answers.push((dialect.name(), redeemed));
+    }
+    for (what, answer) in &answers {
+        assert_eq!(answer.status, 200, "{what}: {answer:?}");
+        assert_eq!(
+            answer.headers.get("cache-control").map(|v| v.as_bytes()),
+            Some(&b"no-store"[..]),
+            "{what}: {answer:?}"
+        );
+        assert_eq!(
+            answer.headers.get("pragma").map(|v| v.as_bytes()),
+            Some(&b"no-cache"[..]),
+            "{what}: {answer:?}"
+        );
+    }
+    server.stop().await;
+}
+
 // ---- the index itself ---------------------------------------------------------------------
 
 /// The test functions named `security_NN_...` in `tests/*.rs`, by file.
@@ -2174,7 +2498,8 @@ fn security_index_every_item_has_a_test() {
     let tests = security_tests();
     let names: Vec<&String> = tests.values().flatten().collect();
     let mut missing = Vec::new();
-    for item in 1..=20 {
+    // 1-20: SECURITY.md; 21-29: the second round of issue 13.
+    for item in 1..=29 {
         let prefix = format!("security_{item:02}_");
         if !names.iter().any(|n| n.starts_with(&prefix)) {
             missing.push(item);
@@ -2182,7 +2507,7 @@ fn security_index_every_item_has_a_test() {
     }
     assert!(
         missing.is_empty(),
-        "SECURITY.md items without a test: {missing:?}"
+        "security index items without a test: {missing:?}"
     );
 
     let index =

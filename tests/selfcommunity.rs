@@ -614,10 +614,11 @@ async fn bad_input_is_a_400_in_drf_shape_and_writes_nothing(#[case] backend: Bac
         (status, code_field.as_str(), detail.as_str()),
         (400, "invalid", "Enter a valid email address.")
     );
-    // Oversized: refused in the same form, never a 500.
+    // Oversized: refused in the same form, never a 500; 413 since the declared length is
+    // over the limit (SECURITY 28).
     let huge = serde_json::json!({ "validation_code": code, "password": "x".repeat(20 * 1024) });
     let (status, _, _) = post_error(&server, reset_path, &huge.to_string()).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 413);
 
     let queued = server.store().await.list_outbox(None).await.expect("rows");
     assert_eq!(queued.len(), 1, "only the recovery mail: {queued:?}");

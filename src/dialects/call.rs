@@ -1,8 +1,10 @@
 //! What an adapter needs of the HTTP request besides its body.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use dropshot::RequestContext;
+use dropshot::{HttpError, RequestContext};
+use resetd_api::JsonBody;
 
 use crate::app::AppState;
 use crate::reset::ResetCore;
@@ -32,6 +34,16 @@ impl<'a> Call<'a> {
                 &core.config().security.trusted_proxies,
             ),
         }
+    }
+
+    /// Reads the request body under `security.body_read_timeout_ms`: the body, or the
+    /// error (408, 413, 415, 400) the adapter answers in its dialect's form.
+    pub async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        body: JsonBody<T>,
+    ) -> Result<T, HttpError> {
+        let timeout = self.core.config().security.body_read_timeout_ms;
+        body.read(Duration::from_millis(timeout)).await
     }
 }
 

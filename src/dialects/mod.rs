@@ -1,7 +1,10 @@
 //! The dialect adapters: each translates its product's requests into core calls and the
 //! core's outcomes into that product's envelope or status. No SQL, hashing or mail here.
 //!
-//! This file is only the routing table from the generated trait to the adapters.
+//! This file is only the routing table from the generated trait to the adapters. Each
+//! handler reads its body here (`Call::read`, under the configured deadline): envelope
+//! dialects (IPCola, Cloudreve) get the `Result` and answer a bad body in their envelope;
+//! the others answer it through their error type's `From<HttpError>`.
 
 mod call;
 mod cloudreve;
@@ -14,23 +17,35 @@ mod strapi;
 pub use call::client_ip;
 
 use dropshot::{
-    HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, Path, RequestContext,
-    TypedBody,
+    HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent, Path,
+    RequestContext,
 };
 use resetd_api::errors::{
     CloudreveHttpError, IpcolaHttpError, ResetdHttpError, SelfcommunityHttpError, StrapiHttpError,
 };
 use resetd_api::params::{
-    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryPath,
-    ResetdAdminUpdateUserPath,
+    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryHeaders,
+    ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
+    SelfcommunityResetPasswordHeaders, StrapiResetPasswordHeaders,
 };
 use resetd_api::types;
-use resetd_api::{EnvelopeBody, ResetdApi};
+use resetd_api::{JsonBody, ResetdApi};
 use tracing::Instrument as _;
 
 use crate::app::AppState;
 use crate::logging::request_span;
 use call::Call;
+
+/// The headers of an answer that carries a token or a reset code: no cache may keep it
+/// (RFC 6749 §5.1 asks for both fields; `Pragma` is for HTTP/1.0 caches).
+macro_rules! no_store {
+    ($headers:ident) => {
+        $headers {
+            cache_control: "no-store".to_owned(),
+            pragma: "no-cache".to_owned(),
+        }
+    };
+}
 
 /// The server's implementation of the generated API trait.
 pub enum ResetdServer {}
@@ -40,18 +55,20 @@ impl ResetdApi for ResetdServer {
 
     async fn ipcola_send_email_vcode(
         rqctx: RequestContext<AppState>,
-        body: EnvelopeBody<types::IpcolaSendEmailVcodeRequest>,
+        body: JsonBody<types::IpcolaSendEmailVcodeRequest>,
     ) -> Result<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError> {
-        ipcola::send_email_vcode(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { ipcola::send_email_vcode(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
 
     async fn ipcola_reset_password(
         rqctx: RequestContext<AppState>,
-        body: EnvelopeBody<types::IpcolaResetPasswordRequest>,
+        body: JsonBody<types::IpcolaResetPasswordRequest>,
     ) -> Result<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError> {
-        ipcola::reset_password(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { ipcola::reset_password(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
@@ -66,27 +83,34 @@ impl ResetdApi for ResetdServer {
 
     async fn strapi_forgot_password(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::StrapiForgotPasswordRequest>,
+        body: JsonBody<types::StrapiForgotPasswordRequest>,
     ) -> Result<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError> {
-        strapi::forgot_password(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { strapi::forgot_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
 
     async fn strapi_reset_password(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::StrapiResetPasswordRequest>,
-    ) -> Result<HttpResponseOk<types::StrapiAuthResponse>, StrapiHttpError> {
-        strapi::reset_password(&Call::new(&rqctx), body.into_inner())
+        body: JsonBody<types::StrapiResetPasswordRequest>,
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::StrapiAuthResponse>, StrapiResetPasswordHeaders>,
+        StrapiHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { strapi::reset_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| HttpResponseHeaders::new(answer, no_store!(StrapiResetPasswordHeaders)))
     }
 
     async fn cloudreve_send_reset_email(
         rqctx: RequestContext<AppState>,
-        body: EnvelopeBody<types::CloudreveSendResetEmailRequest>,
+        body: JsonBody<types::CloudreveSendResetEmailRequest>,
     ) -> Result<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError> {
-        cloudreve::send_reset_email(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { cloudreve::send_reset_email(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
@@ -94,10 +118,11 @@ impl ResetdApi for ResetdServer {
     async fn cloudreve_reset_password(
         rqctx: RequestContext<AppState>,
         path: Path<CloudreveResetPasswordPath>,
-        body: EnvelopeBody<types::CloudreveResetPasswordRequest>,
+        body: JsonBody<types::CloudreveResetPasswordRequest>,
     ) -> Result<HttpResponseOk<types::CloudreveUserResponse>, CloudreveHttpError> {
         let path = path.into_inner();
-        cloudreve::reset_password(&Call::new(&rqctx), &path.user_id, body.into_inner())
+        let call = Call::new(&rqctx);
+        async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
@@ -112,20 +137,31 @@ impl ResetdApi for ResetdServer {
 
     async fn selfcommunity_recover_account(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::SelfcommunityRecoverRequest>,
+        body: JsonBody<types::SelfcommunityRecoverRequest>,
     ) -> Result<HttpResponseUpdatedNoContent, SelfcommunityHttpError> {
-        selfcommunity::recover_account(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { selfcommunity::recover_account(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
 
     async fn selfcommunity_reset_password(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::SelfcommunityResetRequest>,
-    ) -> Result<HttpResponseOk<types::SelfcommunityResetResponse>, SelfcommunityHttpError> {
-        selfcommunity::reset_password(&Call::new(&rqctx), body.into_inner())
+        body: JsonBody<types::SelfcommunityResetRequest>,
+    ) -> Result<
+        HttpResponseHeaders<
+            HttpResponseOk<types::SelfcommunityResetResponse>,
+            SelfcommunityResetPasswordHeaders,
+        >,
+        SelfcommunityHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { selfcommunity::reset_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| {
+                HttpResponseHeaders::new(answer, no_store!(SelfcommunityResetPasswordHeaders))
+            })
     }
 
     async fn resetd_healthz(
@@ -144,27 +180,34 @@ impl ResetdApi for ResetdServer {
 
     async fn resetd_login(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::ResetdLoginRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdTokenResponse>, ResetdHttpError> {
-        resetd::login(&Call::new(&rqctx), body.into_inner())
+        body: JsonBody<types::ResetdLoginRequest>,
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::ResetdTokenResponse>, ResetdLoginHeaders>,
+        ResetdHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { resetd::login(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| HttpResponseHeaders::new(answer, no_store!(ResetdLoginHeaders)))
     }
 
     async fn resetd_introspect(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::ResetdIntrospectRequest>,
+        body: JsonBody<types::ResetdIntrospectRequest>,
     ) -> Result<HttpResponseOk<types::ResetdIntrospection>, ResetdHttpError> {
-        resetd::introspect(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { resetd::introspect(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
 
     async fn resetd_admin_create_user(
         rqctx: RequestContext<AppState>,
-        body: TypedBody<types::ResetdCreateUserRequest>,
+        body: JsonBody<types::ResetdCreateUserRequest>,
     ) -> Result<HttpResponseCreated<types::ResetdUser>, ResetdHttpError> {
-        resetd::admin_create_user(&Call::new(&rqctx), body.into_inner())
+        let call = Call::new(&rqctx);
+        async { resetd::admin_create_user(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
@@ -181,10 +224,11 @@ impl ResetdApi for ResetdServer {
     async fn resetd_admin_update_user(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminUpdateUserPath>,
-        body: TypedBody<types::ResetdUpdateUserRequest>,
+        body: JsonBody<types::ResetdUpdateUserRequest>,
     ) -> Result<HttpResponseOk<types::ResetdUser>, ResetdHttpError> {
         let id = path.into_inner().id;
-        resetd::admin_update_user(&Call::new(&rqctx), &id, body.into_inner())
+        let call = Call::new(&rqctx);
+        async { resetd::admin_update_user(&call, &id, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }
@@ -192,11 +236,18 @@ impl ResetdApi for ResetdServer {
     async fn resetd_admin_issue_recovery(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminIssueRecoveryPath>,
-        body: TypedBody<types::ResetdRecoveryRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdRecovery>, ResetdHttpError> {
+        body: JsonBody<types::ResetdRecoveryRequest>,
+    ) -> Result<
+        HttpResponseHeaders<HttpResponseOk<types::ResetdRecovery>, ResetdAdminIssueRecoveryHeaders>,
+        ResetdHttpError,
+    > {
         let id = path.into_inner().id;
-        resetd::admin_issue_recovery(&Call::new(&rqctx), &id, body.into_inner())
+        let call = Call::new(&rqctx);
+        async { resetd::admin_issue_recovery(&call, &id, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .map(|answer| {
+                HttpResponseHeaders::new(answer, no_store!(ResetdAdminIssueRecoveryHeaders))
+            })
     }
 }

@@ -13,7 +13,7 @@ use crate::error::RegenError;
 use crate::model::Api;
 use crate::output::FileSet;
 use crate::render::{rust_file, TOML_HEADER};
-use crate::{gen_envelope, gen_errors, gen_schemas, gen_trait, gen_types};
+use crate::{gen_body, gen_errors, gen_schemas, gen_trait, gen_types};
 
 const DIR: &str = "generated/api";
 
@@ -25,7 +25,7 @@ pub fn api_files(doc: &OpenAPI, api: &Api, files: &mut FileSet) -> Result<(), Re
         ("schemas.rs", overrides.schemas),
         ("errors.rs", gen_errors::errors_module(api)),
         ("params.rs", gen_trait::params_module(api)),
-        ("envelope.rs", gen_envelope::envelope_module()),
+        ("body.rs", gen_body::body_module()),
         ("api.rs", gen_trait::trait_module(api)),
     ];
     let mut all_code = String::new();
@@ -54,13 +54,13 @@ pub fn api_files(doc: &OpenAPI, api: &Api, files: &mut FileSet) -> Result<(), Re
         pub mod params;
 
         #[rustfmt::skip]
-        mod envelope;
+        mod body;
 
         #[rustfmt::skip]
         mod api;
 
         pub use api::*;
-        pub use envelope::EnvelopeBody;
+        pub use body::{JsonBody, JSON_MEDIA_TYPE};
     };
     let lib_path = format!("{DIR}/src/lib.rs");
     files.insert(lib_path.clone(), rust_file(&lib_path, lib)?);
@@ -92,12 +92,16 @@ doctest = false
 
 [dependencies]
 {chrono}dropshot.workspace = true
-# http::Request names the request type of dropshot's ExclusiveExtractor (EnvelopeBody);
-# dropshot does not re-export it.
+# http::Request names the request type of dropshot's ExclusiveExtractor (JsonBody);
+# dropshot does not re-export it. JsonBody reads the body itself (http-body-util), under a
+# deadline (tokio), with dropshot's error messages (serde_path_to_error).
 http = "1"
+http-body-util = "0.1"
 {regress}schemars.workspace = true
 serde.workspace = true
 serde_json.workspace = true
+serde_path_to_error = "0.1"
+tokio.workspace = true
 {uuid}"#,
         chrono = optional("chrono"),
         regress = optional("regress"),

@@ -18,11 +18,14 @@ pub fn params_module(api: &Api) -> TokenStream {
             (!op.path_params.is_empty()).then(|| param_struct(op, "Path", "Path", &op.path_params));
         let query = (!op.query_params.is_empty())
             .then(|| param_struct(op, "Query", "Query", &op.query_params));
-        path.into_iter().chain(query)
+        let headers = (!op.success.headers.is_empty()).then(|| headers_struct(op));
+        path.into_iter().chain(query).chain(headers)
     });
     quote! {
         //! Path and query parameters of the operations, one struct per
-        //! operation and location (`{OperationId}Path`, `{OperationId}Query`).
+        //! operation and location (`{OperationId}Path`, `{OperationId}Query`),
+        //! and the headers of success responses that declare some
+        //! (`{OperationId}Headers`).
 
         #(#structs)*
     }
@@ -48,6 +51,50 @@ fn param_struct(op: &Operation, suffix: &str, what: &str, params: &[Param]) -> T
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+        pub struct #ident {
+            #(#fields)*
+        }
+    }
+}
+
+fn headers_struct_ident(op: &Operation) -> proc_macro2::Ident {
+    format_ident!("{}Headers", op.pascal_name())
+}
+
+/// `{OperationId}Headers`: one `String` field per declared header, serialized under the
+/// header's name; dropshot's `HttpResponseHeaders` sends them and documents them (the
+/// field docs become the header descriptions).
+fn headers_struct(op: &Operation) -> TokenStream {
+    let ident = headers_struct_ident(op);
+    let doc = format!(
+        " Headers of the {} answer of `{}` (`{} {}`).",
+        op.success.status,
+        op.id,
+        op.method.upper(),
+        op.path
+    );
+    let fields = op.success.headers.iter().map(|header| {
+        let name = &header.name;
+        let field = format_ident!("{}", name.to_snake_case());
+        let docs = doc_lines(header.description.as_deref());
+        let (ty, skip) = if header.required {
+            (quote! { ::std::string::String }, quote! {})
+        } else {
+            (
+                quote! { ::std::option::Option<::std::string::String> },
+                quote! { #[serde(skip_serializing_if = "Option::is_none")] },
+            )
+        };
+        quote! {
+            #docs
+            #skip
+            #[serde(rename = #name)]
+            pub #field: #ty,
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, ::serde::Serialize, ::schemars::JsonSchema)]
         pub struct #ident {
             #(#fields)*
         }
@@ -271,11 +318,7 @@ fn method(op: &Operation) -> TokenStream {
     });
     let body_arg = op.body.as_ref().map(|body| {
         let ident = format_ident!("{}", body);
-        if op.envelope {
-            quote! { body: crate::EnvelopeBody<crate::types::#ident>, }
-        } else {
-            quote! { body: ::dropshot::TypedBody<crate::types::#ident>, }
-        }
+        quote! { body: crate::JsonBody<crate::types::#ident>, }
     });
 
     let success = match (op.success.status, &op.success.schema) {
@@ -289,6 +332,12 @@ fn method(op: &Operation) -> TokenStream {
             };
             quote! { ::dropshot::#wrapper<crate::types::#ident> }
         }
+    };
+    let success = if op.success.headers.is_empty() {
+        success
+    } else {
+        let headers = headers_struct_ident(op);
+        quote! { ::dropshot::HttpResponseHeaders<#success, crate::params::#headers> }
     };
     let error = match &op.error_type {
         Some(name) => {

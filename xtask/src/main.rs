@@ -5,7 +5,7 @@
 //!
 //! The pipeline is a straight line, one module per step:
 //! `sources` (parse) -> `merge` -> `validate` (into `model`) -> `gen_types`,
-//! `gen_schemas`, `gen_errors`, `gen_trait`, `gen_envelope`, `gen_api`, `gen_client` -> `render`
+//! `gen_schemas`, `gen_errors`, `gen_trait`, `gen_body`, `gen_api`, `gen_client` -> `render`
 //! (prettyplease + header) -> `output` (write, or compare for `--check`).
 //! `regen` strings the steps together.
 //!
@@ -14,8 +14,8 @@
 mod bench;
 mod error;
 mod gen_api;
+mod gen_body;
 mod gen_client;
-mod gen_envelope;
 mod gen_errors;
 mod gen_schemas;
 mod gen_trait;

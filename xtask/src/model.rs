@@ -71,9 +71,6 @@ pub struct Operation {
     pub query_params: Vec<Param>,
     /// Name of the `components.schemas` entry the JSON request body uses.
     pub body: Option<String>,
-    /// `x-resetd-envelope-errors: true`: the body reaches the handler as
-    /// `Result<T, HttpError>`.
-    pub envelope: bool,
     pub success: Success,
     /// The Rust error type: `x-resetd-error-type.name` of the schema shared by
     /// the error statuses; `None` (no error statuses) means `dropshot::HttpError`.
@@ -139,6 +136,18 @@ pub struct Success {
     pub status: u16,
     /// The JSON body schema (a `components.schemas` name); `None` for 204.
     pub schema: Option<String>,
+    /// Response headers the operation declares (string values), in source order: the
+    /// trait answers `HttpResponseHeaders<_, {OperationId}Headers>`.
+    pub headers: Vec<ResponseHeader>,
+}
+
+/// A declared success-response header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHeader {
+    /// As written in the source (`Cache-Control`).
+    pub name: String,
+    pub description: Option<String>,
+    pub required: bool,
 }
 
 /// A component schema carrying `x-resetd-error-type`.

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::merge::Merged;
 use crate::model::{
-    Api, ErrorType, HttpMethod, IntegerFormat, Operation, Param, ParamSchema, StringFormat,
-    Success, TagInfo,
+    Api, ErrorType, HttpMethod, IntegerFormat, Operation, Param, ParamSchema, ResponseHeader,
+    StringFormat, Success, TagInfo,
 };
 
 /// The extension that turns a component schema into an error schema.
@@ -795,12 +795,13 @@ impl OpContext<'_> {
             self.unsupported(format!("method {method} cannot be served by dropshot"));
         }
 
-        let mut envelope = false;
+        // Every body reaches its handler as `JsonBody<T>`, which hands it the parse result,
+        // so the extension no longer changes the generated code: it documents, for readers
+        // of the spec, that the dialect answers malformed bodies inside its envelope.
         for (key, value) in &op.extensions {
             if key == ENVELOPE_EXT {
-                match value {
-                    Value::Bool(flag) => envelope = *flag,
-                    _ => self.unsupported(format!("`{ENVELOPE_EXT}` must be true or false")),
+                if !matches!(value, Value::Bool(_)) {
+                    self.unsupported(format!("`{ENVELOPE_EXT}` must be true or false"));
                 }
             } else if key.starts_with("x-resetd-") {
                 self.unsupported(format!(
@@ -834,7 +835,6 @@ impl OpContext<'_> {
             path_params,
             query_params,
             body,
-            envelope,
             success: success?,
             error_type,
         })
@@ -1219,13 +1219,7 @@ impl OpContext<'_> {
                 return None;
             }
         };
-        if !response.headers.is_empty() {
-            // dropshot's plain response types carry no headers, so the
-            // emitted spec could not match.
-            self.unsupported(format!(
-                "response {status} declares headers, which the generated trait cannot express"
-            ));
-        }
+        let headers = self.success_headers(status, response);
         match status {
             200..=202 => {
                 let schema =
@@ -1233,6 +1227,7 @@ impl OpContext<'_> {
                 Some(Success {
                     status,
                     schema: Some(schema),
+                    headers,
                 })
             }
             204 => {
@@ -1240,9 +1235,13 @@ impl OpContext<'_> {
                     self.unsupported("response 204 must not have content");
                     return None;
                 }
+                if !headers.is_empty() {
+                    self.unsupported("response 204 cannot declare headers");
+                }
                 Some(Success {
                     status,
                     schema: None,
+                    headers,
                 })
             }
             other => {
@@ -1252,6 +1251,36 @@ impl OpContext<'_> {
                 None
             }
         }
+    }
+
+    /// The declared headers of a success response: inline, `type: string`, each becoming
+    /// a `String` (or `Option<String>`) field of `{OperationId}Headers`, which dropshot
+    /// documents exactly so.
+    fn success_headers(&mut self, status: u16, response: &Response) -> Vec<ResponseHeader> {
+        let mut headers = Vec::new();
+        for (name, header) in &response.headers {
+            let ReferenceOr::Item(header) = header else {
+                self.unsupported(format!("response {status} header {name}: write it inline"));
+                continue;
+            };
+            let is_string = matches!(
+                &header.format,
+                openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema))
+                    if matches!(schema.schema_kind, openapiv3::SchemaKind::Type(openapiv3::Type::String(_)))
+            );
+            if !is_string {
+                self.unsupported(format!(
+                    "response {status} header {name}: only `type: string` headers are supported"
+                ));
+                continue;
+            }
+            headers.push(ResponseHeader {
+                name: name.clone(),
+                description: header.description.clone(),
+                required: header.required,
+            });
+        }
+        headers
     }
 }
 

@@ -28,7 +28,7 @@ pub trait ResetdApi {
     }]
     async fn resetd_admin_create_user(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::ResetdCreateUserRequest>,
+        body: crate::JsonBody<crate::types::ResetdCreateUserRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseCreated<crate::types::ResetdUser>,
         crate::errors::ResetdHttpError,
@@ -60,7 +60,7 @@ pub trait ResetdApi {
     async fn resetd_admin_update_user(
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::ResetdAdminUpdateUserPath>,
-        body: ::dropshot::TypedBody<crate::types::ResetdUpdateUserRequest>,
+        body: crate::JsonBody<crate::types::ResetdUpdateUserRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
         crate::errors::ResetdHttpError,
@@ -81,9 +81,12 @@ pub trait ResetdApi {
     async fn resetd_admin_issue_recovery(
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::ResetdAdminIssueRecoveryPath>,
-        body: ::dropshot::TypedBody<crate::types::ResetdRecoveryRequest>,
+        body: crate::JsonBody<crate::types::ResetdRecoveryRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+            crate::params::ResetdAdminIssueRecoveryHeaders,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// get captcha
@@ -144,7 +147,7 @@ pub trait ResetdApi {
     }]
     async fn ipcola_reset_password(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: crate::EnvelopeBody<crate::types::IpcolaResetPasswordRequest>,
+        body: crate::JsonBody<crate::types::IpcolaResetPasswordRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
         crate::errors::IpcolaHttpError,
@@ -182,7 +185,7 @@ pub trait ResetdApi {
     }]
     async fn ipcola_send_email_vcode(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: crate::EnvelopeBody<crate::types::IpcolaSendEmailVcodeRequest>,
+        body: crate::JsonBody<crate::types::IpcolaSendEmailVcodeRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
         crate::errors::IpcolaHttpError,
@@ -207,7 +210,7 @@ pub trait ResetdApi {
     }]
     async fn selfcommunity_recover_account(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::SelfcommunityRecoverRequest>,
+        body: crate::JsonBody<crate::types::SelfcommunityRecoverRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseUpdatedNoContent,
         crate::errors::SelfcommunityHttpError,
@@ -240,9 +243,12 @@ pub trait ResetdApi {
     }]
     async fn selfcommunity_reset_password(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::SelfcommunityResetRequest>,
+        body: crate::JsonBody<crate::types::SelfcommunityResetRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
+            crate::params::SelfcommunityResetPasswordHeaders,
+        >,
         crate::errors::SelfcommunityHttpError,
     >;
     /// Send a password-reset code by email
@@ -265,7 +271,7 @@ pub trait ResetdApi {
     }]
     async fn strapi_forgot_password(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::StrapiForgotPasswordRequest>,
+        body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
         crate::errors::StrapiHttpError,
@@ -298,9 +304,12 @@ pub trait ResetdApi {
     }]
     async fn strapi_reset_password(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::StrapiResetPasswordRequest>,
+        body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+            crate::params::StrapiResetPasswordHeaders,
+        >,
         crate::errors::StrapiHttpError,
     >;
     /// Liveness
@@ -396,7 +405,7 @@ pub trait ResetdApi {
     }]
     async fn cloudreve_send_reset_email(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: crate::EnvelopeBody<crate::types::CloudreveSendResetEmailRequest>,
+        body: crate::JsonBody<crate::types::CloudreveSendResetEmailRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
         crate::errors::CloudreveHttpError,
@@ -430,7 +439,7 @@ pub trait ResetdApi {
     async fn cloudreve_reset_password(
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::CloudreveResetPasswordPath>,
-        body: crate::EnvelopeBody<crate::types::CloudreveResetPasswordRequest>,
+        body: crate::JsonBody<crate::types::CloudreveResetPasswordRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
         crate::errors::CloudreveHttpError,
@@ -449,7 +458,7 @@ pub trait ResetdApi {
     }]
     async fn resetd_introspect(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::ResetdIntrospectRequest>,
+        body: crate::JsonBody<crate::types::ResetdIntrospectRequest>,
     ) -> ::std::result::Result<
         ::dropshot::HttpResponseOk<crate::types::ResetdIntrospection>,
         crate::errors::ResetdHttpError,
@@ -476,9 +485,12 @@ pub trait ResetdApi {
     }]
     async fn resetd_login(
         rqctx: ::dropshot::RequestContext<Self::Context>,
-        body: ::dropshot::TypedBody<crate::types::ResetdLoginRequest>,
+        body: crate::JsonBody<crate::types::ResetdLoginRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
+        ::dropshot::HttpResponseHeaders<
+            ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
+            crate::params::ResetdLoginHeaders,
+        >,
         crate::errors::ResetdHttpError,
     >;
 }

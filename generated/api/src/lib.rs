@@ -12,8 +12,8 @@ pub mod errors;
 #[rustfmt::skip]
 pub mod params;
 #[rustfmt::skip]
-mod envelope;
+mod body;
 #[rustfmt::skip]
 mod api;
 pub use api::*;
-pub use envelope::EnvelopeBody;
+pub use body::{JsonBody, JSON_MEDIA_TYPE};
