@@ -385,7 +385,8 @@ pub struct SecurityConfig {
     pub ip_window_secs: u64,
     /// Failed redemptions from one client IP per `ip_failed_window_secs`; past it every
     /// redemption from that IP is refused before its token is looked up. Failed logins
-    /// (`/v1/login`) are counted apart, under the same numbers.
+    /// (`/v1/login`) are counted apart, under the same numbers. Attempts still being judged
+    /// count too, so no burst of concurrent attempts gets past the limit.
     pub ip_failed_redemptions_per_window: u32,
     /// Length of the per-IP failure window, in seconds.
     pub ip_failed_window_secs: u64,
