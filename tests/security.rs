@@ -33,7 +33,7 @@
 //! | 24 | weak passwords refused in every dialect: control characters, nothing visible, one character repeated | `security_24_weak_passwords_are_refused_in_every_dialect` (here); unit tests in `src/reset/policy.rs` |
 //! | 25 | a token that cannot be well formed writes nothing (issue 13) | `security_25_a_token_that_cannot_be_well_formed_writes_nothing` (here) |
 //! | 26 | login issues only configured clients and scopes; introspection needs its own bearer token | `security_26_introspection_needs_its_own_bearer_token`, `security_26_login_issues_only_configured_clients_and_scopes` (here) |
-//! | 27 | token answers carry `Cache-Control: no-store` (and `Pragma: no-cache`) | `security_27_token_answers_carry_cache_control_no_store` (here); `Retry-After` on 429 not done: dropshot 0.18 gives custom error types no way to add a header |
+//! | 27 | token answers carry `Cache-Control: no-store` (and `Pragma: no-cache`); every 429 carries `Retry-After`, the seconds until the refusing limit's window ends (the envelope dialects refuse in HTTP 200, without it) | `security_27_token_answers_carry_cache_control_no_store`, `security_27_too_many_requests_answers_say_when_to_retry` (here) |
 //! | 28 | body read timeout (408, connection closed); `Expect: 100-continue` over the body limit refused before `100 Continue` | `security_28_a_trickled_body_is_cut_off_after_the_read_timeout`, `security_28_expect_continue_over_the_body_limit_gets_413_not_100` (here); header and idle timeouts are hyper's fixed 30 s, not configurable through dropshot 0.18 |
 //! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
 //!
@@ -54,9 +54,9 @@ use resetd::store::{AuditEvent, OutboxMessage, OutboxStatus, User};
 use resetd_client::types;
 use support::dialects::{
     assert_accepted, assert_invalid_secret, assert_password_refused, assert_redeemed,
-    changed_subject, dialect_of, emailed_secret, made_up_secret, redeem_with, request_reset,
-    reset_and_log_in, reset_request, reset_subject, send, send_with_headers, Answer, Dialect,
-    DIALECTS,
+    assert_too_many, changed_subject, dialect_of, emailed_secret, made_up_secret, redeem_with,
+    request_reset, reset_and_log_in, reset_request, reset_subject, send, send_with_headers, Answer,
+    Dialect, DIALECTS,
 };
 use support::{Backend, TestServer, ADMIN_TOKEN, INTROSPECTION_TOKEN, MAIL_WAIT};
 
@@ -2460,6 +2460,138 @@ async fn security_27_token_answers_carry_cache_control_no_store(#[case] backend:
             "{what}: {answer:?}"
         );
     }
+    server.stop().await;
+}
+
+/// Checks the `Retry-After` of a 429 that a limit with a window of `window_secs` answered
+/// between `before` and `after` (the server's clock, ms): an integer from 1 to the window,
+/// and exactly the rest of the window the request was refused in.
+fn assert_retry_after(what: &str, answer: &Answer, window_secs: i64, (before, after): (i64, i64)) {
+    assert_eq!(answer.status, 429, "{what}: {answer:?}");
+    let secs: i64 = answer
+        .headers
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("{what}: a 429 without Retry-After: {answer:?}"))
+        .to_str()
+        .expect("ASCII")
+        .parse()
+        .unwrap_or_else(|_| panic!("{what}: Retry-After is not an integer: {answer:?}"));
+    assert!(
+        (1..=window_secs).contains(&secs),
+        "{what}: Retry-After {secs}"
+    );
+    let window_ms = window_secs * 1_000;
+    let end = before - before % window_ms + window_ms;
+    assert!(after < end, "{what}: the window ended while the test ran");
+    let (least, most) = ((end - after + 999) / 1_000, (end - before + 999) / 1_000);
+    assert!(
+        (least..=most).contains(&secs),
+        "{what}: Retry-After {secs}, the window ends in {least}..={most} s"
+    );
+}
+
+/// SECURITY 27 (issue 13): every 429 says when to try again: `Retry-After`, the seconds until
+/// the window of the limit that refused the request ends (RFC 6585 §4) — reset requests
+/// (Strapi, SelfCommunity: the per-IP request limit), redemptions (the per-IP failure
+/// limit) and `/v1/login` (the per-IP and the per-account failure limits, each its own
+/// window). IPCola and Cloudreve refuse inside their HTTP 200 envelope, as the originals
+/// do; they send no `Retry-After` (an HTTP 200 is not retried and their clients read the
+/// envelope).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread")]
+async fn security_27_too_many_requests_answers_say_when_to_retry(#[case] backend: Backend) {
+    const REQUEST_WINDOW: i64 = 60;
+    const FAILED_WINDOW: i64 = 15 * 60;
+    const ACCOUNT_LOGIN_WINDOW: i64 = 5 * 60;
+    let Some(server) = TestServer::start_with(backend, |c| {
+        c.security.trusted_proxies = vec!["127.0.0.1/32".parse().expect("network")];
+        c.security.ip_requests_per_window = 1;
+        c.security.ip_failed_redemptions_per_window = 1;
+        c.security.account_failed_logins_per_window = 1;
+        c.security.account_failed_window_secs = 5 * 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let user = server.create_user(ANN, OLD_PASSWORD).await;
+    // 10 s into a fresh 15-minute window, which every shorter window here divides.
+    let now = server.clock.now_ms();
+    let long = FAILED_WINDOW * 1_000;
+    advance_to(&server, now - now % long + long + 10_000);
+    let clock = || server.clock.now_ms();
+
+    // Each dialect and step from its own address, so that only the limit under test trips.
+    for (n, dialect) in DIALECTS.into_iter().enumerate() {
+        let ip = format!("198.51.100.{}", n + 1);
+        let first = request_reset(&server, dialect, &format!("r{n}@example.com"), Some(&ip)).await;
+        assert_accepted(dialect, &first);
+        let before = clock();
+        let refused =
+            request_reset(&server, dialect, &format!("s{n}@example.com"), Some(&ip)).await;
+        let after = clock();
+        assert_too_many(dialect, &refused);
+        let what = format!("{} request", dialect.name());
+        match dialect {
+            Dialect::Strapi | Dialect::Selfcommunity => {
+                assert_retry_after(&what, &refused, REQUEST_WINDOW, (before, after));
+            }
+            Dialect::Ipcola | Dialect::Cloudreve => {
+                assert!(
+                    refused.headers.get("retry-after").is_none(),
+                    "{what}: {refused:?}"
+                );
+            }
+        }
+
+        let ip = format!("198.51.100.{}", n + 11);
+        let guess = |k| made_up_secret(dialect, k);
+        let who = (ANN, user.id.as_str());
+        let first = redeem_with(&server, dialect, who, &guess(1), NEW_PASSWORD, Some(&ip)).await;
+        assert_invalid_secret(dialect, &first);
+        let before = clock();
+        let refused = redeem_with(&server, dialect, who, &guess(2), NEW_PASSWORD, Some(&ip)).await;
+        let after = clock();
+        assert_too_many(dialect, &refused);
+        let what = format!("{} redemption", dialect.name());
+        match dialect {
+            Dialect::Strapi | Dialect::Selfcommunity => {
+                assert_retry_after(&what, &refused, FAILED_WINDOW, (before, after));
+            }
+            Dialect::Ipcola | Dialect::Cloudreve => {
+                assert!(
+                    refused.headers.get("retry-after").is_none(),
+                    "{what}: {refused:?}"
+                );
+            }
+        }
+    }
+
+    // `/v1/login`: the IP's failure limit refuses the second attempt from one address, the
+    // account's (its own, shorter window) the next attempt from another.
+    let login = |ip: &'static str| {
+        let server = &server;
+        async move {
+            let body = serde_json::json!({ "email": ANN, "password": "Wrong-passw0rd-9" });
+            send(server, reqwest::Method::POST, "/v1/login", body, Some(ip)).await
+        }
+    };
+    assert_eq!(login("198.51.100.21").await.status, 401);
+    let before = clock();
+    let refused = login("198.51.100.21").await;
+    let after = clock();
+    assert_retry_after("login, IP limit", &refused, FAILED_WINDOW, (before, after));
+    let before = clock();
+    let refused = login("198.51.100.22").await;
+    let after = clock();
+    assert_retry_after(
+        "login, account limit",
+        &refused,
+        ACCOUNT_LOGIN_WINDOW,
+        (before, after),
+    );
     server.stop().await;
 }
 

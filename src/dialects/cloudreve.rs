@@ -75,7 +75,7 @@ pub async fn send_reset_email(
             Ok(envelope(call, code::BAD_PARAMETERS, &err.to_string()))
         }
         Err(RequestError::DialectDisabled(_)) => Ok(not_enabled(call)),
-        Err(RequestError::TooManyRequests) => Ok(envelope(
+        Err(RequestError::TooManyRequests(_)) => Ok(envelope(
             call,
             code::TOO_MANY_REQUESTS,
             TOO_MANY_REQUESTS_MSG,
@@ -139,7 +139,7 @@ pub async fn reset_password(
             code::NOT_ENABLED,
             "This operation is not enabled on this server",
         )),
-        Err(RedeemError::TooManyRequests) => Ok(user_envelope(
+        Err(RedeemError::TooManyRequests(_)) => Ok(user_envelope(
             call,
             code::TOO_MANY_REQUESTS,
             TOO_MANY_REQUESTS_MSG,
@@ -170,7 +170,7 @@ pub async fn get_captcha(call: &Call<'_>) -> Answer<CloudreveCaptchaResponse> {
         Err(CaptchaError::NotEnabled | CaptchaError::DialectDisabled(_)) => {
             (code::NOT_ENABLED, "Captcha is not enabled on this server")
         }
-        Err(CaptchaError::TooManyRequests) => (code::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_MSG),
+        Err(CaptchaError::TooManyRequests(_)) => (code::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS_MSG),
         Err(CaptchaError::Service(err)) => return Err(service_error(call, &err)),
     };
     Ok(HttpResponseOk(CloudreveCaptchaResponse {

@@ -59,7 +59,7 @@ pub async fn send_email_vcode(
             Ok(result(status::BAD_PARAMETERS, &err.to_string()))
         }
         Err(RequestError::DialectDisabled(_)) => Ok(not_available()),
-        Err(RequestError::TooManyRequests) => Ok(too_many_requests()),
+        Err(RequestError::TooManyRequests(_)) => Ok(too_many_requests()),
         Err(RequestError::CaptchaFailed) => {
             Ok(result(status::CAPTCHA_WRONG, "captcha is missing or wrong"))
         }
@@ -98,7 +98,7 @@ pub async fn reset_password(
             "this account cannot reset its password",
         )),
         Err(RedeemError::DialectDisabled(_)) => Ok(not_available()),
-        Err(RedeemError::TooManyRequests) => Ok(too_many_requests()),
+        Err(RedeemError::TooManyRequests(_)) => Ok(too_many_requests()),
         Err(RedeemError::Service(err)) => Err(service_error(&err)),
     }
 }
@@ -121,7 +121,7 @@ pub async fn get_captcha(call: &Call<'_>) -> Answer<IpcolaCaptchaResponse> {
             status::NOT_AVAILABLE,
             "captcha is not enabled on this server",
         ),
-        Err(CaptchaError::TooManyRequests) => (
+        Err(CaptchaError::TooManyRequests(_)) => (
             status::TOO_MANY_REQUESTS,
             "too many requests, please try again later",
         ),

@@ -28,6 +28,7 @@ use resetd_api::params::{
     ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
     SelfcommunityResetPasswordHeaders, StrapiResetPasswordHeaders,
 };
+use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types;
 use resetd_api::{JsonBody, ResetdApi};
 use tracing::Instrument as _;
@@ -84,7 +85,10 @@ impl ResetdApi for ResetdServer {
     async fn strapi_forgot_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::StrapiForgotPasswordRequest>,
-    ) -> Result<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError> {
+    ) -> Result<
+        OrTooManyRequests<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>,
+        StrapiHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { strapi::forgot_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
@@ -95,14 +99,22 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::StrapiResetPasswordRequest>,
     ) -> Result<
-        HttpResponseHeaders<HttpResponseOk<types::StrapiAuthResponse>, StrapiResetPasswordHeaders>,
+        OrTooManyRequests<
+            HttpResponseHeaders<
+                HttpResponseOk<types::StrapiAuthResponse>,
+                StrapiResetPasswordHeaders,
+            >,
+            StrapiHttpError,
+        >,
         StrapiHttpError,
     > {
         let call = Call::new(&rqctx);
         async { strapi::reset_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
-            .map(|answer| HttpResponseHeaders::new(answer, no_store!(StrapiResetPasswordHeaders)))
+            .map(|answer| {
+                answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(StrapiResetPasswordHeaders)))
+            })
     }
 
     async fn cloudreve_send_reset_email(
@@ -138,7 +150,10 @@ impl ResetdApi for ResetdServer {
     async fn selfcommunity_recover_account(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::SelfcommunityRecoverRequest>,
-    ) -> Result<HttpResponseUpdatedNoContent, SelfcommunityHttpError> {
+    ) -> Result<
+        OrTooManyRequests<HttpResponseUpdatedNoContent, SelfcommunityHttpError>,
+        SelfcommunityHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { selfcommunity::recover_account(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
@@ -149,9 +164,12 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::SelfcommunityResetRequest>,
     ) -> Result<
-        HttpResponseHeaders<
-            HttpResponseOk<types::SelfcommunityResetResponse>,
-            SelfcommunityResetPasswordHeaders,
+        OrTooManyRequests<
+            HttpResponseHeaders<
+                HttpResponseOk<types::SelfcommunityResetResponse>,
+                SelfcommunityResetPasswordHeaders,
+            >,
+            SelfcommunityHttpError,
         >,
         SelfcommunityHttpError,
     > {
@@ -160,7 +178,9 @@ impl ResetdApi for ResetdServer {
             .instrument(request_span(&rqctx.request_id))
             .await
             .map(|answer| {
-                HttpResponseHeaders::new(answer, no_store!(SelfcommunityResetPasswordHeaders))
+                answer.map(|ok| {
+                    HttpResponseHeaders::new(ok, no_store!(SelfcommunityResetPasswordHeaders))
+                })
             })
     }
 
@@ -182,14 +202,19 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdLoginRequest>,
     ) -> Result<
-        HttpResponseHeaders<HttpResponseOk<types::ResetdTokenResponse>, ResetdLoginHeaders>,
+        OrTooManyRequests<
+            HttpResponseHeaders<HttpResponseOk<types::ResetdTokenResponse>, ResetdLoginHeaders>,
+            ResetdHttpError,
+        >,
         ResetdHttpError,
     > {
         let call = Call::new(&rqctx);
         async { resetd::login(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
-            .map(|answer| HttpResponseHeaders::new(answer, no_store!(ResetdLoginHeaders)))
+            .map(|answer| {
+                answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(ResetdLoginHeaders)))
+            })
     }
 
     async fn resetd_introspect(

@@ -3,6 +3,7 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseCreated, HttpResponseOk};
 use resetd_api::errors::ResetdHttpError;
+use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types::{
     ResetdCreateUserRequest, ResetdDialect, ResetdError, ResetdHealth, ResetdIntrospectRequest,
     ResetdIntrospection, ResetdLoginRequest, ResetdReadiness, ResetdRecovery,
@@ -41,7 +42,13 @@ pub async fn readyz(call: &Call<'_>) -> Answer<ResetdReadiness> {
     }
 }
 
-pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTokenResponse> {
+/// A login's answer, or a 429 with `Retry-After` (which the error type cannot carry).
+type LoginAnswer = Result<
+    OrTooManyRequests<HttpResponseOk<ResetdTokenResponse>, ResetdHttpError>,
+    ResetdHttpError,
+>;
+
+pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> LoginAnswer {
     let (client_id, scope) = (body.client_id.as_deref(), body.scope.as_deref());
     if client_id.is_some_and(|c| c.len() > 128) || scope.is_some_and(|s| s.len() > 1024) {
         return Err(error(
@@ -68,14 +75,18 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> Answer<ResetdTo
             expires_in: i64::try_from(tokens.expires_in).unwrap_or(i64::MAX),
             refresh_token: tokens.refresh_token,
             scope: tokens.scope,
-        })),
+        })
+        .into()),
         Err(LoginError::InvalidCredentials) => Err(error(
             ErrorStatusCode::UNAUTHORIZED,
             "invalid email or password",
         )),
-        Err(LoginError::TooManyRequests) => Err(error(
-            ErrorStatusCode::TOO_MANY_REQUESTS,
-            "too many failed logins from this client, try again later",
+        Err(LoginError::TooManyRequests(retry_after)) => Ok(OrTooManyRequests::too_many_requests(
+            error(
+                ErrorStatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins from this client, try again later",
+            ),
+            retry_after.secs(),
         )),
         Err(LoginError::Grant(err)) => Err(grant_error(err)),
         Err(LoginError::Service(err)) => Err(service_error(&err)),

@@ -3,33 +3,39 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseOk, HttpResponseUpdatedNoContent};
 use resetd_api::errors::SelfcommunityHttpError;
+use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types::{
     SelfcommunityError, SelfcommunityRecoverRequest, SelfcommunityResetRequest,
     SelfcommunityResetResponse, SelfcommunityToken,
 };
 
-use crate::reset::{Binding, Dialect, RedeemError, Redemption, RequestError, ServiceError};
+use crate::reset::{
+    Binding, Dialect, RedeemError, Redemption, RequestError, RetryAfter, ServiceError,
+};
 
 use super::call::Call;
 
 const CLIENT_ID: &str = "selfcommunity";
 const SCOPE: &str = "read write";
 
+/// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
+type Answer<T> = Result<OrTooManyRequests<T, SelfcommunityHttpError>, SelfcommunityHttpError>;
+
 pub async fn recover_account(
     call: &Call<'_>,
     body: SelfcommunityRecoverRequest,
-) -> Result<HttpResponseUpdatedNoContent, SelfcommunityHttpError> {
+) -> Answer<HttpResponseUpdatedNoContent> {
     match call
         .core
         .request_reset(Dialect::Selfcommunity, &body.email, call.client_ip)
         .await
     {
-        Ok(_) => Ok(HttpResponseUpdatedNoContent()),
+        Ok(_) => Ok(HttpResponseUpdatedNoContent().into()),
         Err(RequestError::InvalidEmail(_)) => {
             Err(bad_request("invalid", "Enter a valid email address."))
         }
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
-        Err(RequestError::TooManyRequests) => Err(throttled()),
+        Err(RequestError::TooManyRequests(retry_after)) => Ok(throttled(retry_after)),
         // SelfCommunity's request has no captcha field, so the core never asks it for one.
         Err(err @ RequestError::CaptchaFailed) => Err(bad_request("invalid", &err.to_string())),
         Err(RequestError::Service(err)) => Err(service_error(&err)),
@@ -39,7 +45,7 @@ pub async fn recover_account(
 pub async fn reset_password(
     call: &Call<'_>,
     body: SelfcommunityResetRequest,
-) -> Result<HttpResponseOk<SelfcommunityResetResponse>, SelfcommunityHttpError> {
+) -> Answer<HttpResponseOk<SelfcommunityResetResponse>> {
     let redemption = Redemption {
         token: &body.validation_code,
         binding: Binding::None,
@@ -56,7 +62,7 @@ pub async fn reset_password(
             return Err(bad_request("invalid", "This account cannot be recovered."))
         }
         Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
-        Err(RedeemError::TooManyRequests) => return Err(throttled()),
+        Err(RedeemError::TooManyRequests(retry_after)) => return Ok(throttled(retry_after)),
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
     let session = call
@@ -75,7 +81,8 @@ pub async fn reset_password(
             client_id: session.client_id,
             scope: session.scope,
         },
-    }))
+    })
+    .into())
 }
 
 fn invalid_code() -> SelfcommunityHttpError {
@@ -89,12 +96,16 @@ fn not_available() -> SelfcommunityHttpError {
     )
 }
 
-/// Past a per-IP limit: Django REST framework's throttling answer.
-fn throttled() -> SelfcommunityHttpError {
-    error(
-        ErrorStatusCode::TOO_MANY_REQUESTS,
-        "throttled",
-        "Request was throttled.",
+/// Past a per-IP limit: Django REST framework's throttling answer, which also sends
+/// `Retry-After`.
+fn throttled<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, SelfcommunityHttpError> {
+    OrTooManyRequests::too_many_requests(
+        error(
+            ErrorStatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "Request was throttled.",
+        ),
+        retry_after.secs(),
     )
 }
 

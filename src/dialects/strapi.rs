@@ -3,12 +3,15 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseOk};
 use resetd_api::errors::StrapiHttpError;
+use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types::{
     StrapiAuthResponse, StrapiError, StrapiForgotPasswordRequest, StrapiOkResponse,
     StrapiResetPasswordRequest, StrapiUser,
 };
 
-use crate::reset::{Binding, Dialect, RedeemError, Redemption, RequestError, ServiceError};
+use crate::reset::{
+    Binding, Dialect, RedeemError, Redemption, RequestError, RetryAfter, ServiceError,
+};
 use crate::store::{User, UserStatus};
 
 use super::call::{datetime, Call};
@@ -17,7 +20,8 @@ use super::call::{datetime, Call};
 const CLIENT_ID: &str = "strapi";
 const SCOPE: &str = "";
 
-type Answer<T> = Result<HttpResponseOk<T>, StrapiHttpError>;
+/// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
+type Answer<T> = Result<OrTooManyRequests<HttpResponseOk<T>, StrapiHttpError>, StrapiHttpError>;
 
 pub async fn forgot_password(
     call: &Call<'_>,
@@ -30,13 +34,13 @@ pub async fn forgot_password(
     {
         // Strapi itself answers `{ok: true}` for unknown and blocked emails too; resetd keeps
         // that even with `reveal_unknown_accounts`.
-        Ok(_) => Ok(HttpResponseOk(StrapiOkResponse { ok: true })),
+        Ok(_) => Ok(HttpResponseOk(StrapiOkResponse { ok: true }).into()),
         Err(RequestError::InvalidEmail(_)) => Err(error(
             ErrorStatusCode::BAD_REQUEST,
             "email must be a valid email",
         )),
         Err(RequestError::DialectDisabled(_)) => Err(not_available()),
-        Err(RequestError::TooManyRequests) => Err(too_many_requests()),
+        Err(RequestError::TooManyRequests(retry_after)) => Ok(too_many_requests(retry_after)),
         // Strapi's request has no captcha field, so the core never asks it for one.
         Err(err @ RequestError::CaptchaFailed) => {
             Err(error(ErrorStatusCode::BAD_REQUEST, &err.to_string()))
@@ -80,7 +84,9 @@ pub async fn reset_password(
             ))
         }
         Err(RedeemError::DialectDisabled(_)) => return Err(not_available()),
-        Err(RedeemError::TooManyRequests) => return Err(too_many_requests()),
+        Err(RedeemError::TooManyRequests(retry_after)) => {
+            return Ok(too_many_requests(retry_after))
+        }
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
     let session = call
@@ -93,7 +99,8 @@ pub async fn reset_password(
     Ok(HttpResponseOk(StrapiAuthResponse {
         jwt: session.access_token,
         user: to_strapi_user(&user),
-    }))
+    })
+    .into())
 }
 
 fn invalid_code() -> StrapiHttpError {
@@ -120,11 +127,15 @@ fn not_available() -> StrapiHttpError {
     )
 }
 
-/// Past a per-IP limit: 429 in Strapi's error shape, the message its rate limiter uses.
-fn too_many_requests() -> StrapiHttpError {
-    error(
-        ErrorStatusCode::TOO_MANY_REQUESTS,
-        "Too many requests, please try again later.",
+/// Past a per-IP limit: 429 in Strapi's error shape, the message its rate limiter uses,
+/// and when to try again.
+fn too_many_requests<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, StrapiHttpError> {
+    OrTooManyRequests::too_many_requests(
+        error(
+            ErrorStatusCode::TOO_MANY_REQUESTS,
+            "Too many requests, please try again later.",
+        ),
+        retry_after.secs(),
     )
 }
 

@@ -121,7 +121,7 @@ fn redemption_outcome<T>(result: &Result<T, RedeemError>) -> &'static str {
         Err(RedeemError::AccountBanned) => "account_banned",
         Err(RedeemError::AccountInactive) => "account_inactive",
         Err(RedeemError::DialectDisabled(_)) => "dialect_disabled",
-        Err(RedeemError::TooManyRequests) => "rate_limited",
+        Err(RedeemError::TooManyRequests(_)) => "rate_limited",
         Err(RedeemError::Service(_)) => "error",
     }
 }

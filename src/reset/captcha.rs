@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::security::captcha::{self, normalize_answer};
 use crate::security::random;
+use crate::security::rate_limit::LimitKind;
 use crate::store::NewCaptcha;
 
 use super::error::{RequestError, ServiceError};
@@ -49,7 +50,7 @@ pub enum CaptchaError {
     #[error("the {0} dialect is disabled on this server")]
     DialectDisabled(Dialect),
     #[error("too many captchas requested from this client")]
-    TooManyRequests,
+    TooManyRequests(super::error::RetryAfter),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -79,7 +80,8 @@ impl ResetCore {
             .hit_ip_captcha(client_ip, dialect.as_str(), now)
             .await?
         {
-            return Err(CaptchaError::TooManyRequests);
+            let retry_after = self.limiter.retry_after(LimitKind::IpCaptchas, now);
+            return Err(CaptchaError::TooManyRequests(retry_after));
         }
         let answer = self.captcha_answers.next_answer();
         let png = captcha::render_png(&answer).map_err(|err| {

@@ -3,6 +3,7 @@
 
 use crate::mail::RenderError;
 use crate::security::password_hash::HashError;
+pub use crate::security::rate_limit::RetryAfter;
 use crate::store::StoreError;
 
 use super::email_address::InvalidEmail;
@@ -60,7 +61,7 @@ pub enum RequestError {
     /// The client IP's request limit is used up (SECURITY.md 3). The per-account limit never
     /// shows: past it the request is answered as accepted.
     #[error("too many requests from this client")]
-    TooManyRequests,
+    TooManyRequests(RetryAfter),
     /// Captchas are on and the request's was missing, wrong, used or expired.
     #[error("the captcha answer is missing or wrong")]
     CaptchaFailed,
@@ -90,7 +91,7 @@ pub enum RedeemError {
     /// The client IP's failed redemptions are used up (SECURITY.md 10): refused before the
     /// token was looked up.
     #[error("too many failed attempts from this client")]
-    TooManyRequests,
+    TooManyRequests(RetryAfter),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -112,9 +113,10 @@ pub enum LoginError {
     /// Unknown email, wrong password, no password set, account not active: one answer.
     #[error("invalid email or password")]
     InvalidCredentials,
-    /// The client IP's failed logins are used up: refused before any password check.
+    /// The client IP's or the account's failed logins are used up: refused before any
+    /// password check.
     #[error("too many failed logins from this client")]
-    TooManyRequests,
+    TooManyRequests(RetryAfter),
     /// The client or scope is not configured: refused before any password work.
     #[error(transparent)]
     Grant(#[from] GrantError),

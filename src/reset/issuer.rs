@@ -628,7 +628,7 @@ mod tests {
                 .request_reset(Dialect::Cloudreve, KNOWN, from)
                 .await
                 .expect_err("past the IP limit");
-            assert!(matches!(err, RequestError::TooManyRequests), "{err:?}");
+            assert!(matches!(err, RequestError::TooManyRequests(_)), "{err:?}");
             assert_eq!(t.store.list_reset_requests().await.expect("queue").len(), 2);
         }
 

@@ -1,6 +1,8 @@
 //! Where the core consults the rate limits (`security::rate_limit`) and what each outcome
 //! becomes: an error the adapters answer in their dialect's "too many requests" form, or,
-//! for the per-account limit, nothing the client can see (SECURITY.md 3 and 10).
+//! for the per-account limit, nothing the client can see (SECURITY.md 3 and 10). A refusal
+//! carries when the client may try again: the end of the refusing limit's window, at the
+//! `now` it was counted in.
 
 use std::net::IpAddr;
 
@@ -42,7 +44,8 @@ impl ResetCore {
             }
             RequestVerdict::IpExhausted => {
                 self.metrics.rate_limits.hit(LimitKind::IpRequests);
-                Err(RequestError::TooManyRequests)
+                let retry_after = self.limiter.retry_after(LimitKind::IpRequests, now);
+                Err(RequestError::TooManyRequests(retry_after))
             }
         }
     }
@@ -63,7 +66,8 @@ impl ResetCore {
             Ok(())
         } else {
             self.metrics.rate_limits.hit(LimitKind::IpRequests);
-            Err(RequestError::TooManyRequests)
+            let retry_after = self.limiter.retry_after(LimitKind::IpRequests, now);
+            Err(RequestError::TooManyRequests(retry_after))
         }
     }
 
@@ -107,7 +111,10 @@ impl ResetCore {
             Some(attempt) => Ok(attempt),
             None => {
                 self.metrics.rate_limits.hit(LimitKind::IpFailedRedemptions);
-                Err(RedeemError::TooManyRequests)
+                let retry_after = self
+                    .limiter
+                    .retry_after(LimitKind::IpFailedRedemptions, now);
+                Err(RedeemError::TooManyRequests(retry_after))
             }
         }
     }
@@ -126,7 +133,9 @@ impl ResetCore {
             Ok(attempt) => Ok(attempt),
             Err(limit) => {
                 self.metrics.rate_limits.hit(limit);
-                Err(LoginError::TooManyRequests)
+                Err(LoginError::TooManyRequests(
+                    self.limiter.retry_after(limit, now),
+                ))
             }
         }
     }

@@ -37,7 +37,7 @@ use crate::store::{NewOutboxMessage, Store};
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
 pub use captcha::{CaptchaAnswer, CaptchaError, IssuedCaptcha};
 pub use dialect::{Dialect, UnknownDialect};
-pub use error::{AccountProblem, LoginError, RedeemError, RequestError, ServiceError};
+pub use error::{AccountProblem, LoginError, RedeemError, RequestError, RetryAfter, ServiceError};
 pub use grant::{Grant, GrantError};
 pub use issuer::{IssueStats, IssuerPolicy, ResetIssuer};
 pub use redeem::{Binding, Redemption};

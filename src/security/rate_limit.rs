@@ -32,6 +32,9 @@
 //! counted per /64, the block a single host usually gets, so rotating addresses inside it
 //! does not reset the count. A tripped limit is logged at `info` with its kind and dialect
 //! only.
+//!
+//! A refused client is told when to come back ([`RetryAfter`], the `Retry-After` of a 429):
+//! the seconds until the window of the limit that refused it ends.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -82,6 +85,21 @@ pub enum RequestVerdict {
     IpExhausted,
 }
 
+/// How long a refused client should wait: whole seconds, at least 1, until the window of
+/// the limit that refused it ends (RFC 9110 §10.2.3 `Retry-After`, RFC 6585 §4). Windows
+/// are fixed, so that is when the count starts again from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    secs: u64,
+}
+
+impl RetryAfter {
+    /// The seconds to wait: `1..=` the refusing limit's window.
+    pub fn secs(self) -> u64 {
+        self.secs
+    }
+}
+
 /// A limit: at most `max` per window of `window_ms`.
 #[derive(Debug, Clone, Copy)]
 struct Quota {
@@ -101,6 +119,14 @@ impl Quota {
 
     fn window_start(self, now: Millis) -> Millis {
         now - now.rem_euclid(self.window_ms)
+    }
+
+    /// Until the window of `now` ends, rounded up to whole seconds: a client that waits
+    /// this long is in the next window.
+    fn retry_after(self, now: Millis) -> RetryAfter {
+        let left_ms = self.window_start(now) + self.window_ms - now;
+        let secs = u64::try_from(left_ms).unwrap_or(1).div_ceil(1_000).max(1);
+        RetryAfter { secs }
     }
 
     /// The counter of `kind` for `subject` in the window of `now`.
@@ -207,6 +233,22 @@ impl RateLimiter {
 
     pub fn is_enabled(&self) -> bool {
         self.inner.is_some()
+    }
+
+    /// When a client refused at `now` by the limit of `kind` may try again. Only refusals
+    /// ask, and with the limits off nothing is refused; the minimum answers that case.
+    pub fn retry_after(&self, kind: LimitKind, now: Millis) -> RetryAfter {
+        let Some(limits) = &self.inner else {
+            return RetryAfter { secs: 1 };
+        };
+        let quota = match kind {
+            LimitKind::AccountRequests => limits.account_requests,
+            // Captchas are counted under the request limit's numbers (`hit_ip`).
+            LimitKind::IpRequests | LimitKind::IpCaptchas => limits.ip_requests,
+            LimitKind::IpFailedRedemptions | LimitKind::IpFailedLogins => limits.ip_failures,
+            LimitKind::AccountFailedLogins => limits.account_login_failures,
+        };
+        quota.retry_after(now)
     }
 
     /// Counts a reset request for `email` (already normalized) from `ip` and says whether it
@@ -527,6 +569,17 @@ mod tests {
         assert_eq!(quota.window_start(59_999), 0);
         assert_eq!(quota.window_start(60_000), 60_000);
         assert_eq!(quota.window_start(-1), -60_000);
+    }
+
+    #[test]
+    fn retry_after_is_the_rest_of_the_window_in_whole_seconds() {
+        let quota = Quota::new(3, 60);
+        assert_eq!(quota.retry_after(0).secs(), 60);
+        assert_eq!(quota.retry_after(10_000).secs(), 50);
+        assert_eq!(quota.retry_after(10_001).secs(), 50);
+        assert_eq!(quota.retry_after(59_000).secs(), 1);
+        assert_eq!(quota.retry_after(59_999).secs(), 1);
+        assert_eq!(quota.retry_after(60_000).secs(), 60);
     }
 
     store_tests! {

@@ -13,7 +13,7 @@ use crate::error::RegenError;
 use crate::model::Api;
 use crate::output::FileSet;
 use crate::render::{rust_file, TOML_HEADER};
-use crate::{gen_body, gen_errors, gen_schemas, gen_trait, gen_types};
+use crate::{gen_body, gen_errors, gen_responses, gen_schemas, gen_trait, gen_types};
 
 const DIR: &str = "generated/api";
 
@@ -25,6 +25,7 @@ pub fn api_files(doc: &OpenAPI, api: &Api, files: &mut FileSet) -> Result<(), Re
         ("schemas.rs", overrides.schemas),
         ("errors.rs", gen_errors::errors_module(api)),
         ("params.rs", gen_trait::params_module(api)),
+        ("responses.rs", gen_responses::responses_module()),
         ("body.rs", gen_body::body_module()),
         ("api.rs", gen_trait::trait_module(api)),
     ];
@@ -37,8 +38,9 @@ pub fn api_files(doc: &OpenAPI, api: &Api, files: &mut FileSet) -> Result<(), Re
     }
     let lib = quote! {
         //! The resetd API, generated from `openapi/resetd.yaml` by
-        //! `cargo xtask regen`: the schema types, the dialects' error types and
-        //! the dropshot API trait [`ResetdApi`].
+        //! `cargo xtask regen`: the schema types, the dialects' error types, the
+        //! 429 answer that says when to retry and the dropshot API trait
+        //! [`ResetdApi`].
 
         #[rustfmt::skip]
         #[allow(clippy::all)]
@@ -52,6 +54,9 @@ pub fn api_files(doc: &OpenAPI, api: &Api, files: &mut FileSet) -> Result<(), Re
 
         #[rustfmt::skip]
         pub mod params;
+
+        #[rustfmt::skip]
+        pub mod responses;
 
         #[rustfmt::skip]
         mod body;

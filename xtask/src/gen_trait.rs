@@ -346,6 +346,13 @@ fn method(op: &Operation) -> TokenStream {
         }
         None => quote! { ::dropshot::HttpError },
     };
+    // A 429 with `Retry-After` cannot be an `Err` (dropshot sends an error type's body
+    // only): it is answered through the success type, see `responses`.
+    let success = if op.retry_after {
+        quote! { crate::responses::OrTooManyRequests<#success, #error> }
+    } else {
+        success
+    };
 
     quote! {
         #docs

@@ -815,7 +815,7 @@ impl OpContext<'_> {
             .request_body
             .as_ref()
             .and_then(|body| self.request_body(body));
-        let (success, error_schema) = self.responses(&op.responses, error_types);
+        let (success, error_schema, retry_after) = self.responses(&op.responses, error_types);
         let error_type = error_schema
             .as_deref()
             .and_then(|schema| error_types.get(schema))
@@ -837,6 +837,7 @@ impl OpContext<'_> {
             body,
             success: success?,
             error_type,
+            retry_after,
         })
     }
 
@@ -1112,7 +1113,7 @@ impl OpContext<'_> {
         &mut self,
         responses: &openapiv3::Responses,
         error_types: &BTreeMap<&str, &ErrorType>,
-    ) -> (Option<Success>, Option<String>) {
+    ) -> (Option<Success>, Option<String>, bool) {
         if responses.default.is_some() {
             self.problems.push(Problem::DefaultResponse {
                 id: self.id.to_string(),
@@ -1151,6 +1152,7 @@ impl OpContext<'_> {
         };
 
         let mut schemas: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut retry_after = false;
         for (status, response) in errors {
             let response = match resolve_component(
                 response,
@@ -1173,6 +1175,7 @@ impl OpContext<'_> {
                 });
                 continue;
             }
+            retry_after |= self.error_headers(&status, response);
             if let Some(name) =
                 self.json_schema_name(&format!("error response {status}"), &response.content)
             {
@@ -1204,7 +1207,42 @@ impl OpContext<'_> {
                 });
             }
         }
-        (success, error_schema)
+        if retry_after && error_schema.is_none() {
+            self.unsupported("a 429 with `Retry-After` needs the operation's error schema");
+        }
+        (success, error_schema, retry_after)
+    }
+
+    /// Headers of an error response: dropshot sends a custom error type's body only, so the
+    /// one header the generator can express is a 429's `Retry-After` (an inline integer),
+    /// sent by `OrTooManyRequests`. Whether it was declared.
+    fn error_headers(&mut self, status: &str, response: &Response) -> bool {
+        let mut retry_after = false;
+        for (name, header) in &response.headers {
+            if status != "429" || !name.eq_ignore_ascii_case("Retry-After") {
+                self.unsupported(format!(
+                    "error response {status} declares header {name}: error answers carry \
+                     no headers, except `Retry-After` on 429"
+                ));
+                continue;
+            }
+            let is_integer = matches!(
+                header,
+                ReferenceOr::Item(openapiv3::Header {
+                    format: openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)),
+                    ..
+                }) if matches!(schema.schema_kind, openapiv3::SchemaKind::Type(openapiv3::Type::Integer(_)))
+            );
+            if !is_integer {
+                self.unsupported(format!(
+                    "error response 429 header {name}: write it inline as `type: integer` \
+                     (seconds)"
+                ));
+                continue;
+            }
+            retry_after = true;
+        }
+        retry_after
     }
 
     fn success(&mut self, status: u16, response: &ReferenceOr<Response>) -> Option<Success> {
@@ -1481,6 +1519,54 @@ components:
         let text = problems(&doc("demo_post", &responses, ""));
         assert!(
             text.contains("demo_post") && text.contains("`default`"),
+            "{text}"
+        );
+    }
+
+    /// A 429 with its error body and the given `Retry-After` schema (or another header).
+    fn too_many(header: &str, schema: &str) -> String {
+        format!(
+            "{OK_RESPONSES}\n        '429':\n          description: slow down\n          headers:\n            {header}:\n              required: true\n              schema: {schema}\n          content:\n            application/json:\n              schema: {{$ref: '#/components/schemas/DemoError'}}"
+        )
+    }
+
+    #[test]
+    fn retry_after_on_429_is_read() {
+        let text = doc("demo_post", OK_RESPONSES, "");
+        let api = validate_doc(parse("t.yaml", &text).expect("parses").doc).expect("valid");
+        assert!(!api.operations[0].retry_after);
+        let text = doc(
+            "demo_post",
+            &too_many("Retry-After", "{type: integer, minimum: 1}"),
+            "",
+        );
+        assert_eq!(problems(&text), "");
+        let api = validate_doc(parse("t.yaml", &text).expect("parses").doc).expect("valid");
+        assert!(api.operations[0].retry_after);
+    }
+
+    #[test]
+    fn error_headers_other_than_retry_after_on_429_are_refused() {
+        let text = problems(&doc(
+            "demo_post",
+            &too_many("X-Limit", "{type: integer}"),
+            "",
+        ));
+        assert!(text.contains("declares header X-Limit"), "{text}");
+        let text = problems(&doc(
+            "demo_post",
+            &too_many("Retry-After", "{type: string}"),
+            "",
+        ));
+        assert!(text.contains("`type: integer`"), "{text}");
+        let on_400 = OK_RESPONSES.replace(
+            "          description: bad\n",
+            "          description: bad\n          headers:\n            Retry-After:\n              schema: {type: integer}\n",
+        );
+        assert_ne!(on_400, OK_RESPONSES);
+        let text = problems(&doc("demo_post", &on_400, ""));
+        assert!(
+            text.contains("error response 400 declares header Retry-After"),
             "{text}"
         );
     }

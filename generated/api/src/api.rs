@@ -212,7 +212,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityRecoverRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseUpdatedNoContent,
+        crate::responses::OrTooManyRequests<
+            ::dropshot::HttpResponseUpdatedNoContent,
+            crate::errors::SelfcommunityHttpError,
+        >,
         crate::errors::SelfcommunityHttpError,
     >;
     /// Reset password
@@ -245,9 +248,12 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityResetRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseHeaders<
-            ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
-            crate::params::SelfcommunityResetPasswordHeaders,
+        crate::responses::OrTooManyRequests<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
+                crate::params::SelfcommunityResetPasswordHeaders,
+            >,
+            crate::errors::SelfcommunityHttpError,
         >,
         crate::errors::SelfcommunityHttpError,
     >;
@@ -273,7 +279,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
+        crate::responses::OrTooManyRequests<
+            ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
+            crate::errors::StrapiHttpError,
+        >,
         crate::errors::StrapiHttpError,
     >;
     /// Reset user password with a code (resetToken)
@@ -306,9 +315,12 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseHeaders<
-            ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
-            crate::params::StrapiResetPasswordHeaders,
+        crate::responses::OrTooManyRequests<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+                crate::params::StrapiResetPasswordHeaders,
+            >,
+            crate::errors::StrapiHttpError,
         >,
         crate::errors::StrapiHttpError,
     >;
@@ -487,9 +499,12 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdLoginRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseHeaders<
-            ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
-            crate::params::ResetdLoginHeaders,
+        crate::responses::OrTooManyRequests<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
+                crate::params::ResetdLoginHeaders,
+            >,
+            crate::errors::ResetdHttpError,
         >,
         crate::errors::ResetdHttpError,
     >;
