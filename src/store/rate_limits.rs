@@ -22,26 +22,16 @@ impl Store {
     /// window each sees a different count, 1 to N, whichever replica it came through. It
     /// runs in autocommit: no transaction to hold a lock longer than the statement.
     pub async fn hit_rate_limit(&self, key: &str, window_start: Millis) -> Result<i64, StoreError> {
-        write_conn!(self, |conn| {
-            let count = diesel::insert_into(rate_limits::table)
-                .values((
-                    rate_limits::key.eq(key),
-                    rate_limits::window_start.eq(window_start),
-                    rate_limits::count.eq(1),
-                ))
-                .on_conflict((rate_limits::key, rate_limits::window_start))
-                .do_update()
-                .set(rate_limits::count.eq(rate_limits::count + 1))
-                .returning(rate_limits::count)
-                .get_result::<i32>(conn)
-                .await?;
-            Ok(i64::from(count))
-        })
+        // `take_rate_limit` with a cap the 32-bit counter itself sets.
+        let cap = i64::from(i32::MAX);
+        let count = self.take_rate_limit(key, window_start, cap).await?;
+        Ok(count.unwrap_or(cap))
     }
 
     /// Counts one hit of `key` in the window starting at `window_start` unless the count has
-    /// reached `max` already: the new count, or `None` (nothing counted). One statement, so
-    /// concurrent callers never pass `max` together.
+    /// reached `max` already: the new count, or `None` (nothing counted). One statement (the
+    /// upsert above with `WHERE count < max` on its update), so concurrent callers never pass
+    /// `max` together.
     pub async fn take_rate_limit(
         &self,
         key: &str,
