@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::mail::PasswordChangedMail;
-use crate::store::{AuditKind, CompleteReset, User, UserStatus};
+use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus};
 
 use super::error::{RedeemError, ServiceError};
 use super::{email_address, Dialect, ResetCore};
@@ -100,16 +100,14 @@ impl ResetCore {
         let token = issued.filter(|t| t.used_at.is_none() && t.expires_at > now);
         let Some(token) = token else {
             let user_id = bound_user.as_ref().map(|u| u.id);
-            if !matches!(redemption.binding, Binding::None) {
-                self.count_failure(dialect, user_id, now).await?;
+            let kind = AuditKind::RedemptionFailed;
+            if matches!(redemption.binding, Binding::None) {
+                self.audit(kind, user_id, dialect, redemption.client_ip)
+                    .await;
+            } else {
+                let audit = self.audit_event(kind, user_id, dialect, redemption.client_ip);
+                self.count_failure(dialect, user_id, now, audit).await?;
             }
-            self.audit(
-                AuditKind::RedemptionFailed,
-                user_id,
-                dialect,
-                redemption.client_ip,
-            )
-            .await;
             return Err(RedeemError::InvalidToken);
         };
 
@@ -188,17 +186,19 @@ impl ResetCore {
     }
 
     /// A wrong token for the account the request named counts against that account's live
-    /// token, which is burned once the configured number of failures is reached. The same
-    /// store work whether or not the named account exists (`None`).
+    /// token, which is burned once the configured number of failures is reached, and is
+    /// audited in the same transaction. The same store work whether or not the named account
+    /// exists (`None`).
     async fn count_failure(
         &self,
         dialect: Dialect,
         user_id: Option<i64>,
         now: i64,
+        audit: NewAuditEvent,
     ) -> Result<(), RedeemError> {
         let limit = i32::try_from(self.config.security.max_failed_attempts).unwrap_or(i32::MAX);
         self.store
-            .record_failed_redemption_of_live(user_id, dialect.as_str(), limit, now)
+            .record_failed_redemption_of_live(user_id, dialect.as_str(), limit, now, audit)
             .await?;
         Ok(())
     }

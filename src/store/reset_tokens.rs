@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::insert_many::InsertMany as _;
 use super::models::OutboxRow;
 use super::outbox::insert_outbox;
-use super::schema::{access_tokens, reset_requests, reset_tokens, users};
+use super::schema::{access_tokens, audit_events, reset_requests, reset_tokens, users};
 use super::{
     CompleteReset, NewAuditEvent, NewOutboxMessage, NewResetToken, QueuedIssue, ResetToken, Store,
     StoreError, User,
@@ -272,16 +272,18 @@ impl Store {
     }
 
     /// Counts a wrong guess against the live token of `dialect` of the account `user_id`
-    /// (the newest unused, unexpired one) and burns it once `burn_at` guesses have failed;
-    /// returns whether a token was burned. `None` stands for an account that does not exist
-    /// and does exactly the same statements, matching nothing: a redemption naming an
-    /// account costs the same whether or not it has one (issue 13 item 23).
+    /// (the newest unused, unexpired one), burns it once `burn_at` guesses have failed, and
+    /// records `audit`; returns whether a token was burned. `None` stands for an account
+    /// that does not exist and does exactly the same statements, matching nothing: a
+    /// redemption naming an account costs the same whether or not it has one (issue 13
+    /// item 23).
     pub async fn record_failed_redemption_of_live(
         &self,
         user_id: Option<i64>,
         dialect: &str,
         burn_at: i32,
         now: Millis,
+        audit: NewAuditEvent,
     ) -> Result<bool, StoreError> {
         // Ids are positive: -1 names no row.
         let user_id = user_id.unwrap_or(-1);
@@ -313,6 +315,10 @@ impl Store {
             .set(reset_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
+            diesel::insert_into(audit_events::table)
+                .values(&audit)
+                .execute(conn)
+                .await?;
             Ok(burned > 0)
         })
     }
@@ -397,8 +403,20 @@ mod tests {
         AccessTokenKind, CompleteReset, NewAccessToken, NewResetToken, OutboxStatus, Store,
         StoreError,
     };
+    use crate::store::{AuditKind, NewAuditEvent};
 
     const HOUR: i64 = 3_600_000;
+
+    /// A failed redemption's audit row.
+    fn failed(user_id: Option<i64>) -> NewAuditEvent {
+        NewAuditEvent {
+            at: 1,
+            kind: AuditKind::RedemptionFailed,
+            user_id,
+            dialect: Some("strapi".to_owned()),
+            client_ip: None,
+        }
+    }
 
     fn token(user_id: i64, hash: &str, expires_at: i64) -> NewResetToken {
         NewResetToken {
@@ -479,7 +497,7 @@ mod tests {
 
             for attempt in 1..=4 {
                 let burned = store
-                    .record_failed_redemption_of_live(Some(user.id), "strapi", 5, attempt)
+                    .record_failed_redemption_of_live(Some(user.id), "strapi", 5, attempt, failed(Some(user.id)))
                     .await;
                 assert!(!burned.expect("record"), "burned after {attempt}");
             }
@@ -488,7 +506,8 @@ mod tests {
                 .await
                 .expect("live")
                 .is_some());
-            let burned = store.record_failed_redemption_of_live(Some(user.id), "strapi", 5, 5);
+            let burned =
+                store.record_failed_redemption_of_live(Some(user.id), "strapi", 5, 5, failed(Some(user.id)));
             let burned = burned.await;
             assert!(burned.expect("record"));
 
@@ -506,12 +525,17 @@ mod tests {
             // No live token left, and no account at all: nothing counted, nothing burned.
             for user_id in [Some(user.id), None] {
                 assert!(!store
-                    .record_failed_redemption_of_live(user_id, "strapi", 1, 8)
+                    .record_failed_redemption_of_live(user_id, "strapi", 1, 8, failed(user_id))
                     .await
                     .expect("no token"));
             }
             let dead = store.find_reset_token("strapi", "h").await.expect("find");
             assert_eq!(dead.expect("still there").failed_attempts, 5);
+            // Each failure was audited with it, the unknown account's as no account.
+            let audit = store.list_audit(10).await.expect("audit");
+            let named: Vec<Option<i64>> = audit.iter().map(|e| e.user_id).collect();
+            assert_eq!(named[..2], [None, Some(user.id)]);
+            assert_eq!(audit.len(), 7);
         }
 
         async fn complete_reset_sets_password_revokes_sessions_and_queues_mail(t: TestStore) {
