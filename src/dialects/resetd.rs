@@ -56,15 +56,13 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> LoginAnswer {
             "client_id or scope is too long",
         ));
     }
-    // Client and scope first: a refused one costs no password work.
-    let grant = call.core.grant(client_id, scope).map_err(grant_error)?;
     match call
         .core
         .login(
             &body.email,
             &body.password,
-            &grant.client_id,
-            &grant.scope,
+            client_id,
+            scope,
             call.client_ip,
         )
         .await

@@ -96,16 +96,18 @@ impl ResetCore {
     /// an unknown email still costs one argon2id verification so timing does not tell.
     /// Each login is counted as a failure against the client IP's and the email's limits
     /// before the password is checked, and given back if it succeeds (`limits.rs`): past
-    /// either limit the login is refused before any check.
+    /// either limit the login is refused before any check. The client and scope asked for
+    /// (`None`: the defaults, see `grant.rs`) are judged first of all, before any counting
+    /// or password work.
     pub async fn login(
         &self,
         raw_email: &str,
         password: &str,
-        client_id: &str,
-        scope: &str,
+        client_id: Option<&str>,
+        scope: Option<&str>,
         client_ip: IpAddr,
     ) -> Result<SessionTokens, LoginError> {
-        self.grant(Some(client_id), Some(scope))?;
+        let grant = self.grant(client_id, scope)?;
         let email = email_address::normalize(raw_email).ok();
         // An email that is no address is counted as typed, so it has a limit of its own too.
         let counted_as = email
@@ -131,7 +133,10 @@ impl ResetCore {
         };
         let session = match user {
             // A password a reset replaced meanwhile no longer opens anything.
-            Some(user) if matches => self.open_session(&user, client_id, scope).await?,
+            Some(user) if matches => {
+                self.open_session(&user, &grant.client_id, &grant.scope)
+                    .await?
+            }
             _ => None,
         };
         // A failed login keeps its count.
