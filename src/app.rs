@@ -12,42 +12,18 @@ use tokio::sync::{oneshot, watch, Notify};
 use crate::background::{Background, Task};
 use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
-use crate::mail::{MailTemplates, MailTransport, MailUrlError, TemplateError};
+use crate::mail::{MailTemplates, MailTransport};
 use crate::mail::{OutboxWorker, RetryPolicy};
-use crate::metrics::{Metrics, RouteTable};
+use crate::metrics::Metrics;
 use crate::reset::{IssuerPolicy, ResetCore};
+use crate::server::{access_log, RouteTable};
+// Their home is the HTTP layer's `server`; named here too, where the service is assembled.
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
-use crate::security::password_hash::{HashError, PasswordHasher};
+use crate::security::password_hash::PasswordHasher;
 use crate::security::random;
-use crate::store::{Store, StoreError};
-
-/// What every request handler can reach.
-pub struct AppState {
-    pub core: ResetCore,
-    /// What `GET /metrics` shows.
-    pub metrics: Arc<Metrics>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("database: {0}")]
-    Store(#[from] StoreError),
-    #[error("mail.url: {0}")]
-    Mail(#[from] MailUrlError),
-    #[error("mail.from: {0}")]
-    MailFrom(#[from] crate::mail::MessageError),
-    #[error("argon2: {0}")]
-    Hash(#[from] HashError),
-    #[error(transparent)]
-    MailTemplates(#[from] TemplateError),
-    #[error("building the API: {0}")]
-    Api(String),
-    #[error("cannot listen on {addr}: {message}")]
-    Bind { addr: SocketAddr, message: String },
-    #[error("cannot start the background thread: {0}")]
-    Background(String),
-}
+pub use crate::server::{AppState, StartError};
+use crate::store::Store;
 
 /// What a caller may substitute in a running service: time, and where captcha answers come
 /// from. The CLI uses the defaults ([`Seams::new`]); tests move the clock and learn the
@@ -115,7 +91,7 @@ impl Services {
                 secret
             }
         };
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::new(&crate::reset::known_labels()));
         let passwords = PasswordHasher::new(
             config.argon2.memory_kib,
             config.argon2.iterations,
@@ -273,7 +249,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
             core: services.core,
             metrics: services.metrics.clone(),
         },
-        crate::logging::dropshot_logger(routes, services.metrics.http.clone()),
+        access_log::dropshot_logger(routes, services.metrics.http.clone()),
     )
     .config(server_config)
     .start()

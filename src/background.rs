@@ -17,8 +17,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::app::StartError;
 use crate::reset::ResetCore;
+use crate::server::StartError;
 use crate::store::Store;
 
 /// The running thread; see [`Background::start`].

@@ -470,7 +470,10 @@ impl ResetIssuer {
         for (account, outcome) in accounts.iter().zip(settled) {
             if let (Some((user_id, dialect)), Settled::Issued) = (account, outcome) {
                 issued = true;
-                self.core.metrics.resets.issued(*dialect, IssuedVia::Email);
+                self.core
+                    .metrics
+                    .resets
+                    .issued(dialect.as_str(), IssuedVia::Email);
                 tracing::info!(%dialect, user_id, "reset requested");
             }
         }
