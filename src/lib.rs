@@ -19,3 +19,4 @@ pub mod reset;
 pub mod routes;
 pub mod security;
 pub mod store;
+pub mod worker;
