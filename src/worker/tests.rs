@@ -156,7 +156,12 @@ fn renewals_come_three_times_a_lease_and_failures_back_off_to_a_cap() {
         poll_interval: Duration::from_secs(1),
         ..schedule()
     };
-    assert_eq!(s.renew_every(), Duration::from_millis(3_333));
+    assert_eq!(s.renew_every(), Duration::from_secs(10) / 3);
+    let tiny = Schedule {
+        lease: Duration::from_millis(1),
+        ..s
+    };
+    assert_eq!(tiny.renew_every(), MIN_RENEW_EVERY);
     let waits: Vec<u64> = (1..=6).map(|n| s.failure_backoff(n).as_secs()).collect();
     assert_eq!(waits, [1, 2, 4, 5, 5, 5]);
     assert_eq!(s.failure_backoff(u32::MAX), MAX_FAILURE_BACKOFF);
