@@ -34,6 +34,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("the store", &["store"]),
     (
+        "the queue-worker driver: claim, lease, run, back off, stop",
+        &["worker"],
+    ),
+    (
         "leaves over the configuration",
         &["logging", "config_reference"],
     ),

@@ -12,7 +12,9 @@ pub struct OutboxConfig {
     pub base_delay_ms: u64,
     /// Longest wait between two attempts.
     pub max_delay_ms: u64,
-    /// How long a claimed message stays with its worker before another may take it.
+    /// How long a claimed message stays with its worker without a renewal before another
+    /// may take it. The worker renews it every third of this while it delivers, however
+    /// long the mail server takes; after a crash, mail it held waits this long.
     pub lease_ms: u64,
     /// How often to look for mail to send when nothing in this process queued any.
     pub poll_interval_ms: u64,
@@ -24,7 +26,7 @@ impl Default for OutboxConfig {
             max_attempts: 8,
             base_delay_ms: 2_000,
             max_delay_ms: 15 * 60 * 1_000,
-            lease_ms: 60_000,
+            lease_ms: 10_000,
             poll_interval_ms: 1_000,
         }
     }
@@ -39,9 +41,9 @@ pub struct IssuerConfig {
     /// another replica on the same database issues (or a test that looks at the queue):
     /// with no issuer running anywhere, requests are answered but no mail is sent.
     pub enabled: bool,
-    /// How long a claimed request stays with its issuer before another may take it (the
-    /// issuer died). Processing one takes milliseconds; after a crash, requests it held wait
-    /// this long.
+    /// How long a claimed request stays with its issuer without a renewal before another
+    /// may take it (the issuer died). The issuer renews it every third of this while it
+    /// works; after a crash, requests it held wait this long.
     pub lease_ms: u64,
     /// How often to look for queued requests when no request in this process wakes the
     /// issuer (requests taken by other replicas, leases that ran out).
