@@ -1,7 +1,5 @@
 //! The `resetd` binary as operators use it: exit codes, one-line errors, named config keys.
 
-mod support;
-
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_resetd");

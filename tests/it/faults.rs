@@ -6,7 +6,7 @@
 //! Each test prints its figures on one line (`cargo test --test faults -- --nocapture`).
 //! Mail waits are sized for `SmtpSink` as it is (see [`mail_budget`]).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -726,9 +726,32 @@ async fn smtp_outage_retries_with_backoff_then_delivers(#[case] backend: Backend
     assert_rows_match_sink(&rows, &result);
 
     // The schedule, from the worker's log: per message, each failed attempt's delay before
-    // the next one, and when each attempt ended.
-    let failures = server.logs_with_message("mail delivery failed; will retry");
-    let sends = server.logs_with_message("mail sent");
+    // the next one, and when each attempt ended. A row is marked sent before the worker logs
+    // it: wait for a `mail sent` record per row, and for every failure before it.
+    const FAILED: &str = "mail delivery failed; will retry";
+    const SENT: &str = "mail sent";
+    let records = server
+        .records_when(WAIT, |records| {
+            rows.iter().all(|row| {
+                let of_row = |message: &str| {
+                    records
+                        .iter()
+                        .filter(|r| r["message"] == message && r["outbox_id"] == row.id)
+                        .count()
+                };
+                of_row(SENT) == 1 && i32::try_from(of_row(FAILED) + 1) == Ok(row.attempts)
+            })
+        })
+        .await;
+    let with_message = |message: &str| -> Vec<Value> {
+        records
+            .iter()
+            .filter(|r| r["message"] == message)
+            .cloned()
+            .collect()
+    };
+    let failures = with_message(FAILED);
+    let sends = with_message(SENT);
     let mut schedule: BTreeMap<i64, Vec<(i64, i64, i64)>> = BTreeMap::new();
     for record in &failures {
         schedule
@@ -1155,10 +1178,16 @@ async fn two_replicas_share_tokens_and_the_outbox(#[case] backend: Backend) {
         .collect();
     let result = tally(&batch_mails, &expected);
     assert_rows_match_sink(&rows, &tally(&mails, &BTreeSet::new()));
-    let sent_by: Vec<usize> = replicas
-        .iter()
-        .map(|r| r.logs_with_message("mail sent").len())
-        .collect();
+    // Rows are marked sent before the workers log it: wait for a record per row (or the
+    // budget; the assertion below then says what is missing).
+    let sent_by = |replica: &ResetdProcess| replica.logs_with_message("mail sent").len();
+    let deadline = Instant::now() + budget;
+    while replicas.iter().map(|r| sent_by(r)).sum::<usize>() < rows.len()
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent_by: Vec<usize> = replicas.iter().map(|r| sent_by(r)).collect();
 
     println!(
         "faults::replicas[postgres]: cross_replica_redeem=ok concurrent_redemptions={REDEMPTIONS} \

@@ -4,7 +4,7 @@
 //! latency and the request id its response carried in `x-request-id`; what a handler logs
 //! carries the same id; no query string, concrete path or request body gets in.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

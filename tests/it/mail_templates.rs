@@ -2,7 +2,7 @@
 //! multipart/alternative (text + HTML) with a working link; operators' templates replace the
 //! built-in ones; a broken template stops the start.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

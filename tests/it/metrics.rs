@@ -2,7 +2,7 @@
 //! claims to be, and every counter that should have moved checked to have moved by exactly
 //! as much — requests by operation and status, resets, argon2, mail, rate limits.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

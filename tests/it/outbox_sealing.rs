@@ -2,7 +2,7 @@
 //! them and the outbox worker opens them to send (`security::sealing`), so a reset link
 //! waiting in the outbox (its mail server down, say) is not readable from the database.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

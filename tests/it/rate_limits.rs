@@ -6,7 +6,7 @@
 //! (`store::rate_limits::security_03_two_store_handles_share_one_counter`): the harness gives
 //! every server a database of its own.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -80,14 +80,10 @@ async fn account_count(server: &TestServer, email: &str) -> i64 {
         .expect("count")
 }
 
-/// Waits for `n` mails, then a little longer, and returns every one that came.
+/// Waits until the mail has settled (`TestServer::settled_mail`) and checks that exactly `n`
+/// messages came.
 async fn exactly_mails(server: &TestServer, n: usize) -> Vec<ReceivedMail> {
-    if n > 0 {
-        server.sink.wait_for(n, support::MAIL_WAIT).await;
-    }
-    // The outbox worker polls every 100 ms in tests: anything more would be here by now.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let mails = server.sink.messages();
+    let mails = server.settled_mail().await;
     assert_eq!(mails.len(), n, "{mails:?}");
     mails
 }

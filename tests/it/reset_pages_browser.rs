@@ -4,9 +4,9 @@
 //! check (the two fields must match), the server's rejection of a weak password in plain
 //! words, and a used link reading as expired.
 
-mod browser;
-mod reset_links;
-mod support;
+use crate::support;
+use crate::support::browser;
+use crate::support::reset_links;
 
 use std::time::Instant;
 

@@ -1,6 +1,6 @@
 //! resetd's own API: health, the served spec, login and introspection, and the admin API.
 
-mod support;
+use crate::support;
 
 use rstest::rstest;
 

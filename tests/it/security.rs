@@ -39,7 +39,7 @@
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -222,19 +222,6 @@ fn refusal(dialect: Dialect, answer: &Answer) -> String {
 }
 
 /// Whether `answer` is `dialect`'s successful redemption.
-fn redeemed(dialect: Dialect, answer: &Answer) -> bool {
-    if answer.status != 200 {
-        return false;
-    }
-    let json = answer.json();
-    match dialect {
-        Dialect::Ipcola => json["meta_status"] == 1,
-        Dialect::Strapi => json["jwt"].is_string(),
-        Dialect::Cloudreve => json["code"] == 0,
-        Dialect::Selfcommunity => json["token"]["access_token"].is_string(),
-    }
-}
-
 fn audit_line(event: &AuditEvent) -> (String, Option<i64>, Option<String>, Option<String>) {
     (
         event.kind.as_str().to_owned(),
@@ -863,7 +850,7 @@ async fn security_09_of_twenty_concurrent_redemptions_exactly_one_wins(#[case] b
         });
         let answers = futures_util::future::join_all(attempts).await;
         let winners: Vec<usize> = (0..20)
-            .filter(|&i| redeemed(dialect, &answers[i]))
+            .filter(|&i| dialect.is_redeemed(&answers[i]))
             .collect();
         let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
         assert_eq!(
@@ -1797,7 +1784,7 @@ async fn security_25_a_token_that_cannot_be_well_formed_writes_nothing(#[case] b
             let answer =
                 redeem_with(&server, *dialect, (ANN, &ann.id), token, NEW_PASSWORD, None).await;
             assert!(answer.status < 500, "{dialect:?}: {}", answer.status);
-            assert!(!redeemed(*dialect, &answer), "{dialect:?}");
+            assert!(!dialect.is_redeemed(&answer), "{dialect:?}");
             sent += 1;
         }
     }
@@ -1813,7 +1800,7 @@ async fn security_25_a_token_that_cannot_be_well_formed_writes_nothing(#[case] b
         None,
     )
     .await;
-    assert!(!redeemed(Dialect::Cloudreve, &answer));
+    assert!(!Dialect::Cloudreve.is_redeemed(&answer));
     sent += 1;
     assert!(sent > server.config.security.ip_failed_redemptions_per_window as usize);
 
@@ -2597,11 +2584,11 @@ async fn security_27_too_many_requests_answers_say_when_to_retry(#[case] backend
 
 // ---- the index itself ---------------------------------------------------------------------
 
-/// The test functions named `security_NN_...` in `tests/*.rs`, by file.
+/// The test functions named `security_NN_...` in `tests/it/*.rs`, by file.
 fn security_tests() -> BTreeMap<String, Vec<String>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
     let mut found = BTreeMap::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/") {
+    for entry in std::fs::read_dir(&dir).expect("tests/it/") {
         let path = entry.expect("entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;
@@ -2649,7 +2636,7 @@ fn security_index_every_item_has_a_test() {
     );
 
     let index =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/security.rs"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/security.rs"))
             .expect("this file");
     let table: String = index
         .lines()

@@ -17,7 +17,7 @@
 //! probability that a known request is slower than an unknown one is about 0.5 and p is not
 //! small.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

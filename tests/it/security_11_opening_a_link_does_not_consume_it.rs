@@ -1,7 +1,7 @@
 //! SECURITY.md item 11: opening an emailed link (GET, HEAD, a mail scanner's prefetch)
 //! never consumes it; only submitting the new password does.
 
-mod support;
+use crate::support;
 
 use rstest::rstest;
 use support::{Backend, TestServer, PUBLIC_BASE_URL};

@@ -6,7 +6,7 @@
 //! Property tests: `PROPTEST_CASES` sets the cases per property (default 64; CI's long run
 //! sets more).
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 

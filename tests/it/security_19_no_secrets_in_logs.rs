@@ -5,7 +5,7 @@
 //! database driver's records included; the captured output must contain no password, no
 //! token or code, no token hash and no password hash.
 
-mod support;
+use crate::support;
 
 use resetd::security::keyed_hash::TokenHasher;
 use resetd_client::types;
@@ -20,7 +20,7 @@ const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789";
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
-    log_capture::install();
+    let capture = log_capture::start();
     // Four reset requests for one email below: past the default per-account limit (3 in 15
     // minutes) the fourth would silently send nothing.
     let Some(server) =
@@ -217,7 +217,7 @@ async fn security_19_no_secret_reaches_the_log(#[case] backend: Backend) {
     let _ = server.sink.wait_for(8, support::MAIL_WAIT).await;
     server.stop().await;
 
-    let log = log_capture::log_text();
+    let log = capture.text();
     assert!(
         log.contains("reset requested") && log.contains("password reset completed"),
         "the capture sees the flows' log lines"

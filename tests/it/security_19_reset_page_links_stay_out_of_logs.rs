@@ -3,8 +3,8 @@
 //! the production filter, and opening the pages (GET and HEAD, complete links or not) must
 //! leave no secret or validation code in it.
 
-mod reset_links;
-mod support;
+use crate::support;
+use crate::support::reset_links;
 
 use rstest::rstest;
 
@@ -16,7 +16,7 @@ use support::{log_capture, Backend, TestServer};
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn security_19_opening_a_reset_page_logs_no_secret(#[case] backend: Backend) {
-    log_capture::install();
+    let capture = log_capture::start();
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
@@ -44,7 +44,7 @@ async fn security_19_opening_a_reset_page_logs_no_secret(#[case] backend: Backen
     assert_eq!(get.status(), 400);
     server.stop().await;
 
-    let log = log_capture::log_text();
+    let log = capture.text();
     for path in ["/session/reset", "/account/recover/password"] {
         assert!(
             log.contains(path),

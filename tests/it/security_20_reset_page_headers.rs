@@ -3,8 +3,8 @@
 //! `X-Frame-Options: DENY`, whether the link is complete or not, on GET and HEAD; and
 //! opening them leaves the token usable (item 11).
 
-mod reset_links;
-mod support;
+use crate::support;
+use crate::support::reset_links;
 
 use base64::Engine as _;
 use reqwest::header::HeaderMap;

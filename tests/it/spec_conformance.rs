@@ -3,7 +3,7 @@
 //! is compared and what is normalised away), and the comparer itself catches deliberate
 //! mismatches with a readable message.
 
-mod spec_diff;
+use crate::support::spec_diff;
 
 use serde_json::{json, Value};
 

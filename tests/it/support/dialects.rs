@@ -67,6 +67,29 @@ impl Dialect {
         secret.len() == len && secret.chars().all(ok)
     }
 
+    /// How long an emailed secret lives by default: IPCola's codes 15 minutes, the others'
+    /// codes and links an hour (SECURITY.md 8).
+    pub fn secret_lifetime(self) -> std::time::Duration {
+        match self {
+            Dialect::Ipcola => std::time::Duration::from_secs(15 * 60),
+            _ => std::time::Duration::from_secs(60 * 60),
+        }
+    }
+
+    /// Whether `answer` is this dialect's successful redemption.
+    pub fn is_redeemed(self, answer: &Answer) -> bool {
+        if answer.status != 200 {
+            return false;
+        }
+        let json = answer.json();
+        match self {
+            Dialect::Ipcola => json["meta_status"] == 1,
+            Dialect::Strapi => json["jwt"].is_string(),
+            Dialect::Cloudreve => json["code"] == 0,
+            Dialect::Selfcommunity => json["token"]["access_token"].is_string(),
+        }
+    }
+
     pub fn password_rule(self) -> PasswordRule {
         match self {
             Dialect::Ipcola | Dialect::Strapi => PasswordRule {
@@ -371,21 +394,63 @@ pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
     }
 }
 
-/// Asserts `answer` is `dialect`'s usual refusal of a wrong secret.
+/// The session a successful redemption opened, for the dialects that log the user in
+/// (Strapi's `jwt`, SelfCommunity's access token).
+pub fn session_token(dialect: Dialect, answer: &Answer) -> Option<String> {
+    let json = answer.json();
+    let token = match dialect {
+        Dialect::Strapi => &json["jwt"],
+        Dialect::Selfcommunity => &json["token"]["access_token"],
+        Dialect::Ipcola | Dialect::Cloudreve => return None,
+    };
+    Some(token.as_str().expect("a session token").to_owned())
+}
+
+/// Asserts `answer` is `dialect`'s usual refusal of a wrong, spent or expired secret, to
+/// the message, in the dialect's error shape.
 #[track_caller]
 pub fn assert_invalid_secret(dialect: Dialect, answer: &Answer) {
     let json = answer.json();
-    let (status, field, value) = match dialect {
-        Dialect::Ipcola => (200, "meta_status", serde_json::json!(-3)),
-        Dialect::Strapi => (403, "code", serde_json::json!(403)),
-        Dialect::Cloudreve => (200, "code", serde_json::json!(40030)),
-        Dialect::Selfcommunity => (400, "code", serde_json::json!("invalid_code")),
+    let (status, field, value, message_field, message) = match dialect {
+        Dialect::Ipcola => (
+            200,
+            "meta_status",
+            serde_json::json!(-3),
+            "meta_message",
+            "vcode is invalid or has expired",
+        ),
+        Dialect::Strapi => (
+            403,
+            "code",
+            serde_json::json!(403),
+            "message",
+            "Incorrect code provided",
+        ),
+        Dialect::Cloudreve => (200, "code", serde_json::json!(40030), "msg", ""),
+        Dialect::Selfcommunity => (
+            400,
+            "code",
+            serde_json::json!("invalid_code"),
+            "detail",
+            "Invalid or expired validation code.",
+        ),
     };
     assert_eq!(
         (answer.status, &json[field]),
         (status, &value),
         "{dialect:?}: {json}"
     );
+    let said = json[message_field].as_str().unwrap_or_default();
+    if message.is_empty() {
+        assert!(!said.is_empty(), "{dialect:?}: no {message_field}: {json}");
+    } else {
+        assert_eq!(said, message, "{dialect:?}: {json}");
+    }
+    if dialect == Dialect::Cloudreve {
+        // Cloudreve's failures carry no data, and a correlation id.
+        assert!(json.get("data").is_none_or(|d| d.is_null()), "{json}");
+        assert!(json["correlation_id"].is_string(), "{json}");
+    }
 }
 
 /// Asserts `answer` is `dialect`'s refusal of a new password, and returns its message.

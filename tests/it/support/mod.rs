@@ -18,28 +18,28 @@
 //! `start` gives `None` for PostgreSQL when `RESETD_TEST_PG_URL` is unset (the test is
 //! skipped, or fails when `RESETD_TEST_REQUIRE_PG=1`; see `postgres.rs`).
 
-#![allow(dead_code)] // each test binary uses part of the harness
-
+pub mod browser;
 pub mod dialects;
 pub mod log_capture;
 pub mod postgres;
 pub mod process;
-pub mod smtp_sink;
+pub mod reset_links;
+pub mod spec_diff;
 pub mod tcp_proxy;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use resetd::app::{self, RunningServer, Seams};
 use resetd::clock::OffsetClock;
 use resetd::config::{Config, Secret};
 use resetd::security::captcha::{AnswerSource, RandomAnswers};
-use resetd::store::Store;
+use resetd::store::{OutboxStatus, Store};
 use resetd_client::types;
 
 pub use postgres::PgDatabase;
-pub use smtp_sink::{ReceivedMail, SmtpSink};
+pub use resetd_test_support::smtp_sink::{ReceivedMail, SmtpSink};
 
 /// The database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +314,40 @@ impl TestServer {
         Store::open(&self.config.database_url)
             .await
             .expect("store opens")
+    }
+
+    /// Every mail the server sends for what has happened so far. Waits until the issuer's
+    /// queue is empty, no outbox row is waiting or being sent, and every sent row has reached
+    /// the sink: after that nothing more arrives without new requests, so a test asserting
+    /// "no (more) mail" asserts it here, not after a guessed pause. Panics, showing the
+    /// state, after [`MAIL_WAIT`].
+    pub async fn settled_mail(&self) -> Vec<ReceivedMail> {
+        let store = self.store().await;
+        let deadline = Instant::now() + MAIL_WAIT;
+        loop {
+            let queued = store.list_reset_requests().await.expect("reset queue");
+            let outbox = store.list_outbox(None).await.expect("outbox");
+            let busy = outbox
+                .iter()
+                .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
+                .count();
+            let sent = outbox
+                .iter()
+                .filter(|r| r.status == OutboxStatus::Sent)
+                .count();
+            let mails = self.sink.messages();
+            if queued.is_empty() && busy == 0 && mails.len() >= sent {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mail did not settle within {MAIL_WAIT:?}: {} queued requests, {busy} outbox \
+                 rows waiting, {sent} sent, {} at the sink",
+                queued.len(),
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits for the `n`-th message (counting from 1) to reach the sink.

@@ -14,9 +14,6 @@
 //! test to inspect ([`ResetdProcess::log_lines`], [`ResetdProcess::json_logs`]). Every wait
 //! here is bounded.
 
-// Every test binary that includes this uses a different part of it.
-#![allow(dead_code)]
-
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -124,10 +121,6 @@ impl ResetdProcess {
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// The `address` field of the "resetd listening" line, once logged.
     fn listening_address(&self) -> Option<SocketAddr> {
         self.json_logs().iter().find_map(|line| {
@@ -218,19 +211,19 @@ impl ResetdProcess {
         lock(&self.log).join("\n")
     }
 
-    /// Waits until a log record satisfies `matches`; `false` after `timeout`.
-    pub async fn wait_for_log(
+    /// The log records once `done` holds for them, or as they are after `timeout` (the
+    /// caller's assertions then say what is missing). For records of background work: the
+    /// effect (a delivered mail, a settled row) can be seen before its log line is read.
+    pub async fn records_when(
         &self,
         timeout: Duration,
-        matches: impl Fn(&serde_json::Value) -> bool,
-    ) -> bool {
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.json_logs().iter().any(&matches) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
+            let records = self.json_logs();
+            if done(&records) || Instant::now() >= deadline {
+                return records;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

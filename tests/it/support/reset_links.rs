@@ -1,8 +1,6 @@
 //! The two dialects whose emails carry a link to a reset page: asking for the email through
 //! `resetd-client`, finding the link in the real mail, and redeeming it through the API.
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use resetd_client::types;
 
 use crate::support::{TestServer, PUBLIC_BASE_URL};

@@ -9,9 +9,6 @@
 //! Blocking keeps the port bound (accept-and-drop) rather than closing the listener, so the
 //! port cannot be lost to another process and "unblock" needs no rebind.
 
-// Every test binary that includes this uses a different part of it.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,7 +20,6 @@ use tokio::task::JoinHandle;
 /// A running proxy. Dropping it stops it and closes every connection.
 pub struct TcpProxy {
     addr: SocketAddr,
-    upstream: SocketAddr,
     shared: Arc<Shared>,
     server: JoinHandle<()>,
 }
@@ -32,8 +28,7 @@ struct Shared {
     blocked: AtomicBool,
     /// Bumped by `block`: every forwarding task watching it closes its two sockets.
     epoch: watch::Sender<u64>,
-    /// Connections forwarded so far, and connections refused while blocked.
-    forwarded: AtomicUsize,
+    /// Connections refused while blocked.
     refused: AtomicUsize,
 }
 
@@ -48,13 +43,11 @@ impl TcpProxy {
         let shared = Arc::new(Shared {
             blocked: AtomicBool::new(false),
             epoch,
-            forwarded: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
         });
         let server = tokio::spawn(accept_loop(listener, upstream, Arc::clone(&shared)));
         TcpProxy {
             addr,
-            upstream,
             shared,
             server,
         }
@@ -63,10 +56,6 @@ impl TcpProxy {
     /// Where clients connect.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    pub fn upstream(&self) -> SocketAddr {
-        self.upstream
     }
 
     /// Closes every live connection and refuses new ones (accepted, then closed at once)
@@ -79,15 +68,6 @@ impl TcpProxy {
     /// Forwards new connections again.
     pub fn unblock(&self) {
         self.shared.blocked.store(false, Ordering::SeqCst);
-    }
-
-    pub fn is_blocked(&self) -> bool {
-        self.shared.blocked.load(Ordering::SeqCst)
-    }
-
-    /// Connections forwarded since the start.
-    pub fn forwarded(&self) -> usize {
-        self.shared.forwarded.load(Ordering::SeqCst)
     }
 
     /// Connections refused while blocked.
@@ -114,7 +94,6 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Sh
             drop(client);
             continue;
         }
-        shared.forwarded.fetch_add(1, Ordering::SeqCst);
         // Subscribed before the task starts, so a `block` right after this accept still
         // reaches it.
         let epoch = shared.epoch.subscribe();

@@ -10,14 +10,12 @@
 //! sink.restart().await;                           // ... and accepted again, same port
 //! ```
 
-// Every test binary that includes this uses a different part of it.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
+use mail_parser::{HeaderValue, Message, MessageParser, PartType};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -370,10 +368,31 @@ impl ReceivedMail {
         String::from_utf8_lossy(&self.data).into_owned()
     }
 
-    /// A top-level header, unfolded, with RFC 2047 encoded words decoded.
+    /// The message parsed (`mail-parser`): MIME parts, transfer encodings, RFC 2047 words.
+    fn parsed(&self) -> Message<'_> {
+        MessageParser::default()
+            .parse(&self.data)
+            .unwrap_or_else(|| panic!("the sink received no message: {}", self.raw()))
+    }
+
+    /// A top-level header, unfolded, with RFC 2047 encoded words decoded; address headers
+    /// as `address` or `name <address>`, comma separated.
     pub fn header(&self, name: &str) -> Option<String> {
-        let (headers, _) = split_entity(&self.data);
-        header_value(&headers, name).map(|value| decode_encoded_words(&value))
+        let message = self.parsed();
+        Some(match message.header(name)? {
+            HeaderValue::Text(text) => text.to_string(),
+            HeaderValue::TextList(texts) => texts.join(", "),
+            HeaderValue::Address(address) => address
+                .iter()
+                .map(|addr| match (addr.name(), addr.address()) {
+                    (Some(name), Some(address)) => format!("{name} <{address}>"),
+                    (name, address) => address.or(name).unwrap_or_default().to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            // Content types, dates, trace headers: as written, unfolded.
+            _ => unfold(message.header_raw(name)?),
+        })
     }
 
     /// The `Subject`, decoded (empty if missing).
@@ -386,19 +405,35 @@ impl ReceivedMail {
         self.header("To").unwrap_or_default()
     }
 
-    /// The `Message-ID` header, angle brackets included (empty if missing).
+    /// The `Message-ID` header as written, angle brackets included (empty if missing).
     pub fn message_id(&self) -> String {
-        self.header("Message-ID").unwrap_or_default()
+        let message = self.parsed();
+        message
+            .header_raw("Message-ID")
+            .map(unfold)
+            .unwrap_or_default()
     }
 
     /// The first `text/plain` part, transfer-decoded, with `\n` line ends (empty if none).
     pub fn text_body(&self) -> String {
-        find_part(&self.data, "text/plain").unwrap_or_default()
+        self.first_part(|body| matches!(body, PartType::Text(_)))
     }
 
     /// The first `text/html` part, transfer-decoded, with `\n` line ends (empty if none).
     pub fn html_body(&self) -> String {
-        find_part(&self.data, "text/html").unwrap_or_default()
+        self.first_part(|body| matches!(body, PartType::Html(_)))
+    }
+
+    /// The text of the first leaf part whose body `is_wanted` (in the order of the message).
+    fn first_part(&self, is_wanted: impl Fn(&PartType<'_>) -> bool) -> String {
+        let message = self.parsed();
+        message
+            .parts
+            .iter()
+            .find(|part| is_wanted(&part.body))
+            .and_then(|part| part.text_contents())
+            .map(|text| text.replace("\r\n", "\n"))
+            .unwrap_or_default()
     }
 
     /// The first URL in the text body (else the HTML body) that starts with `prefix`, up to
@@ -426,184 +461,7 @@ impl ReceivedMail {
     }
 }
 
-/// Headers (name, unfolded value) and body of a message or MIME part.
-fn split_entity(entity: &[u8]) -> (Vec<(String, String)>, &[u8]) {
-    let (head, body) = match find(entity, b"\r\n\r\n") {
-        Some(i) => (&entity[..i], &entity[i + 4..]),
-        None => match find(entity, b"\n\n") {
-            Some(i) => (&entity[..i], &entity[i + 2..]),
-            None => (entity, &entity[entity.len()..]),
-        },
-    };
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in String::from_utf8_lossy(head).split('\n') {
-        let line = line.trim_end_matches('\r');
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = headers.last_mut() {
-                value.push_str(line);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_owned(), value.trim_start().to_owned()));
-        }
-    }
-    (headers, body)
-}
-
-fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim().to_owned())
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Depth-first search for the first leaf part of type `wanted`, decoded.
-fn find_part(entity: &[u8], wanted: &str) -> Option<String> {
-    let (headers, body) = split_entity(entity);
-    let content_type =
-        header_value(&headers, "Content-Type").unwrap_or_else(|| "text/plain".into());
-    let mut params = content_type.split(';');
-    let media_type = params
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if media_type.starts_with("multipart/") {
-        let boundary = params.find_map(|p| {
-            let (key, value) = p.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| value.trim().trim_matches('"').to_owned())
-        })?;
-        return multipart_parts(body, &boundary)
-            .into_iter()
-            .find_map(|part| find_part(part, wanted));
-    }
-    if media_type != wanted {
-        return None;
-    }
-    let encoding = header_value(&headers, "Content-Transfer-Encoding").unwrap_or_default();
-    let decoded = match encoding.to_ascii_lowercase().as_str() {
-        "base64" => {
-            let compact: Vec<u8> = body
-                .iter()
-                .copied()
-                .filter(|b| !b.is_ascii_whitespace())
-                .collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(compact)
-                .unwrap_or_else(|_| body.to_vec())
-        }
-        "quoted-printable" => decode_quoted_printable(body),
-        _ => body.to_vec(),
-    };
-    Some(String::from_utf8_lossy(&decoded).replace("\r\n", "\n"))
-}
-
-/// The parts between `--boundary` lines, up to `--boundary--`.
-fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut part_start = None;
-    let mut pos = 0;
-    while pos < body.len() {
-        let line_end = body[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(body.len(), |i| pos + i + 1);
-        let line = &body[pos..line_end];
-        if let Some(rest) = line.strip_prefix(delimiter.as_bytes()) {
-            if let Some(start) = part_start {
-                // The line end before a delimiter belongs to the delimiter.
-                let part = &body[start..pos];
-                let part = part.strip_suffix(b"\n").unwrap_or(part);
-                parts.push(part.strip_suffix(b"\r").unwrap_or(part));
-            }
-            if rest.starts_with(b"--") {
-                return parts;
-            }
-            part_start = Some(line_end);
-        }
-        pos = line_end;
-    }
-    parts
-}
-
-fn decode_quoted_printable(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] == b'=' {
-            let rest = &body[i + 1..];
-            if rest.starts_with(b"\r\n") {
-                i += 3; // soft line break
-                continue;
-            }
-            if rest.starts_with(b"\n") {
-                i += 2;
-                continue;
-            }
-            if let Some(byte) = rest.get(..2).and_then(hex_byte) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(body[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex_byte(pair: &[u8]) -> Option<u8> {
-    u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()
-}
-
-/// RFC 2047 `=?charset?B|Q?text?=` words (UTF-8 assumed, as lettre writes them); the
-/// whitespace between two adjacent encoded words is dropped.
-fn decode_encoded_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    let mut after_word = false;
-    while let Some(start) = rest.find("=?") {
-        let before = &rest[..start];
-        match decode_encoded_word(&rest[start..]) {
-            Some((decoded, len)) => {
-                if !(after_word && before.trim().is_empty()) {
-                    out.push_str(before);
-                }
-                out.push_str(&decoded);
-                rest = &rest[start + len..];
-                after_word = true;
-            }
-            None => {
-                out.push_str(&rest[..start + 2]);
-                rest = &rest[start + 2..];
-                after_word = false;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// One encoded word at the start of `s`: its text and its length in `s`.
-fn decode_encoded_word(s: &str) -> Option<(String, usize)> {
-    let inner = s.strip_prefix("=?")?;
-    let (_charset, rest) = inner.split_once('?')?;
-    let (encoding, rest) = rest.split_once('?')?;
-    let end = rest.find("?=")?;
-    let text = &rest[..end];
-    let bytes = match encoding {
-        "B" | "b" => base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .ok()?,
-        "Q" | "q" => decode_quoted_printable(text.replace('_', " ").as_bytes()),
-        _ => return None,
-    };
-    let len = s.len() - rest.len() + end + 2;
-    Some((String::from_utf8_lossy(&bytes).into_owned(), len))
+/// A header value without its folding (line breaks followed by white space) or outer space.
+fn unfold(raw: &str) -> String {
+    raw.replace("\r\n", "").replace('\n', "").trim().to_owned()
 }
