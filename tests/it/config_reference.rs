@@ -1,6 +1,6 @@
 //! The README's configuration reference is the one rendered from the config types
 //! (`resetd config reference`): a key added, renamed or re-documented in `src/config.rs`
-//! fails this test until the README follows. `RESETD_BLESS=1 cargo test --test
+//! fails this test until the README follows. `RESETD_BLESS=1 cargo test --test it
 //! config_reference` rewrites the README's table.
 
 const BEGIN: &str =
@@ -32,7 +32,7 @@ fn the_readme_carries_the_generated_configuration_reference() {
         .collect();
     panic!(
         "README.md's configuration reference is stale; run \
-         `RESETD_BLESS=1 cargo test --test config_reference`. Lines missing or changed:\n{}",
+         `RESETD_BLESS=1 cargo test --test it config_reference`. Lines missing or changed:\n{}",
         differing.join("\n")
     );
 }

@@ -3,7 +3,7 @@
 //! from its database, and run as two replicas on one PostgreSQL database. Nothing answered
 //! as accepted may be lost.
 //!
-//! Each test prints its figures on one line (`cargo test --test faults -- --nocapture`).
+//! Each test prints its figures on one line (`cargo test --test it faults:: -- --nocapture`).
 //! Mail waits are sized for `SmtpSink` as it is (see [`mail_budget`]).
 
 use crate::support;

@@ -618,7 +618,7 @@ fn sqlite_files(dir: &Path) -> Vec<u8> {
 /// computes it) and is found by that hash; the token itself, the session tokens and the
 /// passwords are nowhere in the database: not in any row (both backends), and on SQLite
 /// not in its files either, WAL and free space included, while the server runs and after
-/// it stopped. (Mail bodies wait in the outbox sealed: `tests/outbox_sealing.rs`.)
+/// it stopped. (Mail bodies wait in the outbox sealed: `tests/it/outbox_sealing.rs`.)
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]

@@ -7,7 +7,7 @@
 //! the medians differ by more than 5% or the rank test finds a difference (p <= 0.01).
 //!
 //! ```text
-//! cargo test --release --test security_02_enumeration_timing -- --ignored --nocapture --test-threads 1
+//! cargo test --release --test it security_02_enumeration_timing -- --ignored --nocapture --test-threads 1
 //! RESETD_TIMING_REQUESTS=4000 RESETD_TIMING_BACKEND=postgres ... (same command)
 //! ```
 //!
