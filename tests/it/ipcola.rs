@@ -6,6 +6,7 @@ use crate::support;
 use rstest::rstest;
 
 use resetd_client::types;
+use support::dialects::{self, JSON};
 use support::{Backend, ReceivedMail, TestServer, PUBLIC_BASE_URL};
 
 const EMAIL: &str = "ann@example.com";
@@ -124,18 +125,9 @@ fn assert_invalid_vcode(answer: &types::IpcolaResult) {
 
 /// A raw JSON `POST`: asserts HTTP 200 and returns the envelope, checked for shape.
 async fn post_raw(server: &TestServer, path: &str, body: &str) -> (i64, String) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("answer");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(status, 200, "{path} {body:?}: {text}");
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path} answered non-JSON {text:?}: {e}"));
+    let answer = dialects::post_raw(server, path, Some(JSON), body.to_owned()).await;
+    assert_eq!(answer.status, 200, "{path} {body:?}: {}", answer.body);
+    let json = answer.json();
     assert_eq!(json.as_object().map(|o| o.len()), Some(2), "{json}");
     let message = json["meta_message"].as_str().expect("meta_message");
     assert!(!message.is_empty(), "{json}");

@@ -54,9 +54,9 @@ use resetd::store::{AuditEvent, OutboxMessage, OutboxStatus, User};
 use resetd_client::types;
 use support::dialects::{
     assert_accepted, assert_invalid_secret, assert_password_refused, assert_redeemed,
-    assert_too_many, changed_subject, dialect_of, emailed_secret, made_up_secret, redeem_with,
-    request_reset, reset_and_log_in, reset_request, reset_subject, send, send_with_headers, Answer,
-    Dialect, DIALECTS,
+    assert_too_many, changed_subject, dialect_of, emailed_secret, made_up_secret, post_raw,
+    redeem_with, request_reset, reset_and_log_in, reset_request, reset_subject, send,
+    send_with_headers, Answer, Dialect, DIALECTS,
 };
 use support::{Backend, TestServer, ADMIN_TOKEN, INTROSPECTION_TOKEN, MAIL_WAIT};
 
@@ -2132,27 +2132,6 @@ async fn security_26_login_issues_only_configured_clients_and_scopes(#[case] bac
 }
 
 // ---- 27-29: HTTP hygiene ----------------------------------------------------------------
-
-/// A `POST` of `body` as is, with `content_type` if any (reqwest adds none of its own).
-async fn post_raw(
-    server: &TestServer,
-    path: &str,
-    content_type: Option<&str>,
-    body: String,
-) -> Answer {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url))
-        .body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    let response = request.send().await.expect("an answer");
-    Answer {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.expect("body"),
-    }
-}
 
 /// `answer` refuses a body in `dialect`'s own form: the envelope dialects with HTTP 200 and
 /// their "bad parameters" code, the others with `status` and their error body.

@@ -8,6 +8,7 @@ use rstest::rstest;
 use std::time::Duration;
 
 use resetd_client::types;
+use support::dialects::{self, JSON};
 use support::{Backend, ReceivedMail, TestServer};
 
 const EMAIL: &str = "ann@example.com";
@@ -117,15 +118,8 @@ fn assert_error<T: std::fmt::Debug>(
 
 /// A raw JSON `POST`: status and body text.
 async fn post_raw(server: &TestServer, path: &str, body: &str) -> (u16, String) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("answer");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
+    let answer = dialects::post_raw(server, path, Some(JSON), body.to_owned()).await;
+    (answer.status, answer.body)
 }
 
 /// A raw `POST` expected to fail: status and the `{detail, code}` body, checked for shape.

@@ -6,6 +6,7 @@ use crate::support;
 use rstest::rstest;
 
 use resetd_client::types;
+use support::dialects::{self, JSON};
 use support::{Backend, ReceivedMail, TestServer, PUBLIC_BASE_URL};
 
 const EMAIL: &str = "ann@example.com";
@@ -110,18 +111,8 @@ fn assert_error<T: std::fmt::Debug>(
 
 /// A raw JSON `POST`: status, content type and the parsed body.
 async fn post_raw(server: &TestServer, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", server.base_url))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("answer");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    let json = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path} answered {status} with non-JSON {text:?}: {e}"));
-    (status, json)
+    let answer = dialects::post_raw(server, path, Some(JSON), body.to_owned()).await;
+    (answer.status, answer.json())
 }
 
 /// `n` characters cycling through lower, upper, digit and other (no common password).

@@ -6,6 +6,9 @@
 
 use super::{ReceivedMail, TestServer};
 
+/// The content type of every dialect's request bodies.
+pub const JSON: &str = "application/json";
+
 /// The user tag the IPCola calls carry (the configured default).
 pub const IPCOLA_TAG: &str = "ipcola";
 
@@ -156,6 +159,28 @@ pub async fn send_with_headers(
         .json(&body);
     for (name, value) in headers {
         request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("an answer");
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("body"),
+    }
+}
+
+/// A `POST` of `body` as is, with `content_type` if any (reqwest adds none of its own): for
+/// bodies a typed client cannot send.
+pub async fn post_raw(
+    server: &TestServer,
+    path: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> Answer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", server.base_url))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
     }
     let response = request.send().await.expect("an answer");
     Answer {
