@@ -1,7 +1,7 @@
 //! The configuration reference: every key with its environment variable, default and
 //! description, rendered from the config types themselves (their doc comments, through
 //! schemars) and `Config::default()`, so the README's table cannot drift from the code
-//! (`tests/config_reference.rs` compares them). `resetd config reference` prints it.
+//! (`tests/it/config_reference.rs` compares them). `resetd config reference` prints it.
 
 use schemars::schema::{InstanceType, RootSchema, Schema, SchemaObject, SingleOrVec};
 

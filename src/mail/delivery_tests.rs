@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+// The integration tests' SMTP sink: the real transports are tested against it here too.
+use resetd_test_support::smtp_sink::SmtpSink;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::smtp_sink::SmtpSink;
 use super::{build_message, parse_from, MailTransport, OutboxWorker, RetryPolicy};
 use crate::clock::{Clock, OffsetClock, SharedClock};
 use crate::security::sealing::BodySealer;

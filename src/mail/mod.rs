@@ -23,12 +23,6 @@ pub use templates::{
 };
 pub use transport::{MailError, MailTransport, TransportError};
 
-/// The integration tests' SMTP sink, compiled into the unit tests too so the real
-/// transports can be tested against it here.
-#[cfg(test)]
-#[path = "../../tests/support/smtp_sink.rs"]
-mod smtp_sink;
-
 #[cfg(test)]
 mod delivery_tests;
 #[cfg(test)]

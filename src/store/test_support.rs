@@ -1,22 +1,17 @@
 //! Fresh stores on either backend, and fixtures, for the unit tests.
 //!
 //! SQLite: a file in a temp directory. PostgreSQL: a database of its own on the server named
-//! by `RESETD_TEST_PG_URL` (a URL whose role may `CREATE DATABASE`), created empty from the
-//! server's default template, migrated by `Store::migrate`, and dropped (`WITH (FORCE)`) when
-//! the `TestStore` goes away, on failure too.
+//! by `RESETD_TEST_PG_URL` (a URL whose role may `CREATE DATABASE`), created empty (the
+//! `resetd-test-support` crate, which the integration tests and the bench use too), migrated by
+//! `Store::migrate` here, and dropped when the `TestStore` goes away, on failure too.
 //!
 //! [`store_tests!`] writes each test once and runs it on both backends.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use resetd_test_support::postgres::TestDatabase as PgDatabase;
 use tempfile::TempDir;
 
 use super::{NewOutboxMessage, NewUser, OutboxMessage, OutboxStatus, Store, User, UserStatus};
 use crate::clock::Millis;
-
-/// Server for the PostgreSQL variants; unset: they are skipped.
-pub(crate) const PG_URL_ENV: &str = "RESETD_TEST_PG_URL";
-/// `1`: a skipped PostgreSQL variant fails instead (CI).
-pub(crate) const REQUIRE_PG_ENV: &str = "RESETD_TEST_REQUIRE_PG";
 
 /// A migrated store on a fresh database, removed when this value drops.
 pub(crate) struct TestStore {
@@ -56,8 +51,10 @@ impl TestStore {
 
     /// Like [`TestStore::postgres`], with the migrations not yet run.
     pub async fn postgres_unmigrated() -> Option<TestStore> {
-        let admin_url = pg_admin_url()?;
-        let database = PgDatabase::create(&admin_url).await;
+        let admin_url = resetd_test_support::postgres::admin_url_from_env()?;
+        let database = PgDatabase::create_empty(&admin_url, "resetd_store_test")
+            .await
+            .unwrap_or_else(|e| panic!("create a test database: {e}"));
         let store = Store::connect(&database.url).await.expect("connect");
         Some(TestStore {
             store,
@@ -88,86 +85,6 @@ impl TestStore {
             .create_user(new_user(email, now))
             .await
             .expect("create user")
-    }
-}
-
-fn pg_admin_url() -> Option<String> {
-    match std::env::var(PG_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var(REQUIRE_PG_ENV).is_ok_and(|v| v == "1") => {
-            panic!(
-                "{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set: the PostgreSQL variant cannot run"
-            )
-        }
-        _ => {
-            eprintln!("skipped: {PG_URL_ENV} is not set, so the PostgreSQL variant did not run");
-            None
-        }
-    }
-}
-
-/// A database created for one test: `CREATE DATABASE "resetd_store_test_<32 hex>"` on the
-/// admin URL's server, reached by the admin URL with its path replaced by the new name.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> PgDatabase {
-        let name = format!("resetd_store_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = AsyncPgConnection::establish(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {PG_URL_ENV}: {e}"));
-        // The name is ours (letters, digits, underscores): nothing to escape.
-        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let mut url =
-            url::Url::parse(admin_url).unwrap_or_else(|e| panic!("{PG_URL_ENV} is not a URL: {e}"));
-        url.set_path(&format!("/{name}"));
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
-            name,
-            url: url.into(),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        // Drop cannot await: a thread of its own with its own runtime, whatever runtime (or
-        // unwinding panic) this runs in. FORCE ends the sessions the pool may still have open.
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let mut admin = AsyncPgConnection::establish(&admin_url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                diesel::sql_query(sql)
-                    .execute(&mut admin)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        let failure = match dropped {
-            Ok(Ok(_)) => return,
-            Ok(Err(e)) => e,
-            Err(_) => "the dropping thread panicked".to_owned(),
-        };
-        if std::thread::panicking() {
-            eprintln!("DROP DATABASE {} failed: {failure}", self.name);
-        } else {
-            panic!("DROP DATABASE {} failed: {failure}", self.name);
-        }
     }
 }
 

@@ -26,10 +26,8 @@ pub enum BenchError {
     ServerStart { reason: String, log: PathBuf },
     #[error("a PostgreSQL run needs RESETD_BENCH_PG_URL or RESETD_TEST_PG_URL (a server URL whose role may create databases)")]
     NoPostgresUrl,
-    #[error("RESETD_BENCH_PG_URL/RESETD_TEST_PG_URL is not a URL: {0}")]
-    PostgresUrl(#[from] url::ParseError),
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    #[error("the bench's PostgreSQL database: {0}")]
+    Postgres(#[from] resetd_test_support::postgres::TestDbError),
     #[error("{step}: {source}")]
     Http { step: String, source: HttpError },
     #[error("{step}: {message}")]
