@@ -430,7 +430,7 @@ impl fmt::Debug for ResetRequest {
 
 /// A reset request as the request path queues it.
 #[derive(Clone, Insertable)]
-#[diesel(table_name = reset_requests)]
+#[diesel(table_name = reset_requests, treat_none_as_default_value = false)]
 pub struct NewResetRequest {
     pub dialect: String,
     /// Normalized by the caller.

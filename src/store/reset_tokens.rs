@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_transaction};
+use super::access::run;
 use super::locks::RowLocks;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -171,7 +171,7 @@ impl Store {
                 Settlement::Issue { request, .. } => request.as_ref().map(|r| r.request_id),
             })
             .collect();
-        write_transaction!(self, |conn| {
+        run!(self, transaction, |conn| {
             // PostgreSQL: without the lock, two issuances for one account at once would
             // each delete what was committed before them and leave both new tokens live.
             // Every account of the batch first, in id order, and only then request rows:
@@ -237,12 +237,15 @@ impl Store {
         dialect: &str,
         token_hash: &str,
     ) -> Result<Option<ResetToken>, StoreError> {
-        with_conn!(self, |conn| {
-            let token = reset_tokens::table
-                .filter(reset_tokens::dialect.eq(dialect))
-                .filter(reset_tokens::token_hash.eq(token_hash))
-                .select(ResetToken::as_select())
-                .get_result(conn)
+        let (dialect, token_hash) = (dialect.to_owned(), token_hash.to_owned());
+        run!(self, read, |conn| {
+            let token = conn
+                .get_result(
+                    reset_tokens::table
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::token_hash.eq(token_hash))
+                        .select(ResetToken::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(token)
@@ -256,15 +259,18 @@ impl Store {
         dialect: &str,
         now: Millis,
     ) -> Result<Option<ResetToken>, StoreError> {
-        with_conn!(self, |conn| {
-            let token = reset_tokens::table
-                .filter(reset_tokens::user_id.eq(user_id))
-                .filter(reset_tokens::dialect.eq(dialect))
-                .filter(reset_tokens::used_at.is_null())
-                .filter(reset_tokens::expires_at.gt(now))
-                .order(reset_tokens::id.desc())
-                .select(ResetToken::as_select())
-                .first(conn)
+        let dialect = dialect.to_owned();
+        run!(self, read, |conn| {
+            let token = conn
+                .first(
+                    reset_tokens::table
+                        .filter(reset_tokens::user_id.eq(user_id))
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::used_at.is_null())
+                        .filter(reset_tokens::expires_at.gt(now))
+                        .order(reset_tokens::id.desc())
+                        .select(ResetToken::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(token)
@@ -287,7 +293,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         // Ids are positive: -1 names no row.
         let user_id = user_id.unwrap_or(-1);
-        write_transaction!(self, |conn| {
+        let dialect = dialect.to_owned();
+        run!(self, transaction, |conn| {
             let token_id = reset_tokens::table
                 .filter(reset_tokens::user_id.eq(user_id))
                 .filter(reset_tokens::dialect.eq(dialect))
@@ -333,7 +340,7 @@ impl Store {
         reset: CompleteReset,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        write_transaction!(durable self, |conn| {
+        run!(self, durable_transaction, |conn| {
             // Redemptions of one account take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE
             // already serialises everything). Without this, two tokens of one account in two
             // dialects redeemed at once would each hold their own token row and wait for the
@@ -394,9 +401,8 @@ mod tests {
     use std::collections::HashSet;
 
     use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
 
-    use crate::store::connection::with_conn;
+    use crate::store::access::run;
     use crate::store::schema::reset_tokens;
     use crate::store::test_support::{mail, store_tests, TestStore};
     use crate::store::{
@@ -439,12 +445,14 @@ mod tests {
 
     /// Unused tokens of the user, in any dialect.
     async fn unused_tokens(store: &Store, user_id: i64) -> Result<i64, StoreError> {
-        with_conn!(store, |conn| {
-            let count = reset_tokens::table
-                .filter(reset_tokens::user_id.eq(user_id))
-                .filter(reset_tokens::used_at.is_null())
-                .count()
-                .get_result(conn)
+        run!(store, read, |conn| {
+            let count = conn
+                .get_result(
+                    reset_tokens::table
+                        .filter(reset_tokens::user_id.eq(user_id))
+                        .filter(reset_tokens::used_at.is_null())
+                        .count(),
+                )
                 .await?;
             Ok(count)
         })
