@@ -332,7 +332,8 @@ impl Store {
 
     /// Redeems a token: in one durable transaction (synced to disk before the answer, on
     /// SQLite too), marks it used (only if it is still unused and unexpired), sets the new
-    /// password hash, revokes every access token of the user and queues `reset.mail`. Returns the updated user, or `None` (and writes nothing) when
+    /// password hash, revokes every access token of the user, queues `reset.mail` and records
+    /// `reset.audit`. Returns the updated user, or `None` (and writes nothing) when
     /// the token was already used, burned, expired or replaced — so of several concurrent
     /// redemptions exactly one gets `Some`.
     pub async fn complete_reset(
@@ -391,6 +392,10 @@ impl Store {
             .execute(conn)
             .await?;
             insert_outbox(reset.mail, now).execute(conn).await?;
+            diesel::insert_into(audit_events::table)
+                .values(&reset.audit)
+                .execute(conn)
+                .await?;
             Ok(Some(user))
         })
     }
@@ -440,6 +445,13 @@ mod tests {
             user_id,
             password_hash: password_hash.to_owned(),
             mail: mail("password changed"),
+            audit: NewAuditEvent {
+                at: 2,
+                kind: AuditKind::ResetCompleted,
+                user_id: Some(user_id),
+                dialect: Some("strapi".to_owned()),
+                client_ip: None,
+            },
         }
     }
 
@@ -576,6 +588,10 @@ mod tests {
             assert_eq!(session.revoked_at, Some(10));
             assert!(!session.is_active(11));
             assert_eq!(pending_mail(store).await, 2);
+            let audit = store.list_audit(10).await.expect("audit");
+            let kinds: Vec<AuditKind> = audit.iter().map(|e| e.kind).collect();
+            assert_eq!(kinds, [AuditKind::ResetCompleted]);
+            assert_eq!(audit[0].user_id, Some(user.id));
 
             // A second redemption finds the token used and writes nothing.
             let again = store.complete_reset(completion(issued.id, user.id, "other"), 11);
@@ -587,6 +603,7 @@ mod tests {
                 .expect("exists");
             assert_eq!(unchanged.password_hash.as_deref(), Some("$argon2id$new"));
             assert_eq!(pending_mail(store).await, 2);
+            assert_eq!(store.list_audit(10).await.expect("audit").len(), 1);
         }
 
         async fn expired_token_is_not_redeemed(t: TestStore) {
