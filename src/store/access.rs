@@ -48,8 +48,8 @@ use diesel::QueryResult;
 use diesel_async::methods::LoadQuery;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::sync_connection_wrapper::SpawnBlocking;
-use diesel_async::{AsyncConnection, AsyncConnectionCore, RunQueryDsl, SimpleAsyncConnection};
 use diesel_async::TransactionManager;
+use diesel_async::{AsyncConnection, AsyncConnectionCore, RunQueryDsl, SimpleAsyncConnection};
 
 use super::connection::{PgConn, SqliteConn, SqlitePool};
 use super::StoreError;

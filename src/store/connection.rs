@@ -405,7 +405,8 @@ async fn enable_wal(path: &str) -> Result<(), StoreError> {
     let mut conn = establish_configured(path).await.map_err(unavailable)?;
     let mode = on_blocking_thread(move || {
         let query = diesel::sql_query("PRAGMA journal_mode = WAL");
-        Ok(tokio::runtime::Handle::current().block_on(query.get_result::<JournalMode>(&mut conn))?)
+        Ok(tokio::runtime::Handle::current()
+            .block_on(query.get_result::<JournalMode>(&mut conn))?)
     })
     .await?;
     if mode.journal_mode.eq_ignore_ascii_case("wal") {

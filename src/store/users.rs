@@ -85,7 +85,11 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         run!(self, read, |conn| {
             let all = conn
-                .load(users::table.order(users::id.asc()).select(User::as_select()))
+                .load(
+                    users::table
+                        .order(users::id.asc())
+                        .select(User::as_select()),
+                )
                 .await?;
             Ok(all)
         })
