@@ -142,6 +142,13 @@ impl ResetCore {
             })
             .map_err(ServiceError::from)?;
         let mail = self.sealed(mail);
+        // Recorded in the reset's own transaction.
+        let audit = self.audit_event(
+            AuditKind::ResetCompleted,
+            Some(user.id),
+            dialect,
+            redemption.client_ip,
+        );
         let completed = self
             .store
             .complete_reset(
@@ -150,6 +157,7 @@ impl ResetCore {
                     user_id: user.id,
                     password_hash,
                     mail,
+                    audit,
                 },
                 now,
             )
@@ -166,13 +174,6 @@ impl ResetCore {
             return Err(RedeemError::InvalidToken);
         };
         self.mail_wake.notify_one();
-        self.audit(
-            AuditKind::ResetCompleted,
-            Some(updated.id),
-            dialect,
-            redemption.client_ip,
-        )
-        .await;
         tracing::info!(dialect = %dialect, user_id = updated.id, "password reset completed");
         Ok(updated)
     }

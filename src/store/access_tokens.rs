@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_transaction};
+use super::access::run;
 use super::locks::RowLocks as _;
 use super::schema::{access_tokens, users};
 use super::{AccessToken, NewAccessToken, Store, StoreError, User, UserStatus};
@@ -14,7 +14,7 @@ impl Store {
         &self,
         tokens: Vec<NewAccessToken>,
     ) -> Result<(), StoreError> {
-        write_transaction!(self, |conn| {
+        run!(self, transaction, |conn| {
             for token in &tokens {
                 diesel::insert_into(access_tokens::table)
                     .values(token)
@@ -39,7 +39,8 @@ impl Store {
         password_hash: Option<&str>,
         tokens: Vec<NewAccessToken>,
     ) -> Result<bool, StoreError> {
-        write_transaction!(self, |conn| {
+        let password_hash = password_hash.map(str::to_owned);
+        run!(self, transaction, |conn| {
             conn.lock_user(user_id).await?;
             let current = users::table
                 .find(user_id)
@@ -49,7 +50,7 @@ impl Store {
                 .optional()?;
             let unchanged = matches!(
                 &current,
-                Some((UserStatus::Active, hash)) if hash.as_deref() == password_hash
+                Some((UserStatus::Active, hash)) if *hash == password_hash
             );
             if !unchanged {
                 return Ok(false);
@@ -70,12 +71,15 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<(AccessToken, User)>, StoreError> {
-        with_conn!(self, |conn| {
-            let found = access_tokens::table
-                .inner_join(users::table)
-                .filter(access_tokens::token_hash.eq(token_hash))
-                .select((AccessToken::as_select(), User::as_select()))
-                .get_result(conn)
+        let token_hash = token_hash.to_owned();
+        run!(self, read, |conn| {
+            let found = conn
+                .get_result(
+                    access_tokens::table
+                        .inner_join(users::table)
+                        .filter(access_tokens::token_hash.eq(token_hash))
+                        .select((AccessToken::as_select(), User::as_select())),
+                )
                 .await
                 .optional()?;
             Ok(found)

@@ -3,13 +3,13 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_conn};
+use super::access::run;
 use super::schema::audit_events;
 use super::{AuditEvent, NewAuditEvent, Store, StoreError};
 
 impl Store {
     pub async fn record_audit(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             diesel::insert_into(audit_events::table)
                 .values(&event)
                 .execute(conn)
@@ -20,12 +20,14 @@ impl Store {
 
     /// The newest `limit` events, newest first.
     pub async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        with_conn!(self, |conn| {
-            let events = audit_events::table
-                .order(audit_events::id.desc())
-                .limit(limit)
-                .select(AuditEvent::as_select())
-                .load(conn)
+        run!(self, read, |conn| {
+            let events = conn
+                .load(
+                    audit_events::table
+                        .order(audit_events::id.desc())
+                        .limit(limit)
+                        .select(AuditEvent::as_select()),
+                )
                 .await?;
             Ok(events)
         })

@@ -5,9 +5,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-#[cfg(test)]
-use super::connection::with_conn;
-use super::connection::write_conn;
+use super::access::run;
 use super::schema::captchas;
 use super::{NewCaptcha, Store, StoreError};
 use crate::clock::Millis;
@@ -16,12 +14,12 @@ impl Store {
     /// Stores a captcha, first deleting those that expired (an indexed range delete, so
     /// abandoned captchas cost nothing for long).
     pub async fn insert_captcha(&self, captcha: NewCaptcha) -> Result<(), StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             diesel::delete(captchas::table.filter(captchas::expires_at.le(captcha.created_at)))
                 .execute(conn)
                 .await?;
             diesel::insert_into(captchas::table)
-                .values(captcha.clone())
+                .values(captcha)
                 .execute(conn)
                 .await?;
             Ok(())
@@ -32,7 +30,8 @@ impl Store {
     /// it was unknown, already taken, or expired at `now`. One statement (`DELETE ...
     /// RETURNING`), so two attempts can never both get the answer.
     pub async fn take_captcha(&self, id: &str, now: Millis) -> Result<Option<String>, StoreError> {
-        write_conn!(self, |conn| {
+        let id = id.to_owned();
+        run!(self, write, |conn| {
             let taken = diesel::delete(captchas::table.filter(captchas::id.eq(id)))
                 .returning((captchas::answer_hash, captchas::expires_at))
                 .get_result::<(String, Millis)>(conn)
@@ -46,8 +45,8 @@ impl Store {
     /// How many captchas are stored (tests look at what the table holds).
     #[cfg(test)]
     pub(crate) async fn captcha_count(&self) -> Result<i64, StoreError> {
-        with_conn!(self, |conn| {
-            let count = captchas::table.count().get_result(conn).await?;
+        run!(self, read, |conn| {
+            let count = conn.get_result(captchas::table.count()).await?;
             Ok(count)
         })
     }

@@ -1,5 +1,5 @@
-//! The connection pools (one per backend), opening the database, per-connection setup,
-//! migrations, and the two macros every query runs through.
+//! The connection pools (one per backend), opening the database, per-connection setup and
+//! migrations. How operations use the pools is `access.rs`.
 
 use std::future::Future;
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Integer, Text};
-use diesel::{ConnectionError, IntoSql, QueryableByName, SqliteConnection};
+use diesel::{Connection, ConnectionError, IntoSql, QueryableByName, SqliteConnection};
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
@@ -16,10 +16,10 @@ use diesel_async::pooled_connection::{
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
-    TransactionManager,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::access::{on_blocking_thread, run, Inline, PgPool};
 use super::database_url::DatabaseUrl;
 use super::group_commit::GroupCommit;
 use super::writer_lock::{Turn, WriterLock};
@@ -31,7 +31,9 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 /// same version names.
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-pub(super) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// Runs its statements on the calling thread ([`Inline`]): `access.rs` calls it on a
+/// blocking one, a whole operation at a time.
+pub(super) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
 pub(super) type PgConn = AsyncPgConnection;
 
 /// How long a statement waits for another connection's write lock before failing with
@@ -62,15 +64,15 @@ const MIGRATION_LOCK_KEY: i64 = 0x7265_7365_7464_6d69;
 #[derive(Clone)]
 pub(super) enum Pools {
     Sqlite(SqlitePool),
-    Postgres(Pool<PgConn>),
+    Postgres(PgPool),
 }
 
 /// SQLite's pool, and the lock its writers take turns on.
 #[derive(Clone)]
 pub(super) struct SqlitePool {
     pub(super) pool: Pool<SqliteConn>,
-    /// Taken by every write (`write_conn!`, `write_transaction!`) for its whole length;
-    /// shared by every handle on the file (see `writer_lock.rs`).
+    /// Taken by every write (`access.rs`) for its whole length; shared by every handle on
+    /// the file (see `writer_lock.rs`).
     pub(super) writer: Arc<WriterLock>,
     /// Whether this handle's writers are background ones (`Store::connect_beside`).
     pub(super) background: bool,
@@ -78,7 +80,7 @@ pub(super) struct SqlitePool {
 
 impl SqlitePool {
     /// This handle's turn to write.
-    pub(super) async fn turn(&self) -> Turn<'_> {
+    pub(super) async fn turn(&self) -> Turn {
         if self.background {
             self.writer.background().await
         } else {
@@ -86,181 +88,6 @@ impl SqlitePool {
         }
     }
 }
-
-/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend the store
-/// was opened on, and evaluates to the body's value:
-///
-/// ```ignore
-/// with_conn!(self, |conn| {
-///     let user = users::table.find(id).select(User::as_select()).get_result(conn).await?;
-///     Ok(user)
-/// })
-/// ```
-///
-/// The body is written once and expanded once per backend: `$conn` is a `&mut SqliteConn`
-/// in one copy and a `&mut PgConn` in the other, and Diesel's query builder renders each
-/// copy in its backend's SQL, checked by the compiler for both. `?` and `return` act on the
-/// enclosing function; a pool that cannot hand out a connection returns
-/// [`StoreError::Unavailable`].
-macro_rules! with_conn {
-    ($store:expr, |$conn:ident| $body:expr) => {
-        $crate::store::connection::with_conn!(@run false, $store, |$conn| $body)
-    };
-    // `$write`: take SQLite's writer lock first (see `write_conn!`).
-    (@run $write:expr, $store:expr, |$conn:ident| $body:expr) => {
-        match $store.pools() {
-            $crate::store::connection::Pools::Sqlite(sqlite) => {
-                let _writer = if $write {
-                    Some(sqlite.turn().await)
-                } else {
-                    None
-                };
-                let mut pooled = sqlite
-                    .pool
-                    .get()
-                    .await
-                    .map_err($crate::store::StoreError::from)?;
-                let $conn = &mut *pooled;
-                $body
-            }
-            $crate::store::connection::Pools::Postgres(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
-                let $conn = &mut *pooled;
-                $body
-            }
-        }
-    };
-}
-
-/// Like [`with_conn!`], for a body that writes in autocommit (one statement, or several that
-/// need not be atomic together). On SQLite it first takes the writer lock
-/// ([`SqlitePool::turn`]); on PostgreSQL it is [`with_conn!`].
-macro_rules! write_conn {
-    ($store:expr, |$conn:ident| $body:expr) => {
-        $crate::store::connection::with_conn!(@run true, $store, |$conn| $body)
-    };
-}
-
-/// Like [`with_conn!`], inside a write transaction: committed when the body evaluates to
-/// `Ok`, rolled back on `Err` (`?` and `return` leave the body, not the function); evaluates
-/// to the body's result.
-///
-/// `write_transaction!(durable store, |conn| ...)` commits with SQLite's
-/// `synchronous = FULL` (see [`establish_configured`]): for the writes that change an
-/// account, which must not be undone by a power cut.
-///
-/// - SQLite: the writer lock ([`SqlitePool::turn`]), then `BEGIN IMMEDIATE`, so the
-///   database's write lock is held before anything is read (see the module documentation).
-/// - PostgreSQL: an ordinary `BEGIN` (READ COMMITTED). Every statement sees what was
-///   committed when it started, and an UPDATE or DELETE that meets a row another transaction
-///   is changing waits for it, then re-checks its WHERE clause against the row's newest
-///   version. So a conditional UPDATE (`... WHERE used_at IS NULL`) is an atomic
-///   compare-and-set, and bodies that read-then-write take a row lock first
-///   ([`RowLocks`](super::locks::RowLocks)): nothing relies on a snapshot staying current,
-///   hence no serialization failures to retry.
-///
-/// Written out (begin, body, commit or roll back) rather than through diesel-async's
-/// `transaction(async |conn| ...)` / `immediate_transaction`, which do the same: with the
-/// body expanded for two connection types, rustc 1.95's incremental compilation crashed on
-/// that closure's higher-ranked bound ("unstable fingerprints for evaluate_obligation").
-/// A future dropped mid-body leaves the connection's transaction open, and the pool then
-/// discards the connection (closing it rolls back).
-macro_rules! write_transaction {
-    (durable $store:expr, |$conn:ident| $body:expr) => {
-        $crate::store::connection::write_transaction!(@run true, $store, |$conn| $body)
-    };
-    ($store:expr, |$conn:ident| $body:expr) => {
-        $crate::store::connection::write_transaction!(@run false, $store, |$conn| $body)
-    };
-    (@run $durable:expr, $store:expr, |$conn:ident| $body:expr) => {
-        match $store.pools() {
-            $crate::store::connection::Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.turn().await;
-                let mut pooled = sqlite
-                    .pool
-                    .get()
-                    .await
-                    .map_err($crate::store::StoreError::from)?;
-                let conn: &mut $crate::store::connection::SqliteConn = &mut pooled;
-                if $durable {
-                    $crate::store::connection::set_synchronous(conn, true).await?;
-                }
-                $crate::store::connection::begin_immediate(conn).await?;
-                let result: Result<_, $crate::store::StoreError> = async {
-                    let $conn = &mut *conn;
-                    $body
-                }
-                .await;
-                let finished = $crate::store::connection::finish_transaction(conn, result).await;
-                if $durable {
-                    // Back to the pool's setting. Should this fail, the connection keeps
-                    // syncing every commit: slower, never less safe.
-                    let _ = $crate::store::connection::set_synchronous(conn, false).await;
-                }
-                finished
-            }
-            $crate::store::connection::Pools::Postgres(pool) => {
-                // Every PostgreSQL commit is durable (`synchronous_commit = on`).
-                let mut pooled = pool.get().await.map_err($crate::store::StoreError::from)?;
-                let conn: &mut $crate::store::connection::PgConn = &mut pooled;
-                $crate::store::connection::begin(conn).await?;
-                let result: Result<_, $crate::store::StoreError> = async {
-                    let $conn = &mut *conn;
-                    $body
-                }
-                .await;
-                $crate::store::connection::finish_transaction(conn, result).await
-            }
-        }
-    };
-}
-
-/// `PRAGMA synchronous`: `FULL` (every commit synced to disk) for a `durable`
-/// [`write_transaction!`], else the pool's `NORMAL` (see [`establish_configured`]).
-pub(super) async fn set_synchronous(conn: &mut SqliteConn, full: bool) -> diesel::QueryResult<()> {
-    conn.batch_execute(if full {
-        "PRAGMA synchronous = FULL"
-    } else {
-        "PRAGMA synchronous = NORMAL"
-    })
-    .await
-}
-
-/// SQLite's `BEGIN IMMEDIATE`, recorded in the connection's transaction state.
-pub(super) async fn begin_immediate(conn: &mut SqliteConn) -> diesel::QueryResult<()> {
-    conn.spawn_blocking(|conn| {
-        diesel::connection::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
-    })
-    .await
-}
-
-/// PostgreSQL's `BEGIN`, recorded in the connection's transaction state.
-pub(super) async fn begin(conn: &mut PgConn) -> diesel::QueryResult<()> {
-    <PgConn as AsyncConnection>::TransactionManager::begin_transaction(conn).await
-}
-
-/// Commits when the body succeeded, else rolls back and returns the body's error (unless
-/// the rollback itself fails on a working connection), as diesel-async's `transaction` does.
-pub(super) async fn finish_transaction<C, R>(
-    conn: &mut C,
-    result: Result<R, StoreError>,
-) -> Result<R, StoreError>
-where
-    C: AsyncConnection,
-{
-    match result {
-        Ok(value) => {
-            C::TransactionManager::commit_transaction(conn).await?;
-            Ok(value)
-        }
-        Err(error) => match C::TransactionManager::rollback_transaction(conn).await {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback_error) => Err(rollback_error.into()),
-        },
-    }
-}
-
-pub(super) use {with_conn, write_conn, write_transaction};
 
 /// The handle to the database. Cheap to clone: clones share one pool.
 #[derive(Clone)]
@@ -274,7 +101,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (backend, state) = match &self.pools {
             Pools::Sqlite(sqlite) => ("sqlite", sqlite.pool.state()),
-            Pools::Postgres(pool) => ("postgres", pool.state()),
+            Pools::Postgres(pool) => ("postgres", pool.0.state()),
         };
         f.debug_struct("Store")
             .field("backend", &backend)
@@ -305,7 +132,7 @@ impl Store {
                 Pools::Sqlite(connect_sqlite(path, SQLITE_POOL_SIZE).await?)
             }
             DatabaseUrl::Postgres(url) => {
-                Pools::Postgres(connect_postgres(url, POSTGRES_POOL_SIZE).await?)
+                Pools::Postgres(PgPool(connect_postgres(url, POSTGRES_POOL_SIZE).await?))
             }
         };
         Ok(Store {
@@ -327,7 +154,7 @@ impl Store {
                 background: true,
             }),
             (DatabaseUrl::Postgres(url), Pools::Postgres(_)) => {
-                Pools::Postgres(connect_postgres(url, BESIDE_POOL_SIZE).await?)
+                Pools::Postgres(PgPool(connect_postgres(url, BESIDE_POOL_SIZE).await?))
             }
             _ => return Err(StoreError::BadUrl("not the database of this store")),
         };
@@ -367,7 +194,7 @@ impl Store {
                 // A connection of its own, outside the pool: the advisory lock belongs to
                 // the session, and closing the session (when `conn` drops, whatever
                 // happened) is what releases it.
-                let mut conn = pool.dedicated_connection().await.map_err(unavailable)?;
+                let mut conn = pool.0.dedicated_connection().await.map_err(unavailable)?;
                 diesel::sql_query("SELECT pg_advisory_lock($1)")
                     .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
                     .execute(&mut conn)
@@ -379,9 +206,8 @@ impl Store {
 
     /// Checks that a connection can be had and answers a query (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        with_conn!(self, |conn| {
-            diesel::select(1.into_sql::<Integer>())
-                .get_result::<i32>(conn)
+        run!(self, read, |conn| {
+            conn.get_result::<_, i32>(diesel::select(1.into_sql::<Integer>()))
                 .await?;
             Ok(())
         })
@@ -521,9 +347,21 @@ async fn create_parent_dir(path: &str) -> Result<(), StoreError> {
 }
 
 /// Opens a connection with the pragmas that hold per connection (`journal_mode` belongs to
-/// the file and is set once, in [`enable_wal`]).
+/// the file and is set once, in [`enable_wal`]), on a blocking thread: opening a file and
+/// running statements block.
 async fn establish_configured(path: &str) -> diesel::ConnectionResult<SqliteConn> {
-    let mut conn = SqliteConn::establish(path).await?;
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let conn = SqliteConnection::establish(&path)?;
+        let mut conn = SqliteConn::with_runtime(conn, Inline);
+        tokio::runtime::Handle::current().block_on(configure(&mut conn))?;
+        Ok(conn)
+    })
+    .await
+    .unwrap_or_else(|e| Err(ConnectionError::BadConnection(e.to_string())))
+}
+
+async fn configure(conn: &mut SqliteConn) -> diesel::ConnectionResult<()> {
     let pragmas = format!(
         "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA foreign_keys = ON;
@@ -539,13 +377,12 @@ async fn establish_configured(path: &str) -> diesel::ConnectionResult<SqliteConn
     // again), rate-limit counts. FULL would sync every commit: on the bench machine that
     // capped reset requests at the disk's fsync rate (1,000 to 7,000 a second, as the disk
     // was shared) instead of the CPU's (`cargo xtask bench`). What must survive a power cut is
-    // written with `write_transaction!(durable ...)`, which syncs its commit (and so every
+    // written in a `durable_transaction` (`access.rs`), which syncs its commit (and so every
     // commit before it): a completed reset (new password, sessions revoked) and an
     // operator's change to an account.
     conn.batch_execute(&pragmas)
         .await
-        .map_err(ConnectionError::CouldntSetupConfiguration)?;
-    Ok(conn)
+        .map_err(ConnectionError::CouldntSetupConfiguration)
 }
 
 type SetupFuture<'a> =
@@ -566,9 +403,12 @@ struct JournalMode {
 /// itself.
 async fn enable_wal(path: &str) -> Result<(), StoreError> {
     let mut conn = establish_configured(path).await.map_err(unavailable)?;
-    let mode = diesel::sql_query("PRAGMA journal_mode = WAL")
-        .get_result::<JournalMode>(&mut conn)
-        .await?;
+    let mode = on_blocking_thread(move || {
+        let query = diesel::sql_query("PRAGMA journal_mode = WAL");
+        Ok(tokio::runtime::Handle::current()
+            .block_on(query.get_result::<JournalMode>(&mut conn))?)
+    })
+    .await?;
     if mode.journal_mode.eq_ignore_ascii_case("wal") {
         Ok(())
     } else {
@@ -710,7 +550,9 @@ mod tests {
     }
 
     async fn sleep_on_server(store: Store) -> Result<(), StoreError> {
-        with_conn!(store, |conn| {
+        // Not a SELECT to Diesel (raw SQL): through the write path, a plain session on
+        // PostgreSQL.
+        run!(store, write, |conn| {
             diesel::sql_query("SELECT pg_sleep(30)")
                 .execute(conn)
                 .await?;
@@ -805,11 +647,11 @@ mod tests {
             // The body is compiled for PostgreSQL too, and never run there.
             let pragma = diesel::sql_query("PRAGMA synchronous");
             if durable {
-                write_transaction!(durable store, |conn| {
+                run!(store, durable_transaction, |conn| {
                     Ok(pragma.get_result::<Synchronous>(conn).await?.synchronous)
                 })
             } else {
-                write_transaction!(store, |conn| {
+                run!(store, transaction, |conn| {
                     Ok(pragma.get_result::<Synchronous>(conn).await?.synchronous)
                 })
             }
@@ -836,7 +678,7 @@ mod tests {
                 expires_at: 1,
             };
             let result: Result<usize, StoreError> = async {
-                with_conn!(t.store, |conn| {
+                run!(t.store, write, |conn| {
                     Ok(diesel::insert_into(reset_tokens::table)
                         .values(&orphan)
                         .execute(conn)

@@ -1,9 +1,8 @@
 //! Inserting many rows of one table inside a transaction, the way each backend does it
 //! fastest. PostgreSQL: one multi-row INSERT. SQLite: the prepared single-row INSERT run for
-//! each row, all on the connection's blocking thread in one go. diesel-async would hop to
-//! that thread and back for every statement (the issuer spent more time on the hops than on
-//! the work), and cannot send SQLite a multi-row INSERT, which SQLite would parse afresh for
-//! every batch size anyway.
+//! each row, straight on the synchronous connection (no bind collecting per row as the async
+//! wrapper does). diesel-async cannot send SQLite a multi-row INSERT, which SQLite would parse
+//! afresh for every batch size anyway.
 
 use diesel::prelude::*;
 use diesel::SqliteConnection;
@@ -11,8 +10,8 @@ use diesel_async::RunQueryDsl;
 
 use super::connection::{PgConn, SqliteConn};
 use super::models::OutboxRow;
-use super::schema::{audit_events, outbox, reset_tokens};
-use super::{NewAuditEvent, NewResetToken};
+use super::schema::{audit_events, outbox, reset_requests, reset_tokens};
+use super::{NewAuditEvent, NewResetRequest, NewResetToken};
 
 /// A row type [`InsertMany`] can insert.
 pub(super) trait Row: Sized + Send + 'static {
@@ -47,6 +46,7 @@ macro_rules! row {
 row!(NewAuditEvent => audit_events::table);
 row!(NewResetToken => reset_tokens::table);
 row!(OutboxRow => outbox::table);
+row!(NewResetRequest => reset_requests::table);
 
 /// Inserting `rows`, in the transaction the connection is in.
 pub(super) trait InsertMany {

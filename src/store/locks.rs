@@ -2,7 +2,7 @@
 //!
 //! PostgreSQL locks rows with `SELECT ... FOR UPDATE` (and its variants) until the
 //! transaction ends. SQLite has no row locks, and needs none: a write transaction there is
-//! `BEGIN IMMEDIATE` (see `write_transaction!`), which holds the whole database's write lock
+//! `BEGIN IMMEDIATE` (see `access.rs`), which holds the whole database's write lock
 //! from its first statement. So the SQLite side of each method locks nothing, and the query
 //! under the lock is shared.
 
@@ -15,7 +15,7 @@ use super::reset_requests::due_reset_request_ids;
 use super::schema::users;
 use crate::clock::Millis;
 
-/// Called on the connection inside `write_transaction!`.
+/// Called on the connection inside a `transaction` (`access.rs`).
 pub(super) trait RowLocks {
     /// Makes the transaction's writes to one account take turns with other transactions
     /// that lock it (the reset flows), until commit. The row may be missing: then nothing

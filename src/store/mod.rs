@@ -1,16 +1,17 @@
 //! Persistence: Diesel schema, models and queries behind one [`Store`] handle.
 //!
 //! Two backends, chosen by the URL scheme when the store opens: SQLite (`sqlite://PATH`,
-//! through diesel-async's `SyncConnectionWrapper`: each query runs on tokio's blocking pool)
-//! and PostgreSQL (`postgres://...`, through `AsyncPgConnection` on tokio-postgres). Neither
+//! through diesel-async's `SyncConnectionWrapper`: each operation runs on tokio's blocking
+//! pool, all its statements in one go) and PostgreSQL (`postgres://...`, through `AsyncPgConnection` on tokio-postgres). Neither
 //! needs a system library: libsqlite3 is bundled, and libpq is not used.
 //!
 //! # One query per operation
 //!
 //! diesel-async has no connection type spanning backends, so [`Store`] holds an enum of two
-//! bb8 pools, and every operation is written once, as the body of `with_conn!` (or
-//! `write_conn!` / `write_transaction!`, see `connection.rs`). The macro expands the body once per
-//! backend, with `conn` bound to that backend's connection; Diesel's query builder renders
+//! bb8 pools, and every operation is written once, as the body of `run!` (`access.rs`), which
+//! names what it does: `read`, `write`, `transaction` or `durable_transaction`. A read gets a
+//! handle that runs SELECTs only, so a write cannot skip SQLite's writer lock. The macro
+//! expands the body once per backend, with `conn` bound to that backend's connection; Diesel's query builder renders
 //! each copy in its own SQL, and the compiler checks both (the models also declare
 //! `check_for_backend` for both). Query fragments used by several operations are plain
 //! functions that build a query without running it (`outbox::insert_outbox`). The one
@@ -25,14 +26,14 @@
 //!
 //! A deferred SQLite transaction that reads and then writes fails at once with `SQLITE_BUSY`
 //! when another connection wrote in between, whatever `busy_timeout` says (the busy handler
-//! is not consulted for a lock upgrade). So every write made of several statements runs in
-//! `BEGIN IMMEDIATE` (`write_transaction!`): the write lock is taken before anything is
-//! read, and nothing can invalidate the snapshot afterwards. Single-statement writes run in
-//! autocommit (`write_conn!`). Both first take the store's writer lock (`writer_lock.rs`),
-//! so the writers of this process queue there rather than in SQLite's sleeping busy
-//! handler (which still covers other processes), those answering clients first. Readers never wait: WAL lets them read beside the writer.
-//! Commits are not synced to disk one by one (`synchronous = NORMAL`), except those of
-//! `write_transaction!(durable ...)`; see `connection.rs` for what that trades.
+//! is not consulted for a lock upgrade). So every write runs in `BEGIN IMMEDIATE`
+//! (`access.rs`): the write lock is taken before anything is read, and nothing can
+//! invalidate the snapshot afterwards. Every write first takes the store's writer lock
+//! (`writer_lock.rs`), so the writers of this process queue there rather than in SQLite's
+//! sleeping busy handler (which still covers other processes), those answering clients
+//! first. Readers never wait: WAL lets them read beside the writer. Commits are not synced
+//! to disk one by one (`synchronous = NORMAL`), except those of a `durable_transaction`; see
+//! `connection.rs` for what that trades.
 //!
 //! Lookups of one row by a unique key use `get_result`, not `first`: `first` adds
 //! `LIMIT ?`, and SQLite (3.50, the bundled one) lets a bound LIMIT shape the query plan:
@@ -60,12 +61,13 @@
 //! [`StoreError::Unavailable`] (503, and `/readyz` says not ready), and the pool reconnects
 //! by itself when it is back.
 //!
-//! A transaction future dropped half-way leaves its connection marked as inside a
-//! transaction; the pool then discards that connection, and closing it rolls back.
+//! A PostgreSQL transaction future dropped half-way leaves its connection marked as inside a
+//! transaction; the pool then discards that connection, and closing it rolls back. An SQLite
+//! operation whose caller stops waiting runs to its end on its blocking thread.
 //!
-//! The store needs tokio's multi-thread runtime (migrations and cancelled queries use
-//! `block_in_place`).
+//! Migrations need tokio's multi-thread runtime (they use `block_in_place`).
 
+mod access;
 mod access_tokens;
 mod audit;
 mod captchas;

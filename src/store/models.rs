@@ -205,6 +205,9 @@ pub struct CompleteReset {
     pub password_hash: String,
     /// The "your password was changed" notice.
     pub mail: NewOutboxMessage,
+    /// The reset's audit record (`ResetCompleted`): the trail has it exactly when the
+    /// password changed.
+    pub audit: NewAuditEvent,
 }
 
 impl fmt::Debug for CompleteReset {
@@ -214,6 +217,7 @@ impl fmt::Debug for CompleteReset {
             .field("user_id", &self.user_id)
             .field("password_hash", &REDACTED)
             .field("mail", &self.mail)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -430,7 +434,7 @@ impl fmt::Debug for ResetRequest {
 
 /// A reset request as the request path queues it.
 #[derive(Clone, Insertable)]
-#[diesel(table_name = reset_requests)]
+#[diesel(table_name = reset_requests, treat_none_as_default_value = false)]
 pub struct NewResetRequest {
     pub dialect: String,
     /// Normalized by the caller.

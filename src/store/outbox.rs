@@ -6,7 +6,7 @@ use diesel::dsl::insert_into;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_conn, write_transaction};
+use super::access::run;
 use super::locks::RowLocks;
 use super::models::OutboxRow;
 use super::schema::outbox;
@@ -90,7 +90,7 @@ impl Store {
         message: NewOutboxMessage,
         now: Millis,
     ) -> Result<OutboxMessage, StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             let row = insert_outbox(message, now)
                 .returning(OutboxMessage::as_returning())
                 .get_result(conn)
@@ -114,7 +114,7 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let mut claimed = write_transaction!(self, |conn| {
+        let mut claimed = run!(self, transaction, |conn| {
             let ids = conn.lock_due_outbox(now, limit).await?;
             if ids.is_empty() {
                 return Ok::<_, StoreError>(Vec::new());
@@ -141,7 +141,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        write_conn!(self, |conn| {
+        let ids = ids.to_vec();
+        run!(self, write, |conn| {
             diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
                 .set((
                     outbox::status.eq(OutboxStatus::Sent),
@@ -170,9 +171,9 @@ impl Store {
         let target = outbox::table.find(id);
         let changes = (
             outbox::lease_until.eq(None::<Millis>),
-            outbox::last_error.eq(error_summary),
+            outbox::last_error.eq(error_summary.to_owned()),
         );
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             match next_attempt_at {
                 Some(at) => {
                     diesel::update(target)
@@ -201,7 +202,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        write_conn!(self, |conn| {
+        let ids = ids.to_vec();
+        run!(self, write, |conn| {
             diesel::update(
                 outbox::table
                     .filter(outbox::id.eq_any(ids))
@@ -249,24 +251,22 @@ impl Store {
         &self,
         status: Option<OutboxStatus>,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        with_conn!(self, |conn| {
-            let mut query = outbox::table
+        run!(self, read, |conn| {
+            let all = outbox::table
                 .order(outbox::id.asc())
-                .select(OutboxMessage::as_select())
-                .into_boxed();
-            if let Some(status) = status {
-                query = query.filter(outbox::status.eq(status));
-            }
-            Ok(query.load(conn).await?)
+                .select(OutboxMessage::as_select());
+            let rows = match status {
+                Some(status) => conn.load(all.filter(outbox::status.eq(status))).await?,
+                None => conn.load(all).await?,
+            };
+            Ok(rows)
         })
     }
 
     pub async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
-        with_conn!(self, |conn| {
-            let message = outbox::table
-                .find(id)
-                .select(OutboxMessage::as_select())
-                .get_result(conn)
+        run!(self, read, |conn| {
+            let message = conn
+                .get_result(outbox::table.find(id).select(OutboxMessage::as_select()))
                 .await
                 .optional()?;
             Ok(message)
@@ -277,7 +277,7 @@ impl Store {
     /// attempt count. Returns `false` when there is no such message or it is `sent` or
     /// being sent.
     pub async fn retry_outbox(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             let updated = diesel::update(
                 outbox::table
                     .find(id)
@@ -296,11 +296,9 @@ impl Store {
     }
 
     pub async fn count_outbox(&self, status: OutboxStatus) -> Result<i64, StoreError> {
-        with_conn!(self, |conn| {
-            let count = outbox::table
-                .filter(outbox::status.eq(status))
-                .count()
-                .get_result(conn)
+        run!(self, read, |conn| {
+            let count = conn
+                .get_result(outbox::table.filter(outbox::status.eq(status)).count())
                 .await?;
             Ok(count)
         })

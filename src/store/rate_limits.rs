@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_conn};
+use super::access::run;
 use super::schema::rate_limits;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -41,7 +41,8 @@ impl Store {
         // The WHERE of `ON CONFLICT DO UPDATE` is this trait's `filter`, not `QueryDsl`'s.
         use diesel::query_dsl::methods::FilterDsl as _;
         let max = i32::try_from(max).unwrap_or(i32::MAX);
-        write_conn!(self, |conn| {
+        let key = key.to_owned();
+        run!(self, write, |conn| {
             let count = diesel::insert_into(rate_limits::table)
                 .values((
                     rate_limits::key.eq(key),
@@ -66,7 +67,8 @@ impl Store {
         key: &str,
         window_start: Millis,
     ) -> Result<(), StoreError> {
-        write_conn!(self, |conn| {
+        let key = key.to_owned();
+        run!(self, write, |conn| {
             diesel::update(
                 rate_limits::table
                     .find((key, window_start))
@@ -86,11 +88,14 @@ impl Store {
         key: &str,
         window_start: Millis,
     ) -> Result<i64, StoreError> {
-        with_conn!(self, |conn| {
-            let count = rate_limits::table
-                .find((key, window_start))
-                .select(rate_limits::count)
-                .first::<i32>(conn)
+        let key = key.to_owned();
+        run!(self, read, |conn| {
+            let count = conn
+                .first::<_, i32>(
+                    rate_limits::table
+                        .find((key, window_start))
+                        .select(rate_limits::count),
+                )
                 .await
                 .optional()?;
             Ok(count.map_or(0, i64::from))
@@ -99,7 +104,7 @@ impl Store {
 
     /// Deletes the windows that started before `before`; returns how many rows went.
     pub async fn prune_rate_limits(&self, before: Millis) -> Result<usize, StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             let deleted =
                 diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before)))
                     .execute(conn)
@@ -111,12 +116,14 @@ impl Store {
     /// Every key with a counter, sorted (tests look at what the table holds).
     #[cfg(test)]
     pub(crate) async fn rate_limit_keys(&self) -> Result<Vec<String>, StoreError> {
-        with_conn!(self, |conn| {
-            let keys = rate_limits::table
-                .select(rate_limits::key)
-                .distinct()
-                .order(rate_limits::key)
-                .load::<String>(conn)
+        run!(self, read, |conn| {
+            let keys = conn
+                .load::<_, String>(
+                    rate_limits::table
+                        .select(rate_limits::key)
+                        .distinct()
+                        .order(rate_limits::key),
+                )
                 .await?;
             Ok(keys)
         })

@@ -7,7 +7,8 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_conn, write_transaction, Pools};
+use super::access::run;
+use super::insert_many::InsertMany as _;
 use super::locks::RowLocks;
 use super::schema::reset_requests;
 use super::{NewResetRequest, ResetRequest, Store, StoreError};
@@ -48,57 +49,10 @@ impl Store {
             .await
     }
 
-    /// The rows in one transaction. On SQLite: one prepared single-row INSERT run for each
-    /// row, all on the connection's blocking thread in one go (diesel-async would hop to it
-    /// and back for every statement, and cannot send SQLite a multi-row INSERT, which would
-    /// be parsed afresh for every batch size anyway). On PostgreSQL: one multi-row INSERT.
-    /// The rows are spelled out column by column, because a `None` of a derived
-    /// `Insertable` becomes `DEFAULT` or a missing column, which changes the statement;
-    /// `eq(None)` binds NULL.
+    /// The rows at once (`insert_many.rs`): on SQLite in one transaction (a `write`), on
+    /// PostgreSQL in one multi-row INSERT.
     async fn insert_reset_requests(&self, rows: Vec<NewResetRequest>) -> Result<(), StoreError> {
-        #[allow(clippy::type_complexity)]
-        fn values(
-            r: &NewResetRequest,
-        ) -> (
-            diesel::dsl::Eq<reset_requests::dialect, &String>,
-            diesel::dsl::Eq<reset_requests::email, &String>,
-            diesel::dsl::Eq<reset_requests::client_ip, Option<&str>>,
-            diesel::dsl::Eq<reset_requests::created_at, Millis>,
-        ) {
-            (
-                reset_requests::dialect.eq(&r.dialect),
-                reset_requests::email.eq(&r.email),
-                reset_requests::client_ip.eq(r.client_ip.as_deref()),
-                reset_requests::created_at.eq(r.created_at),
-            )
-        }
-        match self.pools() {
-            Pools::Sqlite(sqlite) => {
-                let _writer = sqlite.turn().await;
-                let mut conn = sqlite.pool.get().await?;
-                conn.spawn_blocking(move |conn| {
-                    conn.immediate_transaction(|conn| {
-                        for row in &rows {
-                            diesel::RunQueryDsl::execute(
-                                diesel::insert_into(reset_requests::table).values(values(row)),
-                                conn,
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await?;
-            }
-            Pools::Postgres(pool) => {
-                let mut conn = pool.get().await?;
-                let rows: Vec<_> = rows.iter().map(values).collect();
-                diesel::insert_into(reset_requests::table)
-                    .values(rows)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-        Ok(())
+        run!(self, write, |conn| Ok(conn.insert_many(rows).await?))
     }
 
     /// Claims up to `limit` due requests for processing, leased until `now + lease_ms`, in
@@ -114,7 +68,7 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<ResetRequest>, StoreError> {
-        let mut claimed = write_transaction!(self, |conn| {
+        let mut claimed = run!(self, transaction, |conn| {
             let ids = conn.lock_due_reset_requests(now, limit).await?;
             if ids.is_empty() {
                 return Ok::<_, StoreError>(Vec::new());
@@ -136,7 +90,7 @@ impl Store {
     /// Removes a request that gets no token (or was processed); `false` when it was already
     /// gone.
     pub async fn delete_reset_request(&self, id: i64) -> Result<bool, StoreError> {
-        write_conn!(self, |conn| {
+        run!(self, write, |conn| {
             let deleted = diesel::delete(reset_requests::table.find(id))
                 .execute(conn)
                 .await?;
@@ -150,7 +104,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        write_conn!(self, |conn| {
+        let ids = ids.to_vec();
+        run!(self, write, |conn| {
             diesel::update(reset_requests::table.filter(reset_requests::id.eq_any(ids)))
                 .set(reset_requests::lease_until.eq(None::<Millis>))
                 .execute(conn)
@@ -183,11 +138,13 @@ impl Store {
 
     /// Every queued request, oldest first (operators and tests look at the queue).
     pub async fn list_reset_requests(&self) -> Result<Vec<ResetRequest>, StoreError> {
-        with_conn!(self, |conn| {
-            let rows = reset_requests::table
-                .order(reset_requests::id.asc())
-                .select(ResetRequest::as_select())
-                .load(conn)
+        run!(self, read, |conn| {
+            let rows = conn
+                .load(
+                    reset_requests::table
+                        .order(reset_requests::id.asc())
+                        .select(ResetRequest::as_select()),
+                )
                 .await?;
             Ok(rows)
         })

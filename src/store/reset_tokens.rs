@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_transaction};
+use super::access::run;
 use super::locks::RowLocks;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -171,7 +171,7 @@ impl Store {
                 Settlement::Issue { request, .. } => request.as_ref().map(|r| r.request_id),
             })
             .collect();
-        write_transaction!(self, |conn| {
+        run!(self, transaction, |conn| {
             // PostgreSQL: without the lock, two issuances for one account at once would
             // each delete what was committed before them and leave both new tokens live.
             // Every account of the batch first, in id order, and only then request rows:
@@ -237,12 +237,15 @@ impl Store {
         dialect: &str,
         token_hash: &str,
     ) -> Result<Option<ResetToken>, StoreError> {
-        with_conn!(self, |conn| {
-            let token = reset_tokens::table
-                .filter(reset_tokens::dialect.eq(dialect))
-                .filter(reset_tokens::token_hash.eq(token_hash))
-                .select(ResetToken::as_select())
-                .get_result(conn)
+        let (dialect, token_hash) = (dialect.to_owned(), token_hash.to_owned());
+        run!(self, read, |conn| {
+            let token = conn
+                .get_result(
+                    reset_tokens::table
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::token_hash.eq(token_hash))
+                        .select(ResetToken::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(token)
@@ -256,15 +259,18 @@ impl Store {
         dialect: &str,
         now: Millis,
     ) -> Result<Option<ResetToken>, StoreError> {
-        with_conn!(self, |conn| {
-            let token = reset_tokens::table
-                .filter(reset_tokens::user_id.eq(user_id))
-                .filter(reset_tokens::dialect.eq(dialect))
-                .filter(reset_tokens::used_at.is_null())
-                .filter(reset_tokens::expires_at.gt(now))
-                .order(reset_tokens::id.desc())
-                .select(ResetToken::as_select())
-                .first(conn)
+        let dialect = dialect.to_owned();
+        run!(self, read, |conn| {
+            let token = conn
+                .first(
+                    reset_tokens::table
+                        .filter(reset_tokens::user_id.eq(user_id))
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::used_at.is_null())
+                        .filter(reset_tokens::expires_at.gt(now))
+                        .order(reset_tokens::id.desc())
+                        .select(ResetToken::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(token)
@@ -287,7 +293,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         // Ids are positive: -1 names no row.
         let user_id = user_id.unwrap_or(-1);
-        write_transaction!(self, |conn| {
+        let dialect = dialect.to_owned();
+        run!(self, transaction, |conn| {
             let token_id = reset_tokens::table
                 .filter(reset_tokens::user_id.eq(user_id))
                 .filter(reset_tokens::dialect.eq(dialect))
@@ -325,7 +332,8 @@ impl Store {
 
     /// Redeems a token: in one durable transaction (synced to disk before the answer, on
     /// SQLite too), marks it used (only if it is still unused and unexpired), sets the new
-    /// password hash, revokes every access token of the user and queues `reset.mail`. Returns the updated user, or `None` (and writes nothing) when
+    /// password hash, revokes every access token of the user, queues `reset.mail` and records
+    /// `reset.audit`. Returns the updated user, or `None` (and writes nothing) when
     /// the token was already used, burned, expired or replaced — so of several concurrent
     /// redemptions exactly one gets `Some`.
     pub async fn complete_reset(
@@ -333,7 +341,7 @@ impl Store {
         reset: CompleteReset,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        write_transaction!(durable self, |conn| {
+        run!(self, durable_transaction, |conn| {
             // Redemptions of one account take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE
             // already serialises everything). Without this, two tokens of one account in two
             // dialects redeemed at once would each hold their own token row and wait for the
@@ -384,6 +392,10 @@ impl Store {
             .execute(conn)
             .await?;
             insert_outbox(reset.mail, now).execute(conn).await?;
+            diesel::insert_into(audit_events::table)
+                .values(&reset.audit)
+                .execute(conn)
+                .await?;
             Ok(Some(user))
         })
     }
@@ -394,9 +406,8 @@ mod tests {
     use std::collections::HashSet;
 
     use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
 
-    use crate::store::connection::with_conn;
+    use crate::store::access::run;
     use crate::store::schema::reset_tokens;
     use crate::store::test_support::{mail, store_tests, TestStore};
     use crate::store::{
@@ -434,17 +445,26 @@ mod tests {
             user_id,
             password_hash: password_hash.to_owned(),
             mail: mail("password changed"),
+            audit: NewAuditEvent {
+                at: 2,
+                kind: AuditKind::ResetCompleted,
+                user_id: Some(user_id),
+                dialect: Some("strapi".to_owned()),
+                client_ip: None,
+            },
         }
     }
 
     /// Unused tokens of the user, in any dialect.
     async fn unused_tokens(store: &Store, user_id: i64) -> Result<i64, StoreError> {
-        with_conn!(store, |conn| {
-            let count = reset_tokens::table
-                .filter(reset_tokens::user_id.eq(user_id))
-                .filter(reset_tokens::used_at.is_null())
-                .count()
-                .get_result(conn)
+        run!(store, read, |conn| {
+            let count = conn
+                .get_result(
+                    reset_tokens::table
+                        .filter(reset_tokens::user_id.eq(user_id))
+                        .filter(reset_tokens::used_at.is_null())
+                        .count(),
+                )
                 .await?;
             Ok(count)
         })
@@ -568,6 +588,10 @@ mod tests {
             assert_eq!(session.revoked_at, Some(10));
             assert!(!session.is_active(11));
             assert_eq!(pending_mail(store).await, 2);
+            let audit = store.list_audit(10).await.expect("audit");
+            let kinds: Vec<AuditKind> = audit.iter().map(|e| e.kind).collect();
+            assert_eq!(kinds, [AuditKind::ResetCompleted]);
+            assert_eq!(audit[0].user_id, Some(user.id));
 
             // A second redemption finds the token used and writes nothing.
             let again = store.complete_reset(completion(issued.id, user.id, "other"), 11);
@@ -579,6 +603,7 @@ mod tests {
                 .expect("exists");
             assert_eq!(unchanged.password_hash.as_deref(), Some("$argon2id$new"));
             assert_eq!(pending_mail(store).await, 2);
+            assert_eq!(store.list_audit(10).await.expect("audit").len(), 1);
         }
 
         async fn expired_token_is_not_redeemed(t: TestStore) {

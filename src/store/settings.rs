@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::write_conn;
+use super::access::run;
 use super::schema::settings;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -19,11 +19,12 @@ impl Store {
         init_value: &str,
         now: Millis,
     ) -> Result<String, StoreError> {
-        write_conn!(self, |conn| {
+        let (key, init_value) = (key.to_owned(), init_value.to_owned());
+        run!(self, write, |conn| {
             diesel::insert_into(settings::table)
                 .values((
-                    settings::key.eq(key),
-                    settings::value.eq(init_value),
+                    settings::key.eq(&key),
+                    settings::value.eq(&init_value),
                     settings::created_at.eq(now),
                 ))
                 .on_conflict(settings::key)
@@ -31,7 +32,7 @@ impl Store {
                 .execute(conn)
                 .await?;
             let value = settings::table
-                .find(key)
+                .find(&key)
                 .select(settings::value)
                 .get_result(conn)
                 .await?;

@@ -3,16 +3,16 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::connection::{with_conn, write_transaction};
+use super::access::run;
 use super::schema::users;
 use super::{NewUser, Store, StoreError, User, UserPatch};
 use crate::clock::Millis;
 
 impl Store {
-    /// Creates an account, durably (see `write_transaction!`). A taken email (or public id)
-    /// is [`StoreError::Conflict`].
+    /// Creates an account, durably (see `access.rs`). A taken email (or public id) is
+    /// [`StoreError::Conflict`].
     pub async fn create_user(&self, new_user: NewUser) -> Result<User, StoreError> {
-        write_transaction!(durable self, |conn| {
+        run!(self, durable_transaction, |conn| {
             let user = diesel::insert_into(users::table)
                 .values(&new_user)
                 .returning(User::as_returning())
@@ -24,11 +24,14 @@ impl Store {
 
     /// Looks an account up by its email, which the caller has lowercased.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        with_conn!(self, |conn| {
-            let user = users::table
-                .filter(users::email.eq(email))
-                .select(User::as_select())
-                .get_result(conn)
+        let email = email.to_owned();
+        run!(self, read, |conn| {
+            let user = conn
+                .get_result(
+                    users::table
+                        .filter(users::email.eq(email))
+                        .select(User::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(user)
@@ -40,22 +43,28 @@ impl Store {
         if emails.is_empty() {
             return Ok(Vec::new());
         }
-        with_conn!(self, |conn| {
-            let users = users::table
-                .filter(users::email.eq_any(emails))
-                .select(User::as_select())
-                .load(conn)
+        let emails: Vec<String> = emails.iter().map(|&e| e.to_owned()).collect();
+        run!(self, read, |conn| {
+            let users = conn
+                .load(
+                    users::table
+                        .filter(users::email.eq_any(emails))
+                        .select(User::as_select()),
+                )
                 .await?;
             Ok(users)
         })
     }
 
     pub async fn user_by_public_id(&self, public_id: &str) -> Result<Option<User>, StoreError> {
-        with_conn!(self, |conn| {
-            let user = users::table
-                .filter(users::public_id.eq(public_id))
-                .select(User::as_select())
-                .get_result(conn)
+        let public_id = public_id.to_owned();
+        run!(self, read, |conn| {
+            let user = conn
+                .get_result(
+                    users::table
+                        .filter(users::public_id.eq(public_id))
+                        .select(User::as_select()),
+                )
                 .await
                 .optional()?;
             Ok(user)
@@ -63,11 +72,9 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        with_conn!(self, |conn| {
-            let user = users::table
-                .find(id)
-                .select(User::as_select())
-                .get_result(conn)
+        run!(self, read, |conn| {
+            let user = conn
+                .get_result(users::table.find(id).select(User::as_select()))
                 .await
                 .optional()?;
             Ok(user)
@@ -76,11 +83,13 @@ impl Store {
 
     /// Every account, oldest first.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        with_conn!(self, |conn| {
-            let all = users::table
-                .order(users::id.asc())
-                .select(User::as_select())
-                .load(conn)
+        run!(self, read, |conn| {
+            let all = conn
+                .load(
+                    users::table
+                        .order(users::id.asc())
+                        .select(User::as_select()),
+                )
                 .await?;
             Ok(all)
         })
@@ -94,7 +103,7 @@ impl Store {
         patch: UserPatch,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
-        write_transaction!(durable self, |conn| {
+        run!(self, durable_transaction, |conn| {
             let user = diesel::update(users::table.find(id))
                 .set((&patch, users::updated_at.eq(now)))
                 .returning(User::as_returning())

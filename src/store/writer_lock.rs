@@ -18,9 +18,10 @@
 //! every `BACKGROUND_PATIENCE`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::MutexGuard;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Longest a background writer waits for the foreground to pause.
 pub(super) const BACKGROUND_PATIENCE: Duration = Duration::from_millis(100);
@@ -29,7 +30,7 @@ pub(super) const BACKGROUND_PATIENCE: Duration = Duration::from_millis(100);
 pub(super) const QUIET: Duration = Duration::from_millis(2);
 
 pub(super) struct WriterLock {
-    turn: tokio::sync::Mutex<()>,
+    turn: Arc<Mutex<()>>,
     /// Foreground writers waiting for their turn or writing.
     foreground: AtomicUsize,
     /// When the last foreground turn ended, in microseconds since `epoch`.
@@ -40,7 +41,7 @@ pub(super) struct WriterLock {
 impl Default for WriterLock {
     fn default() -> Self {
         WriterLock {
-            turn: tokio::sync::Mutex::new(()),
+            turn: Arc::new(Mutex::new(())),
             foreground: AtomicUsize::new(0),
             last_foreground_us: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -48,16 +49,17 @@ impl Default for WriterLock {
     }
 }
 
-/// A turn: the write may proceed while this is held.
-pub(super) struct Turn<'a> {
-    _turn: MutexGuard<'a, ()>,
+/// A turn: the write may proceed while this is held. Owned, so that it can go to the
+/// thread that writes.
+pub(super) struct Turn {
+    _turn: OwnedMutexGuard<()>,
     /// Set for a foreground turn, whose end may let the background in.
-    foreground: Option<&'a WriterLock>,
+    foreground: Option<Arc<WriterLock>>,
 }
 
-impl Drop for Turn<'_> {
+impl Drop for Turn {
     fn drop(&mut self) {
-        if let Some(lock) = self.foreground {
+        if let Some(lock) = &self.foreground {
             lock.foreground_done();
         }
     }
@@ -77,28 +79,28 @@ impl Drop for Waiting<'_> {
 
 impl WriterLock {
     /// A turn for a writer that answers a client.
-    pub(super) async fn foreground(&self) -> Turn<'_> {
+    pub(super) async fn foreground(self: &Arc<Self>) -> Turn {
         self.foreground.fetch_add(1, Ordering::SeqCst);
         let mut waiting = Waiting(Some(self));
-        let turn = self.turn.lock().await;
+        let turn = self.turn.clone().lock_owned().await;
         // From here the turn carries the count.
         waiting.0 = None;
         Turn {
             _turn: turn,
-            foreground: Some(self),
+            foreground: Some(self.clone()),
         }
     }
 
     /// A turn for background work: once the foreground has been quiet for [`QUIET`], or
     /// after [`BACKGROUND_PATIENCE`].
-    pub(super) async fn background(&self) -> Turn<'_> {
+    pub(super) async fn background(&self) -> Turn {
         let deadline = Instant::now() + BACKGROUND_PATIENCE;
         while Instant::now() < deadline && !self.foreground_quiet() {
             // Polled: background work can afford a few wake-ups a millisecond apart.
             tokio::time::sleep(QUIET / 2).await;
         }
         Turn {
-            _turn: self.turn.lock().await,
+            _turn: self.turn.clone().lock_owned().await,
             foreground: None,
         }
     }
@@ -123,7 +125,7 @@ impl WriterLock {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use super::*;
 
@@ -185,7 +187,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_quiet_foreground_lets_the_background_in_soon() {
-        let lock = WriterLock::default();
+        let lock = Arc::new(WriterLock::default());
         drop(lock.foreground().await);
         let started = Instant::now();
         drop(lock.background().await);
