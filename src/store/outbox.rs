@@ -232,7 +232,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        write_conn!(self, |conn| {
+        let ids = ids.to_vec();
+        run!(self, write, |conn| {
             diesel::update(
                 outbox::table
                     .filter(outbox::id.eq_any(ids))

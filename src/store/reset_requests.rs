@@ -126,7 +126,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        write_conn!(self, |conn| {
+        let ids = ids.to_vec();
+        run!(self, write, |conn| {
             diesel::update(reset_requests::table.filter(reset_requests::id.eq_any(ids)))
                 .filter(reset_requests::lease_until.eq(held))
                 .set(reset_requests::lease_until.eq(until))
