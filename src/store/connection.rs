@@ -7,29 +7,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{Integer, Text};
 use diesel::{Connection, ConnectionError, IntoSql, QueryableByName, SqliteConnection};
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{
-    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
-};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 use super::access::{on_blocking_thread, run, Inline, PgPool};
 use super::database_url::DatabaseUrl;
 use super::group_commit::GroupCommit;
 use super::writer_lock::{Turn, WriterLock};
 use super::{NewResetRequest, StoreError};
-
-/// The migrations in `migrations/sqlite`, compiled into the binary.
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-/// The migrations in `migrations/postgres`: the same schema in PostgreSQL's types, under the
-/// same version names.
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Runs its statements on the calling thread ([`Inline`]): `access.rs` calls it on a
 /// blocking one, a whole operation at a time.
@@ -56,9 +47,6 @@ const BESIDE_POOL_SIZE: u32 = 2;
 /// server is down) before getting `Unavailable`: during an outage a request fails fast with
 /// 503 instead of hanging.
 const POSTGRES_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Key of the advisory lock under which migrations run, so that replicas starting together
-/// take turns ("resetdmi").
-const MIGRATION_LOCK_KEY: i64 = 0x7265_7365_7464_6d69;
 
 /// One pool per backend; the URL scheme picks the variant in [`Store::connect`].
 #[derive(Clone)]
@@ -164,46 +152,6 @@ impl Store {
         })
     }
 
-    /// Applies pending migrations; returns the versions applied (empty when up to date).
-    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.migrate_with_progress(|_| {}).await
-    }
-
-    /// [`Store::migrate`], calling `progress` before each migration runs (on a blocking
-    /// thread): a migration on a big database can take a while.
-    pub async fn migrate_with_progress(
-        &self,
-        progress: impl FnMut(MigrationStep<'_>) + Send + 'static,
-    ) -> Result<Vec<String>, StoreError> {
-        // The harness drives the async connection through `block_in_place`, which panics
-        // on a current-thread runtime: refuse instead.
-        if tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::CurrentThread
-        {
-            return Err(StoreError::Migration(
-                "migrations need tokio's multi-thread runtime".into(),
-            ));
-        }
-        match &self.pools {
-            Pools::Sqlite(sqlite) => {
-                // SQLite lives in one process: no lock across replicas to take.
-                let conn = sqlite.pool.get_owned().await?;
-                run_migrations(conn, SQLITE_MIGRATIONS, progress).await
-            }
-            Pools::Postgres(pool) => {
-                // A connection of its own, outside the pool: the advisory lock belongs to
-                // the session, and closing the session (when `conn` drops, whatever
-                // happened) is what releases it.
-                let mut conn = pool.0.dedicated_connection().await.map_err(unavailable)?;
-                diesel::sql_query("SELECT pg_advisory_lock($1)")
-                    .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
-                    .execute(&mut conn)
-                    .await?;
-                run_migrations(conn, POSTGRES_MIGRATIONS, progress).await
-            }
-        }
-    }
-
     /// Checks that a connection can be had and answers a query (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         run!(self, read, |conn| {
@@ -218,53 +166,7 @@ impl Store {
     }
 }
 
-/// Runs the harness on tokio's blocking pool: it drives the async connection with
-/// `block_on`, which must not run on a thread that also polls other futures (a nested
-/// `block_on` there can swallow their wake-ups: two migrations joined in one task hung).
-/// A migration about to run: its name and place among the pending ones.
-#[derive(Debug, Clone, Copy)]
-pub struct MigrationStep<'a> {
-    pub name: &'a str,
-    /// 1-based.
-    pub number: usize,
-    pub of: usize,
-}
-
-async fn run_migrations<C>(
-    conn: C,
-    migrations: EmbeddedMigrations,
-    mut progress: impl FnMut(MigrationStep<'_>) + Send + 'static,
-) -> Result<Vec<String>, StoreError>
-where
-    C: AsyncConnection + Send + 'static,
-    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
-    EmbeddedMigrations: diesel::migration::MigrationSource<C::Backend>,
-{
-    tokio::task::spawn_blocking(move || {
-        let mut harness = AsyncMigrationHarness::new(conn);
-        let pending = harness
-            .pending_migrations(migrations)
-            .map_err(StoreError::Migration)?;
-        let mut applied = Vec::with_capacity(pending.len());
-        for (i, migration) in pending.iter().enumerate() {
-            let name = migration.name().to_string();
-            progress(MigrationStep {
-                name: &name,
-                number: i + 1,
-                of: pending.len(),
-            });
-            let version = harness
-                .run_migration(&**migration)
-                .map_err(StoreError::Migration)?;
-            applied.push(version.to_string());
-        }
-        Ok(applied)
-    })
-    .await
-    .map_err(|e| StoreError::Migration(Box::new(e)))?
-}
-
-fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+pub(super) fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
 
@@ -425,6 +327,9 @@ mod tests {
     use diesel_async::RunQueryDsl;
 
     use super::*;
+    use diesel_migrations::EmbeddedMigrations;
+
+    use crate::store::migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
     use crate::store::schema::reset_tokens;
     use crate::store::test_support::{store_tests, TestStore};
     use crate::store::NewResetToken;
@@ -578,7 +483,7 @@ mod tests {
         let mut admin = AsyncPgConnection::establish(&url).await.expect("admin");
         #[derive(QueryableByName)]
         struct Terminated {
-            #[diesel(sql_type = BigInt)]
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
             count: i64,
         }
         let mut terminated = 0;

@@ -77,6 +77,7 @@ mod error;
 mod group_commit;
 mod insert_many;
 mod locks;
+mod migrations;
 mod models;
 mod outbox;
 mod rate_limits;
@@ -91,8 +92,9 @@ mod writer_lock;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use connection::{MigrationStep, Store};
+pub use connection::Store;
 pub use error::{BoxError, StoreError};
+pub use migrations::MigrationStep;
 pub use models::{
     AccessToken, AccessTokenKind, AuditEvent, AuditKind, CompleteReset, NewAccessToken,
     NewAuditEvent, NewCaptcha, NewOutboxMessage, NewResetRequest, NewResetToken, NewUser,
