@@ -152,33 +152,38 @@ impl std::fmt::Debug for StoredHash {
 impl StoredHash {
     /// Recognises `text` by its shape and checks every part of it.
     pub fn parse(text: &str) -> Result<StoredHash, HashFormatError> {
-        let (scheme, form) = if let Some(phc) = text.strip_prefix("argon2$") {
-            (Scheme::DjangoArgon2, argon2_form(Scheme::DjangoArgon2, phc)?)
-        } else if text.starts_with("$argon2id$") {
-            (Scheme::Argon2id, argon2_form(Scheme::Argon2id, text)?)
-        } else if text.starts_with("$argon2i$") {
-            (Scheme::Argon2i, argon2_form(Scheme::Argon2i, text)?)
-        } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| text.starts_with(p)) {
-            (Scheme::Bcrypt, bcrypt_form(Scheme::Bcrypt, text, false)?)
-        } else if let Some(hash) = text.strip_prefix("bcrypt_sha256$") {
-            let scheme = Scheme::DjangoBcryptSha256;
-            (scheme, bcrypt_form(scheme, hash, true)?)
-        } else if let Some(hash) = text.strip_prefix("bcrypt$") {
-            let scheme = Scheme::DjangoBcrypt;
-            (scheme, bcrypt_form(scheme, hash, false)?)
-        } else if let Some(rest) = text.strip_prefix("pbkdf2_sha256$") {
-            let scheme = Scheme::DjangoPbkdf2Sha256;
-            (scheme, django_pbkdf2(scheme, Digest::Sha256, rest)?)
-        } else if let Some(rest) = text.strip_prefix("pbkdf2_sha1$") {
-            let scheme = Scheme::DjangoPbkdf2Sha1;
-            (scheme, django_pbkdf2(scheme, Digest::Sha1, rest)?)
-        } else if let Some(rest) = text.strip_prefix("$pbkdf2-sha256$") {
-            (Scheme::PasslibPbkdf2Sha256, passlib_pbkdf2(rest)?)
-        } else if text.starts_with("$scrypt$") {
-            (Scheme::Scrypt, scrypt_form(text)?)
-        } else {
-            cloudreve(text)?
-        };
+        // Django writes "argon2" before the PHC string's own leading `$`.
+        let (scheme, form) =
+            if let Some(phc) = text.strip_prefix("argon2").filter(|p| p.starts_with('$')) {
+                (
+                    Scheme::DjangoArgon2,
+                    argon2_form(Scheme::DjangoArgon2, phc)?,
+                )
+            } else if text.starts_with("$argon2id$") {
+                (Scheme::Argon2id, argon2_form(Scheme::Argon2id, text)?)
+            } else if text.starts_with("$argon2i$") {
+                (Scheme::Argon2i, argon2_form(Scheme::Argon2i, text)?)
+            } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| text.starts_with(p)) {
+                (Scheme::Bcrypt, bcrypt_form(Scheme::Bcrypt, text, false)?)
+            } else if let Some(hash) = text.strip_prefix("bcrypt_sha256$") {
+                let scheme = Scheme::DjangoBcryptSha256;
+                (scheme, bcrypt_form(scheme, hash, true)?)
+            } else if let Some(hash) = text.strip_prefix("bcrypt$") {
+                let scheme = Scheme::DjangoBcrypt;
+                (scheme, bcrypt_form(scheme, hash, false)?)
+            } else if let Some(rest) = text.strip_prefix("pbkdf2_sha256$") {
+                let scheme = Scheme::DjangoPbkdf2Sha256;
+                (scheme, django_pbkdf2(scheme, Digest::Sha256, rest)?)
+            } else if let Some(rest) = text.strip_prefix("pbkdf2_sha1$") {
+                let scheme = Scheme::DjangoPbkdf2Sha1;
+                (scheme, django_pbkdf2(scheme, Digest::Sha1, rest)?)
+            } else if let Some(rest) = text.strip_prefix("$pbkdf2-sha256$") {
+                (Scheme::PasslibPbkdf2Sha256, passlib_pbkdf2(rest)?)
+            } else if text.starts_with("$scrypt$") {
+                (Scheme::Scrypt, scrypt_form(text)?)
+            } else {
+                cloudreve(text)?
+            };
         Ok(StoredHash { scheme, form })
     }
 
@@ -246,9 +251,12 @@ impl StoredHash {
                         *iterations,
                         &mut out,
                     ),
-                    Digest::Sha1 => {
-                        pbkdf2::pbkdf2_hmac::<Sha1>(password.as_bytes(), salt, *iterations, &mut out)
-                    }
+                    Digest::Sha1 => pbkdf2::pbkdf2_hmac::<Sha1>(
+                        password.as_bytes(),
+                        salt,
+                        *iterations,
+                        &mut out,
+                    ),
                     // Refused by the parser.
                     Digest::Md5 => return false,
                 }
@@ -274,9 +282,21 @@ impl StoredHash {
                     (password.as_bytes(), salt.as_bytes())
                 };
                 let actual = match digest {
-                    Digest::Sha256 => Sha256::new().chain_update(first).chain_update(second).finalize().to_vec(),
-                    Digest::Sha1 => Sha1::new().chain_update(first).chain_update(second).finalize().to_vec(),
-                    Digest::Md5 => md5::Md5::new().chain_update(first).chain_update(second).finalize().to_vec(),
+                    Digest::Sha256 => Sha256::new()
+                        .chain_update(first)
+                        .chain_update(second)
+                        .finalize()
+                        .to_vec(),
+                    Digest::Sha1 => Sha1::new()
+                        .chain_update(first)
+                        .chain_update(second)
+                        .finalize()
+                        .to_vec(),
+                    Digest::Md5 => md5::Md5::new()
+                        .chain_update(first)
+                        .chain_update(second)
+                        .finalize()
+                        .to_vec(),
                 };
                 bool::from(actual.ct_eq(expected))
             }
@@ -348,7 +368,8 @@ fn iterations(scheme: Scheme, text: &str) -> Result<u32, HashFormatError> {
 
 /// `ITERATIONS$SALT$BASE64`; Django uses the salt's text as the PBKDF2 salt.
 fn django_pbkdf2(scheme: Scheme, digest: Digest, rest: &str) -> Result<Form, HashFormatError> {
-    let [count, salt, hash] = split::<3>(rest, '$').ok_or(malformed(scheme, "expected 4 fields"))?;
+    let [count, salt, hash] =
+        split::<3>(rest, '$').ok_or(malformed(scheme, "expected 4 fields"))?;
     let iterations = iterations(scheme, count)?;
     if salt.is_empty() {
         return Err(malformed(scheme, "empty salt"));
@@ -371,7 +392,8 @@ fn django_pbkdf2(scheme: Scheme, digest: Digest, rest: &str) -> Result<Form, Has
 /// `ROUNDS$SALT$HASH`, salt and hash in passlib's "adapted base64" (`.` for `+`, no padding).
 fn passlib_pbkdf2(rest: &str) -> Result<Form, HashFormatError> {
     let scheme = Scheme::PasslibPbkdf2Sha256;
-    let [rounds, salt, hash] = split::<3>(rest, '$').ok_or(malformed(scheme, "expected 4 fields"))?;
+    let [rounds, salt, hash] =
+        split::<3>(rest, '$').ok_or(malformed(scheme, "expected 4 fields"))?;
     let iterations = iterations(scheme, rounds)?;
     let ab64 = |text: &str| STANDARD_NO_PAD.decode(text.replace('.', "+"));
     let salt = ab64(salt).map_err(|_| malformed(scheme, "salt is not adapted base64"))?;
@@ -411,7 +433,10 @@ fn cloudreve(text: &str) -> Result<(Scheme, Form), HashFormatError> {
     if let Some([md5, hex_digest, salt]) = split::<3>(text, ':').filter(|[tag, ..]| *tag == "md5") {
         let _ = md5;
         let scheme = Scheme::CloudreveV2;
-        return Ok((scheme, salted(scheme, Digest::Md5, salt, true, hex_digest, 32)?));
+        return Ok((
+            scheme,
+            salted(scheme, Digest::Md5, salt, true, hex_digest, 32)?,
+        ));
     }
     let Some([salt, hex_digest]) = split::<2>(text, ':') else {
         return Err(HashFormatError::Unknown);
@@ -421,7 +446,10 @@ fn cloudreve(text: &str) -> Result<(Scheme, Form), HashFormatError> {
         40 => (Scheme::CloudreveV3, Digest::Sha1, 40),
         _ => return Err(HashFormatError::Unknown),
     };
-    Ok((scheme, salted(scheme, digest, salt, false, hex_digest, len)?))
+    Ok((
+        scheme,
+        salted(scheme, digest, salt, false, hex_digest, len)?,
+    ))
 }
 
 fn salted(
@@ -481,7 +509,10 @@ mod tests {
             };
             assert_eq!(hash.scheme().as_str(), expected_scheme);
             assert!(hash.verify(password), "{scheme}: right password refused");
-            assert!(!hash.verify("wrong password"), "{scheme}: wrong password accepted");
+            assert!(
+                !hash.verify("wrong password"),
+                "{scheme}: wrong password accepted"
+            );
             assert!(!hash.verify(""), "{scheme}: empty password accepted");
             seen.insert(hash.scheme());
         }
@@ -556,8 +587,9 @@ mod tests {
         let hash = StoredHash::parse(&argon2id).expect("parses");
         assert!(hash.is_current(&ours));
         assert!(!hash.is_current(&other));
-        let bcrypt = StoredHash::parse("$2b$10$hFxQOypVi7ZGem1C3vk5Q.XwFtFzYdv99bHiV.UkN5Nsmbd18ElIm")
-            .expect("parses");
+        let bcrypt =
+            StoredHash::parse("$2b$10$hFxQOypVi7ZGem1C3vk5Q.XwFtFzYdv99bHiV.UkN5Nsmbd18ElIm")
+                .expect("parses");
         assert!(!bcrypt.is_current(&ours));
     }
 }
