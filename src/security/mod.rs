@@ -13,3 +13,4 @@ pub mod password_hash;
 pub mod random;
 pub mod rate_limit;
 pub mod sealing;
+pub mod stored_hash;
