@@ -24,9 +24,10 @@ use resetd_api::errors::{
     CloudreveHttpError, IpcolaHttpError, ResetdHttpError, SelfcommunityHttpError, StrapiHttpError,
 };
 use resetd_api::params::{
-    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryHeaders,
-    ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
-    SelfcommunityResetPasswordHeaders, StrapiResetPasswordHeaders,
+    CloudreveResetPasswordPath, CloudreveV4ResetPasswordPath, ResetdAdminGetUserPath,
+    ResetdAdminIssueRecoveryHeaders, ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath,
+    ResetdLoginHeaders, SelfcommunityResetPasswordHeaders, StrapiApiResetPasswordHeaders,
+    StrapiResetPasswordHeaders,
 };
 use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types;
@@ -143,6 +144,86 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
     ) -> Result<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError> {
         cloudreve::get_captcha(&Call::new(&rqctx))
+            .instrument(request_span(&rqctx.request_id))
+            .await
+    }
+
+    async fn strapi_api_forgot_password(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::StrapiForgotPasswordRequest>,
+    ) -> Result<
+        OrTooManyRequests<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>,
+        StrapiHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { strapi::forgot_password(&call, call.read(body).await?).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+    }
+
+    async fn strapi_api_reset_password(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::StrapiResetPasswordRequest>,
+    ) -> Result<
+        OrTooManyRequests<
+            HttpResponseHeaders<
+                HttpResponseOk<types::StrapiAuthResponse>,
+                StrapiApiResetPasswordHeaders,
+            >,
+            StrapiHttpError,
+        >,
+        StrapiHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { strapi::reset_password(&call, call.read(body).await?).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .map(|answer| {
+                answer.map(|ok| {
+                    HttpResponseHeaders::new(ok, no_store!(StrapiApiResetPasswordHeaders))
+                })
+            })
+    }
+
+    async fn cloudreve_v4_send_reset_email(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::CloudreveSendResetEmailRequest>,
+    ) -> Result<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError> {
+        let call = Call::new(&rqctx);
+        async { cloudreve::send_reset_email(&call, call.read(body).await).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+    }
+
+    async fn cloudreve_v4_reset_password(
+        rqctx: RequestContext<AppState>,
+        path: Path<CloudreveV4ResetPasswordPath>,
+        body: JsonBody<types::CloudreveResetPasswordRequest>,
+    ) -> Result<HttpResponseOk<types::CloudreveUserResponse>, CloudreveHttpError> {
+        let path = path.into_inner();
+        let call = Call::new(&rqctx);
+        async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+    }
+
+    async fn cloudreve_v4_get_captcha(
+        rqctx: RequestContext<AppState>,
+    ) -> Result<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError> {
+        cloudreve::get_captcha(&Call::new(&rqctx))
+            .instrument(request_span(&rqctx.request_id))
+            .await
+    }
+
+    async fn selfcommunity_verify_validation_code(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::SelfcommunityValidationCodeRequest>,
+    ) -> Result<
+        OrTooManyRequests<HttpResponseUpdatedNoContent, SelfcommunityHttpError>,
+        SelfcommunityHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { selfcommunity::verify_validation_code(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
     }

@@ -7,6 +7,7 @@
 mod admin;
 mod audit;
 mod captcha;
+mod check;
 mod dialect;
 pub mod email_address;
 mod error;
