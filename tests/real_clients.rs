@@ -76,7 +76,7 @@ async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
     let serving = tokio::spawn(serve_mailbox(mailbox, server.clone()));
 
     let output = tokio::process::Command::new("node")
-        .args(["--test", "--test-concurrency=1"])
+        .arg("--test")
         .current_dir(suite_dir())
         .env("RESETD_URL", &server.base_url)
         .env("RESETD_MAILBOX_URL", &mailbox_url)

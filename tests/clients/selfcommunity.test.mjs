@@ -5,8 +5,14 @@
 // password (the screen's `ui.accountReset.password.error.<code>` message).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, AccountService, formatHttpErrorCode, formatHttpError } from '@selfcommunity/api-services';
+import { createRequire } from 'node:module';
 import * as h from './support.mjs';
+
+// The package's ESM build only resolves under a bundler (directory imports); node loads its
+// CommonJS build, which needs `tslib` beside it (declared in package.json here).
+const { http, AccountService, formatHttpErrorCode, formatHttpError } = createRequire(import.meta.url)(
+  '@selfcommunity/api-services',
+);
 
 http.setBasePortal(h.RESETD_URL);
 
