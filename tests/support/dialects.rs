@@ -377,7 +377,7 @@ pub fn assert_invalid_secret(dialect: Dialect, answer: &Answer) {
     let json = answer.json();
     let (status, field, value) = match dialect {
         Dialect::Ipcola => (200, "meta_status", serde_json::json!(-3)),
-        Dialect::Strapi => (403, "code", serde_json::json!(403)),
+        Dialect::Strapi => (400, "message", serde_json::json!("Incorrect code provided")),
         Dialect::Cloudreve => (200, "code", serde_json::json!(40030)),
         Dialect::Selfcommunity => (400, "code", serde_json::json!("invalid_code")),
     };
