@@ -31,6 +31,16 @@ pub struct ResetdAdminIssueRecoveryHeaders {
     #[serde(rename = "Pragma")]
     pub pragma: ::std::string::String,
 }
+/// Headers of the 200 answer of `strapi_api_reset_password` (`POST /api/auth/reset-password`).
+#[derive(Debug, Clone, ::serde::Serialize, ::schemars::JsonSchema)]
+pub struct StrapiApiResetPasswordHeaders {
+    /// `no-store`: the answer carries a secret that no cache may keep (RFC 6749 §5.1).
+    #[serde(rename = "Cache-Control")]
+    pub cache_control: ::std::string::String,
+    /// `no-cache`, for HTTP/1.0 caches (RFC 6749 §5.1).
+    #[serde(rename = "Pragma")]
+    pub pragma: ::std::string::String,
+}
 /// Headers of the 200 answer of `selfcommunity_reset_password` (`POST /api/v2/account/reset/`).
 #[derive(Debug, Clone, ::serde::Serialize, ::schemars::JsonSchema)]
 pub struct SelfcommunityResetPasswordHeaders {
@@ -40,6 +50,12 @@ pub struct SelfcommunityResetPasswordHeaders {
     /// `no-cache`, for HTTP/1.0 caches (RFC 6749 §5.1).
     #[serde(rename = "Pragma")]
     pub pragma: ::std::string::String,
+}
+/// Path parameters of `cloudreve_v4_reset_password` (`PATCH /api/v4/user/reset/{user_id}`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct CloudreveV4ResetPasswordPath {
+    /// Opaque short id of the account, the `id` query parameter of the emailed link.
+    pub user_id: ::std::string::String,
 }
 /// Headers of the 200 answer of `strapi_reset_password` (`POST /auth/reset-password`).
 #[derive(Debug, Clone, ::serde::Serialize, ::schemars::JsonSchema)]
