@@ -40,17 +40,28 @@ fn nginx_binary() -> Option<PathBuf> {
 fn readme_recipe() -> String {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README");
-    let begin = readme.find("<!-- nginx-recipe: begin").expect("recipe start marker");
-    let end = readme.find("<!-- nginx-recipe: end").expect("recipe end marker");
+    let begin = readme
+        .find("<!-- nginx-recipe: begin")
+        .expect("recipe start marker");
+    let end = readme
+        .find("<!-- nginx-recipe: end")
+        .expect("recipe end marker");
     let block = &readme[begin..end];
     let code = block.split("```nginx\n").nth(1).expect("nginx code block");
-    code.split("```").next().expect("closed code block").to_owned()
+    code.split("```")
+        .next()
+        .expect("closed code block")
+        .to_owned()
 }
 
 /// A whole nginx.conf around the recipe, for an unprivileged nginx in `dir`.
 fn nginx_conf(dir: &Path, listen: SocketAddr, resetd: SocketAddr, product: SocketAddr) -> String {
     let recipe = readme_recipe();
-    for expected in ["listen 80;", "server 127.0.0.1:8080;", "server 127.0.0.1:3000;"] {
+    for expected in [
+        "listen 80;",
+        "server 127.0.0.1:8080;",
+        "server 127.0.0.1:3000;",
+    ] {
         assert!(recipe.contains(expected), "the recipe has `{expected}`");
     }
     let recipe = recipe
@@ -69,7 +80,9 @@ fn nginx_conf(dir: &Path, listen: SocketAddr, resetd: SocketAddr, product: Socke
 
 /// A product that answers every request with one page.
 async fn stub_product() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("product binds");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("product binds");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
@@ -129,14 +142,24 @@ impl Nginx {
     }
 }
 
-async fn forgot_password(client: &reqwest::Client, front: &str, email: &str, spoof: Option<&str>) -> u16 {
+async fn forgot_password(
+    client: &reqwest::Client,
+    front: &str,
+    email: &str,
+    spoof: Option<&str>,
+) -> u16 {
     let mut request = client
         .post(format!("{front}/api/auth/forgot-password"))
         .json(&serde_json::json!({ "email": email }));
     if let Some(spoof) = spoof {
         request = request.header("x-forwarded-for", spoof);
     }
-    request.send().await.expect("nginx answers").status().as_u16()
+    request
+        .send()
+        .await
+        .expect("nginx answers")
+        .status()
+        .as_u16()
 }
 
 #[rstest]
@@ -162,7 +185,11 @@ async fn nginx_routes_the_reset_paths_and_the_limits_see_the_browser(#[case] bac
 
     // Everything that is not a reset call is the product's.
     let alice = browser("127.0.0.2");
-    let page = alice.get(format!("{front}/dashboard")).send().await.expect("answer");
+    let page = alice
+        .get(format!("{front}/dashboard"))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(page.text().await.expect("body"), PRODUCT_PAGE);
     // The reset calls are resetd's, in each dialect.
     let cloudreve = alice
@@ -171,22 +198,32 @@ async fn nginx_routes_the_reset_paths_and_the_limits_see_the_browser(#[case] bac
         .send()
         .await
         .expect("answer");
-    assert_eq!(cloudreve.json::<serde_json::Value>().await.expect("json")["code"], 0);
+    assert_eq!(
+        cloudreve.json::<serde_json::Value>().await.expect("json")["code"],
+        0
+    );
 
     // Alice spends her allowance, writing a different X-Forwarded-For each time: had resetd
     // believed it, every request would be a new client. (The Cloudreve call above was one.)
     for n in 1..LIMIT {
         let spoof = format!("203.0.113.{n}");
-        let status = forgot_password(&alice, &front, &format!("a{n}@example.com"), Some(&spoof)).await;
+        let status =
+            forgot_password(&alice, &front, &format!("a{n}@example.com"), Some(&spoof)).await;
         assert_eq!(status, 200, "request {n} within the limit");
     }
     let refused = forgot_password(&alice, &front, "a@example.com", Some("198.51.100.77")).await;
-    assert_eq!(refused, 429, "past the limit, whatever X-Forwarded-For says");
+    assert_eq!(
+        refused, 429,
+        "past the limit, whatever X-Forwarded-For says"
+    );
 
     // Bob comes through the same nginx from another address: his own allowance, so the
     // limit counted Alice's address, not nginx's.
     let bob = browser("127.0.0.3");
-    assert_eq!(forgot_password(&bob, &front, "b@example.com", None).await, 200);
+    assert_eq!(
+        forgot_password(&bob, &front, "b@example.com", None).await,
+        200
+    );
 
     let _ = nginx.0.start_kill();
     let _ = nginx.0.wait().await;

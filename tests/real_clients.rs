@@ -71,7 +71,9 @@ async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
         return;
     };
     let server = Arc::new(server);
-    let mailbox = TcpListener::bind("127.0.0.1:0").await.expect("mailbox binds");
+    let mailbox = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("mailbox binds");
     let mailbox_url = format!("http://{}", mailbox.local_addr().expect("address"));
     let serving = tokio::spawn(serve_mailbox(mailbox, server.clone()));
 
@@ -82,8 +84,14 @@ async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
         .env("RESETD_MAILBOX_URL", &mailbox_url)
         .env("RESETD_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RESETD_INTROSPECTION_TOKEN", INTROSPECTION_TOKEN)
-        .env("RESETD_IP_REQUESTS_PER_WINDOW", IP_REQUESTS_PER_WINDOW.to_string())
-        .env("RESETD_IP_FAILURES_PER_WINDOW", IP_FAILURES_PER_WINDOW.to_string())
+        .env(
+            "RESETD_IP_REQUESTS_PER_WINDOW",
+            IP_REQUESTS_PER_WINDOW.to_string(),
+        )
+        .env(
+            "RESETD_IP_FAILURES_PER_WINDOW",
+            IP_FAILURES_PER_WINDOW.to_string(),
+        )
         .kill_on_drop(true)
         .output()
         .await
@@ -93,7 +101,10 @@ async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
     println!("{report}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the node suite failed:\n{report}");
     // A suite that found no tests would pass too.
-    assert!(report.contains("# pass ") && !report.contains("# pass 0"), "{report}");
+    assert!(
+        report.contains("# pass ") && !report.contains("# pass 0"),
+        "{report}"
+    );
 }
 
 /// `GET /count`: how many mails the sink holds. `GET /secret?to=&len=&since=`: the secret

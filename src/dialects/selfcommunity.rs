@@ -93,7 +93,11 @@ pub async fn verify_validation_code(
 ) -> Answer<HttpResponseUpdatedNoContent> {
     match call
         .core
-        .check_token(Dialect::Selfcommunity, &body.validation_code, call.client_ip)
+        .check_token(
+            Dialect::Selfcommunity,
+            &body.validation_code,
+            call.client_ip,
+        )
         .await
     {
         Ok(()) => Ok(HttpResponseUpdatedNoContent().into()),
@@ -122,7 +126,12 @@ fn password_rejected(why: &PolicyViolation) -> SelfcommunityHttpError {
         PolicyViolation::EqualsEmail => "password_too_similar",
         _ => "password_too_weak",
     };
-    field_error("password_too_weak", "password", field_code, &why.to_string())
+    field_error(
+        "password_too_weak",
+        "password",
+        field_code,
+        &why.to_string(),
+    )
 }
 
 fn field_error(code: &str, field: &str, field_code: &str, detail: &str) -> SelfcommunityHttpError {

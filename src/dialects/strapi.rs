@@ -6,8 +6,8 @@ use dropshot::{ErrorStatusCode, HttpResponseOk};
 use resetd_api::errors::StrapiHttpError;
 use resetd_api::responses::OrTooManyRequests;
 use resetd_api::types::{
-    StrapiAuthResponse, StrapiError, StrapiErrorDetail, StrapiForgotPasswordRequest, StrapiOkResponse,
-    StrapiResetPasswordRequest, StrapiUser,
+    StrapiAuthResponse, StrapiError, StrapiErrorDetail, StrapiForgotPasswordRequest,
+    StrapiOkResponse, StrapiResetPasswordRequest, StrapiUser,
 };
 
 use crate::reset::{
