@@ -7,47 +7,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-use crate::background::{Background, Task};
+use crate::background::{Background, Queues};
 use crate::clock::SharedClock;
 use crate::config::{Config, Switch};
-use crate::mail::{MailTemplates, MailTransport, MailUrlError, TemplateError};
+use crate::mail::{MailTemplates, MailTransport};
 use crate::mail::{OutboxWorker, RetryPolicy};
-use crate::metrics::{Metrics, RouteTable};
+use crate::metrics::Metrics;
 use crate::reset::{IssuerPolicy, ResetCore};
+use crate::server::{access_log, RouteTable};
+// Their home is the HTTP layer's `server`; named here too, where the service is assembled.
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
-use crate::security::password_hash::{HashError, PasswordHasher};
+use crate::security::password_hash::PasswordHasher;
 use crate::security::random;
-use crate::store::{Store, StoreError};
-
-/// What every request handler can reach.
-pub struct AppState {
-    pub core: ResetCore,
-    /// What `GET /metrics` shows.
-    pub metrics: Arc<Metrics>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("database: {0}")]
-    Store(#[from] StoreError),
-    #[error("mail.url: {0}")]
-    Mail(#[from] MailUrlError),
-    #[error("mail.from: {0}")]
-    MailFrom(#[from] crate::mail::MessageError),
-    #[error("argon2: {0}")]
-    Hash(#[from] HashError),
-    #[error(transparent)]
-    MailTemplates(#[from] TemplateError),
-    #[error("building the API: {0}")]
-    Api(String),
-    #[error("cannot listen on {addr}: {message}")]
-    Bind { addr: SocketAddr, message: String },
-    #[error("cannot start the background thread: {0}")]
-    Background(String),
-}
+pub use crate::server::{AppState, StartError};
+use crate::store::Store;
 
 /// What a caller may substitute in a running service: time, and where captcha answers come
 /// from. The CLI uses the defaults ([`Seams::new`]); tests move the clock and learn the
@@ -115,7 +92,7 @@ impl Services {
                 secret
             }
         };
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::new(&crate::reset::known_labels()));
         let passwords = PasswordHasher::new(
             config.argon2.memory_kib,
             config.argon2.iterations,
@@ -152,11 +129,8 @@ impl Services {
 pub struct RunningServer {
     server: HttpServer<AppState>,
     background: Background,
-    /// Resolves when the issuer has ended (at once if there is none).
-    issuer_done: oneshot::Receiver<()>,
-    stop_issuer: watch::Sender<bool>,
-    worker_done: oneshot::Receiver<()>,
-    stop_worker: watch::Sender<bool>,
+    /// Stops the issuer and the outbox worker.
+    stop: CancellationToken,
 }
 
 impl RunningServer {
@@ -167,15 +141,11 @@ impl RunningServer {
     /// Stops accepting requests and lets in-flight ones finish; then stops the reset issuer,
     /// which first drains the queue for a few seconds (what it leaves stays queued for the
     /// next start or another replica); then the outbox worker (unsent mail stays queued
-    /// likewise). In that order, so that the last requests' mail is at least in the outbox,
-    /// and the worker may still send it.
+    /// likewise). In that order (`background.rs`), so that the last requests' mail is at
+    /// least in the outbox, and the worker may still send it.
     pub async fn shutdown(self) -> Result<(), String> {
         let closed = self.server.close().await;
-        // A send fails only when the task has ended already; so does a wait.
-        let _ = self.stop_issuer.send(true);
-        let _ = self.issuer_done.await;
-        let _ = self.stop_worker.send(true);
-        let _ = self.worker_done.await;
+        self.stop.cancel();
         self.background.join().await;
         closed
     }
@@ -210,30 +180,19 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     let services = Services::open_with(config, seams).await?;
     let config = services.config.clone();
 
-    let (stop_issuer, issuer_stop_rx) = watch::channel(false);
-    let (issuer_finished, issuer_done) = oneshot::channel();
-    let mut tasks: Vec<Task> = Vec::new();
-    if config.issuer.enabled {
-        let policy = IssuerPolicy {
+    let issuer = if config.issuer.enabled {
+        Some(IssuerPolicy {
             lease: Duration::from_millis(config.issuer.lease_ms),
             poll_interval: Duration::from_millis(config.issuer.poll_interval_ms),
             ..IssuerPolicy::default()
-        };
-        tasks.push(Box::new(move |core, _store| {
-            Box::pin(async move {
-                core.issuer(policy).run(issuer_stop_rx).await;
-                let _ = issuer_finished.send(());
-            })
-        }));
+        })
     } else {
         tracing::warn!(
             "the reset issuer is off (issuer.enabled = false): reset requests are queued here \
              but only processed by a replica that runs one"
         );
-        let _ = issuer_finished.send(());
-    }
-    let (stop_worker, worker_stop_rx) = watch::channel(false);
-    let (worker_finished, worker_done) = oneshot::channel();
+        None
+    };
     let retry = RetryPolicy {
         max_attempts: config.outbox.max_attempts,
         base_delay: Duration::from_millis(config.outbox.base_delay_ms),
@@ -242,18 +201,28 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
         poll_interval: Duration::from_millis(config.outbox.poll_interval_ms),
         ..RetryPolicy::default()
     };
-    let (clock, mail_wake) = (services.clock.clone(), services.mail_wake.clone());
-    let (sealer, mail_metrics) = (services.core.outbox_sealer(), services.metrics.mail.clone());
-    tasks.push(Box::new(move |_core, store| {
-        Box::pin(async move {
-            let worker = OutboxWorker::new(store, transport, clock, from, retry, sealer)
-                .with_metrics(mail_metrics);
-            worker.run(mail_wake, worker_stop_rx).await;
-            let _ = worker_finished.send(());
-        })
-    }));
-    let background =
-        Background::start(services.core.clone(), config.database_url.clone(), tasks).await?;
+    let outbox = OutboxWorker::new(
+        services.store.clone(),
+        transport,
+        services.clock.clone(),
+        from,
+        retry,
+        services.core.outbox_sealer(),
+    )
+    .with_metrics(services.metrics.mail.clone());
+    let queues = Queues {
+        issuer,
+        outbox,
+        mail_wake: services.mail_wake.clone(),
+    };
+    let stop = CancellationToken::new();
+    let background = Background::start(
+        services.core.clone(),
+        config.database_url.clone(),
+        queues,
+        stop.clone(),
+    )
+    .await?;
 
     let api = api_description()?;
     let server_config = ConfigDropshot {
@@ -273,7 +242,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
             core: services.core,
             metrics: services.metrics.clone(),
         },
-        crate::logging::dropshot_logger(routes, services.metrics.http.clone()),
+        access_log::dropshot_logger(routes, services.metrics.http.clone()),
     )
     .config(server_config)
     .start()
@@ -285,9 +254,6 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     Ok(RunningServer {
         server,
         background,
-        issuer_done,
-        stop_issuer,
-        worker_done,
-        stop_worker,
+        stop,
     })
 }

@@ -11,36 +11,54 @@
 //! The connections are their own (`Store::connect_beside`) so that no connection the
 //! request handlers use is made, or on PostgreSQL driven, by this thread's runtime. On
 //! SQLite the writer lock is shared, so writes of both still take turns.
+//!
+//! Both run in `crate::worker`'s driver, tracked by one [`TaskTracker`] and stopped by one
+//! [`CancellationToken`].
 
-use std::future::Future;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::app::StartError;
-use crate::reset::ResetCore;
-use crate::store::Store;
+use crate::mail::OutboxWorker;
+use crate::reset::{IssuerPolicy, ResetCore};
+use crate::server::StartError;
 
 /// The running thread; see [`Background::start`].
 pub struct Background {
     thread: JoinHandle<()>,
+    tasks: TaskTracker,
 }
 
-/// A task of the background thread: given the core on the thread's own store handle, the
-/// future to run.
-pub type Task =
-    Box<dyn FnOnce(ResetCore, Store) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+/// What the thread runs.
+pub struct Queues {
+    /// The reset issuer's policy; `None` when this process runs no issuer.
+    pub issuer: Option<IssuerPolicy>,
+    /// The outbox worker (its store is replaced by the thread's own).
+    pub outbox: OutboxWorker,
+    /// Notified when mail is queued.
+    pub mail_wake: Arc<Notify>,
+}
 
 impl Background {
     /// Starts the thread, connects to the database from it (a failure is returned here),
-    /// and runs `tasks` there until all have ended; each gets `core` and the store on the
-    /// thread's own connections.
+    /// and runs `queues` there, with `core` on the thread's own connections, until `stop`
+    /// is cancelled.
+    ///
+    /// The issuer stops first, and drains the queue for a few seconds; the outbox worker
+    /// only once the issuer has ended, so that the mail of the requests answered last may
+    /// still be sent. What either leaves stays queued for the next start or another replica.
     pub async fn start(
         core: ResetCore,
         database_url: String,
-        tasks: Vec<Task>,
+        queues: Queues,
+        stop: CancellationToken,
     ) -> Result<Background, StartError> {
         let (started, connected) = oneshot::channel::<Result<(), StartError>>();
+        let tasks = TaskTracker::new();
+        let tracker = tasks.clone();
         let thread = std::thread::Builder::new()
             .name("resetd-background".to_owned())
             .spawn(move || {
@@ -64,20 +82,20 @@ impl Background {
                         }
                     };
                     let _ = started.send(Ok(()));
-                    let core = core.with_store(store.clone());
-                    let running: Vec<_> = tasks
-                        .into_iter()
-                        .map(|task| tokio::spawn(task(core.clone(), store.clone())))
-                        .collect();
-                    for task in running {
-                        // A task that panicked has ended too.
-                        let _ = task.await;
-                    }
+                    spawn_queues(
+                        &tracker,
+                        core.with_store(store.clone()),
+                        queues,
+                        stop,
+                        store,
+                    );
+                    tracker.close();
+                    tracker.wait().await;
                 });
             })
             .map_err(|e| StartError::Background(e.to_string()))?;
         match connected.await {
-            Ok(Ok(())) => Ok(Background { thread }),
+            Ok(Ok(())) => Ok(Background { thread, tasks }),
             Ok(Err(error)) => Err(error),
             Err(_) => Err(StartError::Background(
                 "the background thread ended while starting".to_owned(),
@@ -85,8 +103,37 @@ impl Background {
         }
     }
 
-    /// Waits (off the async threads) until every task has ended.
+    /// Waits until every task has ended (after the stop), then for the thread (off the
+    /// async threads).
     pub async fn join(self) {
+        self.tasks.wait().await;
         let _ = tokio::task::spawn_blocking(move || self.thread.join()).await;
     }
+}
+
+/// The issuer (if any) on `stop`; the outbox worker on a stop of its own, cancelled once
+/// `stop` is and the issuer has ended.
+fn spawn_queues(
+    tasks: &TaskTracker,
+    core: ResetCore,
+    queues: Queues,
+    stop: CancellationToken,
+    store: crate::store::Store,
+) {
+    let Queues {
+        issuer,
+        outbox,
+        mail_wake,
+    } = queues;
+    let issuer = issuer.map(|policy| tasks.spawn(core.issuer(policy).run(stop.clone())));
+    let mail_stop = CancellationToken::new();
+    tasks.spawn(outbox.with_store(store).run(mail_wake, mail_stop.clone()));
+    tasks.spawn(async move {
+        stop.cancelled().await;
+        if let Some(issuer) = issuer {
+            // A task that panicked has ended too.
+            let _ = issuer.await;
+        }
+        mail_stop.cancel();
+    });
 }

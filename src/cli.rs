@@ -10,8 +10,8 @@ use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::mail::{MailTemplates, TemplateError};
-use crate::reset::{AdminError, NewAccount};
-use crate::store::{OutboxStatus, Store, StoreError, User, UserPatch, UserStatus};
+use crate::reset::{Account, AccountPatch, AccountStatus, AdminError, NewAccount};
+use crate::store::{OutboxStatus, Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -120,12 +120,12 @@ enum StatusArg {
     Banned,
 }
 
-impl From<StatusArg> for UserStatus {
+impl From<StatusArg> for AccountStatus {
     fn from(arg: StatusArg) -> Self {
         match arg {
-            StatusArg::Active => UserStatus::Active,
-            StatusArg::Inactive => UserStatus::Inactive,
-            StatusArg::Banned => UserStatus::Banned,
+            StatusArg::Active => AccountStatus::Active,
+            StatusArg::Inactive => AccountStatus::Inactive,
+            StatusArg::Banned => AccountStatus::Banned,
         }
     }
 }
@@ -303,7 +303,7 @@ async fn user(config: Config, command: UserCommand) -> Result<(), CliError> {
         }
         UserCommand::List => {
             for user in services.store.list_users().await? {
-                println!("{}", user_line(&user));
+                println!("{}", user_line(&Account::from(user)));
             }
         }
         UserCommand::Show { email } => {
@@ -315,7 +315,7 @@ async fn user(config: Config, command: UserCommand) -> Result<(), CliError> {
             let user = core
                 .update_account(
                     &user.public_id,
-                    UserPatch {
+                    AccountPatch {
                         status: Some(status.into()),
                         nickname: None,
                     },
@@ -377,14 +377,14 @@ async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> 
     Ok(())
 }
 
-fn user_line(user: &User) -> String {
+fn user_line(user: &Account) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}",
         user.public_id,
         user.email,
         user.status.as_str(),
         user.nickname.as_deref().unwrap_or("-"),
-        if user.password_hash.is_some() {
+        if user.has_password() {
             "password set"
         } else {
             "no password"

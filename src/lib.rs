@@ -18,4 +18,6 @@ pub mod priority;
 pub mod reset;
 pub mod routes;
 pub mod security;
+pub mod server;
 pub mod store;
+pub mod worker;

@@ -6,7 +6,7 @@ use http::{header, Response, StatusCode};
 use subtle::ConstantTimeEq as _;
 use tracing::Instrument as _;
 
-use crate::app::AppState;
+use crate::server::AppState;
 
 /// The merged OpenAPI document, embedded by `build.rs`.
 pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
@@ -55,13 +55,15 @@ async fn metrics(rqctx: RequestContext<AppState>) -> Result<Response<dropshot::B
             ));
         }
         // Without the store the rest is still worth a scrape; the depth is left out.
-        if let Err(error) = state
-            .metrics
-            .mail
-            .refresh_outbox_depth(state.core.store())
-            .await
-        {
-            tracing::warn!(%error, "metrics: cannot read the outbox depth");
+        match state.core.outbox_depth().await {
+            Ok(depth) => state
+                .metrics
+                .mail
+                .set_outbox_depth(depth.pending, depth.dead),
+            Err(error) => {
+                state.metrics.mail.forget_outbox_depth();
+                tracing::warn!(%error, "metrics: cannot read the outbox depth");
+            }
         }
         let text = state
             .metrics

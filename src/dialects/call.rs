@@ -6,9 +6,9 @@ use std::time::Duration;
 use dropshot::{HttpError, RequestContext};
 use resetd_api::JsonBody;
 
-use crate::app::AppState;
+use crate::config::Cidr;
 use crate::reset::ResetCore;
-use crate::security::cidr::Cidr;
+use crate::server::AppState;
 
 pub struct Call<'a> {
     pub core: &'a ResetCore,

@@ -12,10 +12,9 @@ use resetd_api::types::{
 };
 
 use crate::reset::{
-    AccountProblem, Binding, CaptchaAnswer, CaptchaError, Dialect, RedeemError, Redemption,
-    RequestError, RequestOutcome, ServiceError,
+    Account, AccountProblem, AccountStatus, Binding, CaptchaAnswer, CaptchaError, Dialect,
+    RedeemError, Redemption, RequestError, RequestOutcome, ServiceError,
 };
-use crate::store::{User, UserStatus};
 
 use super::call::{datetime, Call};
 
@@ -236,7 +235,7 @@ fn service_error(call: &Call<'_>, err: &ServiceError) -> CloudreveHttpError {
 }
 
 /// resetd has no groups: every account is shown in one plain group.
-fn to_cloudreve_user(user: &User) -> CloudreveUser {
+fn to_cloudreve_user(user: &Account) -> CloudreveUser {
     CloudreveUser {
         id: user.public_id.clone(),
         email: Some(user.email.clone()),
@@ -251,9 +250,9 @@ fn to_cloudreve_user(user: &User) -> CloudreveUser {
             trash_retention: 0,
         },
         status: Some(match user.status {
-            UserStatus::Active => CloudreveUserStatus::Active,
-            UserStatus::Inactive => CloudreveUserStatus::Inactive,
-            UserStatus::Banned => CloudreveUserStatus::ManualBanned,
+            AccountStatus::Active => CloudreveUserStatus::Active,
+            AccountStatus::Inactive => CloudreveUserStatus::Inactive,
+            AccountStatus::Banned => CloudreveUserStatus::ManualBanned,
         }),
         avatar: None,
         preferred_theme: None,

@@ -34,8 +34,8 @@ use resetd_api::types;
 use resetd_api::{JsonBody, ResetdApi};
 use tracing::Instrument as _;
 
-use crate::app::AppState;
 use crate::logging::request_span;
+use crate::server::AppState;
 use call::Call;
 
 /// The headers of an answer that carries a token or a reset code: no cache may keep it

@@ -13,8 +13,10 @@ use resetd_api::types::{
 use subtle::ConstantTimeEq as _;
 
 use crate::config::Secret;
-use crate::reset::{AdminError, Dialect, GrantError, LoginError, NewAccount, ServiceError};
-use crate::store::{User, UserPatch, UserStatus};
+use crate::reset::{
+    Account, AccountPatch, AccountStatus, AdminError, Dialect, GrantError, LoginError, NewAccount,
+    ServiceError,
+};
 
 use super::call::{datetime, Call};
 
@@ -144,7 +146,7 @@ pub async fn admin_create_user(
         email: body.email,
         password: body.password,
         nickname: body.nickname,
-        status: body.status.map_or(UserStatus::Active, from_api_status),
+        status: body.status.map_or(AccountStatus::Active, from_api_status),
         language: body.language,
     };
     let user = call
@@ -167,7 +169,7 @@ pub async fn admin_update_user(
     body: ResetdUpdateUserRequest,
 ) -> Answer<ResetdUser> {
     authorize_admin(call)?;
-    let patch = UserPatch {
+    let patch = AccountPatch {
         status: body.status.map(from_api_status),
         nickname: body.nickname.map(Some),
     };
@@ -258,15 +260,15 @@ fn error(status: ErrorStatusCode, message: &str) -> ResetdHttpError {
     )
 }
 
-fn to_api_user(user: &User) -> ResetdUser {
+fn to_api_user(user: &Account) -> ResetdUser {
     ResetdUser {
         id: user.public_id.clone(),
         email: user.email.clone(),
         nickname: user.nickname.clone(),
         status: match user.status {
-            UserStatus::Active => ResetdUserStatus::Active,
-            UserStatus::Inactive => ResetdUserStatus::Inactive,
-            UserStatus::Banned => ResetdUserStatus::Banned,
+            AccountStatus::Active => ResetdUserStatus::Active,
+            AccountStatus::Inactive => ResetdUserStatus::Inactive,
+            AccountStatus::Banned => ResetdUserStatus::Banned,
         },
         language: user.language.clone(),
         created_at: datetime(user.created_at),
@@ -274,11 +276,11 @@ fn to_api_user(user: &User) -> ResetdUser {
     }
 }
 
-fn from_api_status(status: ResetdUserStatus) -> UserStatus {
+fn from_api_status(status: ResetdUserStatus) -> AccountStatus {
     match status {
-        ResetdUserStatus::Active => UserStatus::Active,
-        ResetdUserStatus::Inactive => UserStatus::Inactive,
-        ResetdUserStatus::Banned => UserStatus::Banned,
+        ResetdUserStatus::Active => AccountStatus::Active,
+        ResetdUserStatus::Inactive => AccountStatus::Inactive,
+        ResetdUserStatus::Banned => AccountStatus::Banned,
     }
 }
 

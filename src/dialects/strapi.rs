@@ -11,9 +11,9 @@ use resetd_api::types::{
 };
 
 use crate::reset::{
-    Binding, Dialect, RedeemError, Redemption, RequestError, RetryAfter, ServiceError,
+    Account, AccountStatus, Binding, Dialect, RedeemError, Redemption, RequestError, RetryAfter,
+    ServiceError,
 };
-use crate::store::{User, UserStatus};
 
 use super::call::{datetime, Call};
 
@@ -110,14 +110,14 @@ fn invalid_code() -> StrapiHttpError {
     error(ErrorStatusCode::BAD_REQUEST, "Incorrect code provided")
 }
 
-fn to_strapi_user(user: &User) -> StrapiUser {
+fn to_strapi_user(user: &Account) -> StrapiUser {
     StrapiUser {
         id: user.id,
         username: user.nickname.clone().unwrap_or_else(|| user.email.clone()),
         email: user.email.clone(),
         provider: "local".to_owned(),
-        confirmed: user.status != UserStatus::Inactive,
-        blocked: user.status == UserStatus::Banned,
+        confirmed: user.status != AccountStatus::Inactive,
+        blocked: user.status == AccountStatus::Banned,
         created_at: datetime(user.created_at),
         updated_at: datetime(user.updated_at),
     }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::smtp_sink::SmtpSink;
 use super::{build_message, parse_from, MailTransport, OutboxWorker, RetryPolicy};
@@ -290,8 +291,8 @@ async fn run_wakes_on_notify_and_stops_on_shutdown() {
     };
     let worker = worker(&t, &sink.url(), Arc::new(OffsetClock::new()), policy);
     let wake = Arc::new(Notify::new());
-    let (stop, shutdown) = watch::channel(false);
-    let task = tokio::spawn(worker.run(Arc::clone(&wake), shutdown));
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker.run(Arc::clone(&wake), stop.clone()));
 
     // Let the first (empty) pass finish so the worker is waiting.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -303,7 +304,7 @@ async fn run_wakes_on_notify_and_stops_on_shutdown() {
     let mail = sink.wait_for(1, WAIT).await.remove(0);
     assert_eq!(mail.message_id(), row.message_id);
 
-    stop.send(true).expect("worker listening");
+    stop.cancel();
     tokio::time::timeout(WAIT, task)
         .await
         .expect("stops promptly")

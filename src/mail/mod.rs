@@ -6,7 +6,6 @@
 //! transaction as its other writes, and [`OutboxWorker`] delivers it.
 
 pub mod language;
-pub mod mail_url;
 pub mod message;
 pub mod outbox_worker;
 mod template_source;
@@ -14,14 +13,15 @@ pub mod templates;
 pub mod transport;
 
 pub use language::Language;
-pub use mail_url::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
+// Parsed by `config` (a leaf); named here too, where transports are built from it.
+pub use crate::config::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
 pub use message::{build_message, parse_from, MessageError};
 pub use outbox_worker::{DeliveryStats, OutboxWorker, RetryPolicy};
 pub use templates::{
     MailTemplates, PasswordChangedMail, RenderError, ResetKind, ResetMail, TemplateError,
     DEFAULT_PRODUCT_NAME,
 };
-pub use transport::{MailError, MailTransport};
+pub use transport::{MailError, MailTransport, TransportError};
 
 /// The integration tests' SMTP sink, compiled into the unit tests too so the real
 /// transports can be tested against it here.

@@ -8,13 +8,15 @@
 //! again the messages of one batch at most.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use lettre::message::Mailbox;
 use rand::Rng;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::message::build_message;
 use super::transport::MailTransport;
@@ -22,6 +24,7 @@ use crate::clock::{Millis, SharedClock};
 use crate::metrics::{DeliveryOutcome, MailMetrics};
 use crate::security::sealing::{BodySealer, SealError};
 use crate::store::{OutboxMessage, Store, StoreError};
+use crate::worker::{Driver, Pass, Queue, Schedule};
 
 /// When to try again, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +35,8 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Cap on the delay between attempts.
     pub max_delay: Duration,
-    /// How long a claimed message stays reserved for its worker.
+    /// How long a claimed message stays reserved for its worker without a renewal (the
+    /// driver renews it while the batch is delivered; `worker::Schedule::lease`).
     pub lease: Duration,
     /// How often to look for due mail when nobody wakes the worker.
     pub poll_interval: Duration,
@@ -46,7 +50,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(15 * 60),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             // On SQLite claiming rewrites the rows, bodies included, holding the write lock
             // (the request path's writers go first, see `store/writer_lock.rs`). 32 at a
@@ -100,6 +104,7 @@ pub struct DeliveryStats {
     pub released: usize,
 }
 
+#[derive(Clone)]
 pub struct OutboxWorker {
     pub store: Store,
     pub transport: MailTransport,
@@ -138,145 +143,42 @@ impl OutboxWorker {
         Self { metrics, ..self }
     }
 
+    /// Delivers with the store of the background thread (`background.rs`).
+    pub fn with_store(self, store: Store) -> Self {
+        Self { store, ..self }
+    }
+
+    /// The worker as the worker driver runs it (`crate::worker`), woken by `wake` (notified
+    /// after mail is queued).
+    pub fn driver(self, wake: Arc<Notify>) -> Driver<OutboxWorker> {
+        let schedule = Schedule {
+            lease: self.policy.lease,
+            poll_interval: self.policy.poll_interval,
+            batch: self.policy.batch,
+            gather: Duration::ZERO,
+            // Stopped, it finishes the sends under way (see `deliver`) and no more.
+            drain: Duration::ZERO,
+        };
+        let clock = self.clock.clone();
+        Driver::new(self, schedule, clock, wake)
+    }
+
     /// Delivers what is due now, once.
     pub async fn run_once(&self) -> Result<DeliveryStats, StoreError> {
-        self.deliver_due(None).await
+        self.clone()
+            .driver(Arc::new(Notify::new()))
+            .run_once()
+            .await
     }
 
-    /// Delivers until `shutdown` turns true (or its sender is dropped). After each pass it
-    /// waits for `wake` (call `notify_one` after queueing mail: the permit is kept if the
-    /// worker is busy), the poll interval, or shutdown. On shutdown the message being sent
-    /// is finished (given [`SHUTDOWN_SEND_GRACE`] at most; past that it goes back to
-    /// `pending`, due at once, and may be sent twice, with the same `Message-ID`); the rest
-    /// of the batch goes back to `pending`.
-    pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(
-            transport = self.transport.description(),
-            "outbox worker started"
-        );
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let full_batch = match self.deliver_due(Some(&shutdown)).await {
-                Ok(stats) => {
-                    if stats != DeliveryStats::default() {
-                        tracing::debug!(?stats, "outbox pass");
-                    }
-                    i64::try_from(stats.claimed).is_ok_and(|n| n >= self.policy.batch)
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "outbox pass failed");
-                    false
-                }
-            };
-            if full_batch {
-                // More may be due right now.
-                continue;
-            }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(self.policy.poll_interval) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        tracing::info!("outbox worker stopped");
-    }
-
-    async fn deliver_due(
-        &self,
-        shutdown: Option<&watch::Receiver<bool>>,
-    ) -> Result<DeliveryStats, StoreError> {
-        let lease_ms = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
-        let claimed = self
-            .store
-            .claim_outbox(self.clock.now_ms(), lease_ms, self.policy.batch)
-            .await?;
-        let mut stats = DeliveryStats {
-            claimed: claimed.len(),
-            ..DeliveryStats::default()
-        };
-
-        let mut sent = Vec::new();
-        let mut lease_ran_out = false;
-        let mut stopping = false;
-        let mut failure = None;
-        let mut pending = VecDeque::from(claimed);
-        // Recipients with a delivery under way (see `next_deliverable`).
-        let mut busy: HashSet<String> = HashSet::new();
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < CONCURRENT_DELIVERIES && !lease_ran_out && !stopping {
-                let Some(row) = next_deliverable(&mut pending, &busy) else {
-                    break;
-                };
-                // The batch shares one lease. Once it has run out (a slow mail server), the
-                // rest may already be another worker's: sending them too would duplicate
-                // them.
-                if row
-                    .lease_until
-                    .is_some_and(|until| until <= self.clock.now_ms())
-                {
-                    tracing::info!(
-                        outbox_id = row.id,
-                        "outbox lease ran out: the rest of the batch is left to the next claim"
-                    );
-                    lease_ran_out = true;
-                    break;
-                }
-                busy.insert(row.recipient.clone());
-                in_flight.push(async move {
-                    let outcome = self.deliver(&row, shutdown).await;
-                    (row, outcome)
-                });
-            }
-            let Some((row, outcome)) = in_flight.next().await else {
-                break;
-            };
-            busy.remove(&row.recipient);
-            let (id, attempts) = (row.id, row.attempts);
-            match outcome {
-                Ok(outcome) => {
-                    self.metrics.delivered(outcome);
-                    match outcome {
-                        DeliveryOutcome::Sent => {
-                            stats.sent += 1;
-                            sent.push((id, attempts));
-                        }
-                        DeliveryOutcome::Failed => stats.retrying += 1,
-                        DeliveryOutcome::Dead => stats.dead += 1,
-                    }
-                }
-                // The store failed: start nothing more, let what is under way finish, and
-                // record what was sent if the store lets us (else it is sent again once the
-                // lease ends).
-                Err(error) => {
-                    stopping = true;
-                    failure.get_or_insert(error);
-                }
-            }
-            if shutdown.is_some_and(|rx| *rx.borrow()) {
-                stopping = true;
-            }
-        }
-        self.record_sent(&sent).await?;
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
-        if !unattempted.is_empty() && !lease_ran_out {
-            self.store.release_outbox(&unattempted).await?;
-            stats.released = unattempted.len();
-            tracing::info!(
-                released = stats.released,
-                "outbox worker stopping: mail left queued"
-            );
-        }
-        Ok(stats)
+    /// Delivers until `stop` is cancelled, woken by `wake` or every poll interval
+    /// (`worker::Driver::run`). On the stop the message being sent is finished (given
+    /// [`SHUTDOWN_SEND_GRACE`] at most; past that it goes back to `pending`, due at once,
+    /// and may be sent twice, with the same `Message-ID`); the rest of the batch goes back
+    /// to `pending`.
+    pub async fn run(self, wake: Arc<Notify>, stop: CancellationToken) {
+        tracing::info!(transport = self.transport.description(), "mail transport");
+        self.driver(wake).run(stop).await;
     }
 
     /// `row` with its bodies opened (`security::sealing`).
@@ -304,7 +206,7 @@ impl OutboxWorker {
     async fn deliver(
         &self,
         row: &OutboxMessage,
-        shutdown: Option<&watch::Receiver<bool>>,
+        pass: &Pass<'_>,
     ) -> Result<DeliveryOutcome, StoreError> {
         let row = match self.opened(row) {
             Ok(row) => row,
@@ -330,28 +232,23 @@ impl OutboxWorker {
             }
         };
 
-        let sent = match shutdown {
-            None => self.transport.send(&message).await,
-            Some(shutdown) => {
-                tokio::select! {
-                    sent = self.transport.send(&message) => sent,
-                    () = grace_after_stop(shutdown.clone()) => {
-                        // The server may have taken the message: if so it comes again.
-                        self.store
-                            .mark_failed(
-                                row.id,
-                                "delivery interrupted: resetd was stopping",
-                                Some(self.clock.now_ms()),
-                            )
-                            .await?;
-                        tracing::warn!(
-                            outbox_id = row.id,
-                            attempts = row.attempts,
-                            "mail delivery interrupted by shutdown; left queued"
-                        );
-                        return Ok(DeliveryOutcome::Failed);
-                    }
-                }
+        let sent = tokio::select! {
+            sent = self.transport.send(&message) => sent,
+            () = grace_after(pass.stopping()) => {
+                // The server may have taken the message: if so it comes again.
+                self.store
+                    .mark_failed(
+                        row.id,
+                        "delivery interrupted: resetd was stopping",
+                        Some(self.clock.now_ms()),
+                    )
+                    .await?;
+                tracing::warn!(
+                    outbox_id = row.id,
+                    attempts = row.attempts,
+                    "mail delivery interrupted by shutdown; left queued"
+                );
+                return Ok(DeliveryOutcome::Failed);
             }
         };
         let error = match sent {
@@ -391,6 +288,119 @@ impl OutboxWorker {
     }
 }
 
+impl Queue for OutboxWorker {
+    type Item = OutboxMessage;
+    type Report = DeliveryStats;
+    type Error = StoreError;
+
+    const NAME: &'static str = "outbox worker";
+
+    async fn claim(
+        &self,
+        now: Millis,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.store.claim_outbox(now, lease_ms, limit).await
+    }
+
+    fn key(message: &OutboxMessage) -> i64 {
+        message.id
+    }
+
+    async fn renew(&self, ids: &[i64], held: Millis, until: Millis) -> Result<(), StoreError> {
+        self.store.renew_outbox_leases(ids, held, until).await
+    }
+
+    /// Delivers the batch, [`CONCURRENT_DELIVERIES`] at a time (one at a time per
+    /// recipient), records each failure as it comes and the deliveries together at the end,
+    /// and hands back what it did not attempt (stopping, or the store failing).
+    async fn run(
+        &self,
+        claimed: Vec<OutboxMessage>,
+        pass: &Pass<'_>,
+    ) -> Result<DeliveryStats, StoreError> {
+        let mut stats = DeliveryStats {
+            claimed: claimed.len(),
+            ..DeliveryStats::default()
+        };
+
+        let mut sent = Vec::new();
+        let mut lease_ran_out = false;
+        let mut stopping = false;
+        let mut failure = None;
+        let mut pending = VecDeque::from(claimed);
+        // Recipients with a delivery under way (see `next_deliverable`).
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < CONCURRENT_DELIVERIES && !lease_ran_out && !stopping {
+                let Some(row) = next_deliverable(&mut pending, &busy) else {
+                    break;
+                };
+                // The batch shares one lease, renewed while it is worked. Once it has run out
+                // anyway (the store away too long), the rest may already be another
+                // worker's: sending them too would duplicate them.
+                if !pass.lease_held() {
+                    tracing::info!(
+                        outbox_id = row.id,
+                        "outbox lease ran out: the rest of the batch is left to the next claim"
+                    );
+                    lease_ran_out = true;
+                    break;
+                }
+                busy.insert(row.recipient.clone());
+                in_flight.push(async move {
+                    let outcome = self.deliver(&row, pass).await;
+                    (row, outcome)
+                });
+            }
+            let Some((row, outcome)) = in_flight.next().await else {
+                break;
+            };
+            busy.remove(&row.recipient);
+            let (id, attempts) = (row.id, row.attempts);
+            match outcome {
+                Ok(outcome) => {
+                    self.metrics.delivered(outcome);
+                    match outcome {
+                        DeliveryOutcome::Sent => {
+                            stats.sent += 1;
+                            sent.push((id, attempts));
+                        }
+                        DeliveryOutcome::Failed => stats.retrying += 1,
+                        DeliveryOutcome::Dead => stats.dead += 1,
+                    }
+                }
+                // The store failed: start nothing more, let what is under way finish, and
+                // record what was sent if the store lets us (else it is sent again once the
+                // lease ends).
+                Err(error) => {
+                    stopping = true;
+                    failure.get_or_insert(error);
+                }
+            }
+            if !pass.keep_going() {
+                stopping = true;
+            }
+        }
+        self.record_sent(&sent).await?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
+        if !unattempted.is_empty() && !lease_ran_out {
+            self.store.release_outbox(&unattempted).await?;
+            stats.released = unattempted.len();
+            tracing::info!(
+                released = stats.released,
+                "outbox worker stopping: mail left queued"
+            );
+        }
+        Ok(stats)
+    }
+}
+
 /// Takes the first of `pending` whose recipient has no delivery under way (`busy`). Mail to
 /// one address so goes out one at a time, in the order it was queued: of several reset mails
 /// to one person the last holds the live token, and it must not arrive before the others.
@@ -404,9 +414,9 @@ fn next_deliverable(
     pending.remove(next)
 }
 
-/// Resolves [`SHUTDOWN_SEND_GRACE`] after `shutdown` turns true (or its sender is dropped).
-async fn grace_after_stop(mut shutdown: watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
+/// Resolves [`SHUTDOWN_SEND_GRACE`] after `stopping` has.
+async fn grace_after(stopping: impl Future<Output = ()>) {
+    stopping.await;
     tokio::time::sleep(SHUTDOWN_SEND_GRACE).await;
 }
 

@@ -4,9 +4,19 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::mail_url::SmtpSecurity;
-// Re-exported: the URL is this module's input.
-pub use super::mail_url::{MailUrl, MailUrlError};
+use crate::config::{MailUrl, MailUrlError, SmtpSecurity};
+
+/// Why no transport could be built from a mail URL. Never echoes the URL: it may carry a
+/// password.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error(transparent)]
+    Url(#[from] MailUrlError),
+    #[error("mail directory could not be created: {0}")]
+    CreateDirectory(#[source] std::io::Error),
+    #[error("TLS could not be set up: {0}")]
+    Tls(#[source] lettre::transport::smtp::Error),
+}
 
 /// A delivery failure. Display carries the transport's reason (an SMTP reply code and text,
 /// an I/O error), never credentials or message content.
@@ -50,15 +60,15 @@ impl std::fmt::Debug for MailTransport {
 impl MailTransport {
     /// Parses `mail_url` and builds the transport; a `file://` directory is created if
     /// missing.
-    pub fn from_url(mail_url: &str) -> Result<MailTransport, MailUrlError> {
+    pub fn from_url(mail_url: &str) -> Result<MailTransport, TransportError> {
         MailTransport::new(&MailUrl::parse(mail_url)?)
     }
 
-    pub fn new(url: &MailUrl) -> Result<MailTransport, MailUrlError> {
+    pub fn new(url: &MailUrl) -> Result<MailTransport, TransportError> {
         let inner = match url {
             MailUrl::File { dir } => {
                 // Startup only: a blocking call is fine here.
-                std::fs::create_dir_all(dir).map_err(MailUrlError::CreateDirectory)?;
+                std::fs::create_dir_all(dir).map_err(TransportError::CreateDirectory)?;
                 Inner::File(AsyncFileTransport::new(dir))
             }
             MailUrl::Smtp {
@@ -116,6 +126,6 @@ impl MailTransport {
     }
 }
 
-fn tls_parameters(host: &str) -> Result<TlsParameters, MailUrlError> {
-    TlsParameters::new(host.to_owned()).map_err(MailUrlError::Tls)
+fn tls_parameters(host: &str) -> Result<TlsParameters, TransportError> {
+    TlsParameters::new(host.to_owned()).map_err(TransportError::Tls)
 }

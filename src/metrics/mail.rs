@@ -1,5 +1,5 @@
-//! Mail: delivery attempts by outcome, and the outbox's depth, read from the store when
-//! scraped. The depth is the database's, shared by every replica on it: aggregate it with
+//! Mail: delivery attempts by outcome, and the outbox's depth, read from the store by the
+//! `/metrics` handler when scraped. The depth is the database's, shared by every replica on it: aggregate it with
 //! `max`, not `sum`.
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -7,8 +7,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-
-use crate::store::{OutboxStatus, Store, StoreError};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -46,12 +44,6 @@ impl DeliveryOutcome {
     }
 }
 
-/// The outbox states whose size is reported: mail waiting, and mail given up on.
-const DEPTH_STATUSES: [(OutboxStatus, &str); 2] = [
-    (OutboxStatus::Pending, "pending"),
-    (OutboxStatus::Dead, "dead"),
-];
-
 #[derive(Clone, Default)]
 pub struct MailMetrics {
     deliveries: Family<OutcomeLabels, Counter>,
@@ -87,22 +79,17 @@ impl MailMetrics {
             .inc();
     }
 
-    /// Reads the outbox's depth from `store`. On failure the depth is left out of the
-    /// exposition (rather than showing a stale number) and the error returned.
-    pub async fn refresh_outbox_depth(&self, store: &Store) -> Result<(), StoreError> {
-        for (status, label) in DEPTH_STATUSES {
-            match store.count_outbox(status).await {
-                Ok(count) => {
-                    self.depth
-                        .get_or_create(&StatusLabels { status: label })
-                        .set(count);
-                }
-                Err(error) => {
-                    self.depth.clear();
-                    return Err(error);
-                }
-            }
+    /// The outbox's depth as just read: messages waiting to be sent, and given up on.
+    pub fn set_outbox_depth(&self, pending: i64, dead: i64) {
+        for (status, count) in [("pending", pending), ("dead", dead)] {
+            self.depth
+                .get_or_create(&StatusLabels { status })
+                .set(count);
         }
-        Ok(())
+    }
+
+    /// The depth could not be read: it is left out of the exposition rather than shown stale.
+    pub fn forget_outbox_depth(&self) {
+        self.depth.clear();
     }
 }

@@ -6,8 +6,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
-use crate::security::rate_limit::LimitKind;
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
@@ -19,17 +17,9 @@ pub struct RateLimitMetrics {
 }
 
 impl RateLimitMetrics {
-    pub(super) fn register(&self, registry: &mut Registry) {
-        for kind in [
-            LimitKind::AccountRequests,
-            LimitKind::IpRequests,
-            LimitKind::IpFailedRedemptions,
-            LimitKind::IpFailedLogins,
-            LimitKind::AccountFailedLogins,
-        ] {
-            let _ = self.hits.get_or_create(&KindLabels {
-                kind: kind.as_str(),
-            });
+    pub(super) fn register(&self, registry: &mut Registry, kinds: &[&'static str]) {
+        for &kind in kinds {
+            let _ = self.hits.get_or_create(&KindLabels { kind });
         }
         registry.register(
             "rate_limit_hits",
@@ -40,11 +30,8 @@ impl RateLimitMetrics {
         );
     }
 
-    pub fn hit(&self, kind: LimitKind) {
-        self.hits
-            .get_or_create(&KindLabels {
-                kind: kind.as_str(),
-            })
-            .inc();
+    /// `kind`: the limit's name, one of those given to [`super::Metrics::new`].
+    pub fn hit(&self, kind: &'static str) {
+        self.hits.get_or_create(&KindLabels { kind }).inc();
     }
 }

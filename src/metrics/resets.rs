@@ -6,8 +6,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
-use crate::reset::{Dialect, RedeemError};
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DialectLabels {
     dialect: &'static str,
@@ -51,9 +49,9 @@ pub struct ResetMetrics {
 }
 
 impl ResetMetrics {
-    pub(super) fn register(&self, registry: &mut Registry) {
+    pub(super) fn register(&self, registry: &mut Registry, dialects: &[&'static str]) {
         // Every dialect from the start, so that a first event is an increase, not a new series.
-        for dialect in Dialect::ALL.map(Dialect::as_str) {
+        for &dialect in dialects {
             let _ = self.requested.get_or_create(&DialectLabels { dialect });
             for via in [IssuedVia::Email, IssuedVia::Operator].map(IssuedVia::as_str) {
                 let _ = self.issued.get_or_create(&IssuedLabels { dialect, via });
@@ -83,45 +81,30 @@ impl ResetMetrics {
         );
     }
 
-    pub fn requested(&self, dialect: Dialect) {
+    /// `dialect`: the dialect's name, one of those given to [`super::Metrics::new`].
+    pub fn requested(&self, dialect: &'static str) {
         self.requested
-            .get_or_create(&DialectLabels {
-                dialect: dialect.as_str(),
-            })
+            .get_or_create(&DialectLabels { dialect })
             .inc();
     }
 
-    pub fn issued(&self, dialect: Dialect, via: IssuedVia) {
+    pub fn issued(&self, dialect: &'static str, via: IssuedVia) {
         self.issued
             .get_or_create(&IssuedLabels {
-                dialect: dialect.as_str(),
+                dialect,
                 via: via.as_str(),
             })
             .inc();
     }
 
-    /// One redemption, as the core answered it.
-    pub fn redeemed<T>(&self, dialect: Dialect, result: &Result<T, RedeemError>) {
+    /// One redemption, as the core answered it: [`COMPLETED`], or the core's name for why not
+    /// (the help text lists them).
+    pub fn redeemed(&self, dialect: &'static str, outcome: &'static str) {
         self.redemptions
-            .get_or_create(&RedemptionLabels {
-                dialect: dialect.as_str(),
-                outcome: redemption_outcome(result),
-            })
+            .get_or_create(&RedemptionLabels { dialect, outcome })
             .inc();
     }
 }
 
-const COMPLETED: &str = "completed";
-
-fn redemption_outcome<T>(result: &Result<T, RedeemError>) -> &'static str {
-    match result {
-        Ok(_) => COMPLETED,
-        Err(RedeemError::InvalidToken) => "invalid_token",
-        Err(RedeemError::PasswordRejected(_)) => "password_rejected",
-        Err(RedeemError::AccountBanned) => "account_banned",
-        Err(RedeemError::AccountInactive) => "account_inactive",
-        Err(RedeemError::DialectDisabled(_)) => "dialect_disabled",
-        Err(RedeemError::TooManyRequests(_)) => "rate_limited",
-        Err(RedeemError::Service(_)) => "error",
-    }
-}
+/// The outcome of a redemption that set the password.
+pub const COMPLETED: &str = "completed";

@@ -14,8 +14,8 @@ mod render;
 use dropshot::{endpoint, ApiDescription, ApiDescriptionRegisterError, Body, RequestContext};
 use http::{Response, StatusCode};
 
-use crate::app::AppState;
 use crate::reset::Dialect;
+use crate::server::AppState;
 
 use link::ResetLink;
 

@@ -4,8 +4,9 @@
 use std::net::IpAddr;
 
 use crate::metrics::IssuedVia;
-use crate::store::{AuditKind, NewResetToken, NewUser, StoreError, User, UserPatch, UserStatus};
+use crate::store::{AuditKind, NewResetToken, NewUser, StoreError};
 
+use super::account::{Account, AccountPatch, AccountStatus};
 use super::error::ServiceError;
 use super::policy::{PasswordPolicy, PolicyViolation};
 use super::{email_address, Dialect, ResetCore};
@@ -19,7 +20,7 @@ pub struct NewAccount {
     pub email: String,
     pub password: Option<String>,
     pub nickname: Option<String>,
-    pub status: UserStatus,
+    pub status: AccountStatus,
     pub language: Option<String>,
 }
 
@@ -67,7 +68,7 @@ pub struct IssuedRecovery {
 }
 
 impl ResetCore {
-    pub async fn create_account(&self, account: NewAccount) -> Result<User, AdminError> {
+    pub async fn create_account(&self, account: NewAccount) -> Result<Account, AdminError> {
         let email =
             email_address::normalize(&account.email).map_err(|_| AdminError::InvalidEmail)?;
         check_nickname(account.nickname.as_deref())?;
@@ -90,43 +91,46 @@ impl ResetCore {
                 public_id: crate::security::random::alphanumeric(12),
                 email,
                 nickname: account.nickname,
-                status: account.status,
+                status: account.status.into(),
                 language,
                 password_hash,
                 created_at: now,
                 updated_at: now,
             })
             .await?;
-        Ok(user)
+        Ok(user.into())
     }
 
-    pub async fn account(&self, public_id: &str) -> Result<User, AdminError> {
+    pub async fn account(&self, public_id: &str) -> Result<Account, AdminError> {
         self.store
             .user_by_public_id(public_id)
             .await?
+            .map(Account::from)
             .ok_or(AdminError::NotFound)
     }
 
-    pub async fn account_by_email(&self, raw_email: &str) -> Result<User, AdminError> {
+    pub async fn account_by_email(&self, raw_email: &str) -> Result<Account, AdminError> {
         let email = email_address::normalize(raw_email).map_err(|_| AdminError::InvalidEmail)?;
         self.store
             .user_by_email(&email)
             .await?
+            .map(Account::from)
             .ok_or(AdminError::NotFound)
     }
 
     pub async fn update_account(
         &self,
         public_id: &str,
-        patch: UserPatch,
-    ) -> Result<User, AdminError> {
+        patch: AccountPatch,
+    ) -> Result<Account, AdminError> {
         if let Some(nickname) = &patch.nickname {
             check_nickname(nickname.as_deref())?;
         }
         let user = self.account(public_id).await?;
         self.store
-            .update_user(user.id, patch, self.clock.now_ms())
+            .update_user(user.id, patch.into(), self.clock.now_ms())
             .await?
+            .map(Account::from)
             .ok_or(AdminError::NotFound)
     }
 
@@ -154,7 +158,9 @@ impl ResetCore {
             expires_at,
         };
         self.store.issue_reset_token(row, None, None, now).await?;
-        self.metrics.resets.issued(dialect, IssuedVia::Operator);
+        self.metrics
+            .resets
+            .issued(dialect.as_str(), IssuedVia::Operator);
         self.audit(AuditKind::RecoveryIssued, Some(user.id), dialect, client_ip)
             .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "recovery issued by an operator");

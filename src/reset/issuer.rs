@@ -3,9 +3,10 @@
 //!
 //! The request path answers every well-formed request the same way after one INSERT into
 //! `reset_requests`, so neither its answer nor its time can tell whether the email has an
-//! account. This background task (one per process, like the outbox worker; spawned and
-//! stopped by `app.rs`) claims queued requests in batches, with a lease, and for each, in
-//! the order they came:
+//! account. This background task (one per process, like the outbox worker; run by
+//! `crate::worker`'s driver, started and stopped by `background.rs`) claims queued requests
+//! in batches, with a lease the driver renews while it works them, and for each, in the
+//! order they came:
 //!
 //! 1. counts it against the email's per-account limit (SECURITY.md 3; known and unknown
 //!    emails alike, in the window of the moment the request was made);
@@ -40,10 +41,9 @@
 //! `settle_reset_requests` still leaves exactly one live token.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Millis;
 use crate::mail::RenderError;
@@ -51,6 +51,7 @@ use crate::metrics::IssuedVia;
 use crate::store::{
     AuditKind, NewAuditEvent, QueuedIssue, ResetRequest, Settled, Settlement, StoreError, User,
 };
+use crate::worker::{Driver, Pass, Queue, Schedule};
 
 use super::limits::AccountQuota;
 use super::request::account_problem;
@@ -59,7 +60,8 @@ use super::{Dialect, ResetCore};
 /// How the issuer claims and waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssuerPolicy {
-    /// How long a claimed request stays with this issuer before another may take it.
+    /// How long a claimed request stays with this issuer without a renewal before another
+    /// may take it.
     pub lease: Duration,
     /// How often to look for queued requests when nobody wakes the issuer.
     pub poll_interval: Duration,
@@ -129,6 +131,7 @@ enum ProcessError {
 }
 
 /// The background task; see the module documentation.
+#[derive(Clone)]
 pub struct ResetIssuer {
     core: ResetCore,
     policy: IssuerPolicy,
@@ -146,104 +149,87 @@ impl ResetCore {
 }
 
 impl ResetIssuer {
-    /// Processes what is queued now, once.
-    pub async fn run_once(&self) -> Result<IssueStats, StoreError> {
-        self.process_due(&|| true).await
+    /// The issuer as the worker driver runs it (`crate::worker`), woken by the request path.
+    pub fn driver(self) -> Driver<ResetIssuer> {
+        let schedule = Schedule {
+            lease: self.policy.lease,
+            poll_interval: self.policy.poll_interval,
+            batch: self.policy.batch,
+            gather: self.policy.gather,
+            drain: SHUTDOWN_DRAIN,
+        };
+        let (clock, wake) = (self.core.clock.clone(), self.core.issue_wake.clone());
+        Driver::new(self, schedule, clock, wake)
     }
 
-    /// Processes queued requests until `shutdown` turns true (or its sender is dropped).
-    /// After each pass it waits for a request queued by this process (the wake keeps its
-    /// permit if the issuer is busy), the poll interval, or shutdown.
+    /// Processes what is queued now, once.
+    pub async fn run_once(&self) -> Result<IssueStats, StoreError> {
+        self.clone().driver().run_once().await
+    }
+
+    /// Processes queued requests until `stop` is cancelled, woken by each request this
+    /// process queues, or every poll interval (`worker::Driver::run`).
     ///
     /// Stop it after the HTTP server has closed: it then drains the queue for up to
     /// [`SHUTDOWN_DRAIN`], so that the requests answered last leave with their mail in the
     /// outbox, as they did when requests issued tokens themselves. What is left after that
     /// stays queued for the next start or another replica.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let wake: Arc<Notify> = self.core.issue_wake.clone();
-        tracing::info!("reset issuer started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let running = || !*shutdown.borrow();
-            let full_batch = match self.process_due(&running).await {
-                Ok(stats) => self.is_full(stats),
-                Err(error) => {
-                    tracing::warn!(%error, "reset issuer pass failed");
-                    false
-                }
-            };
-            if full_batch {
-                // More may be queued right now.
-                continue;
-            }
-            tokio::select! {
-                () = wake.notified() => tokio::time::sleep(self.policy.gather).await,
-                () = tokio::time::sleep(self.policy.poll_interval) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        self.drain().await;
-        tracing::info!("reset issuer stopped");
+    pub async fn run(self, stop: CancellationToken) {
+        self.driver().run(stop).await;
+    }
+}
+
+impl Queue for ResetIssuer {
+    type Item = ResetRequest;
+    type Report = IssueStats;
+    type Error = StoreError;
+
+    const NAME: &'static str = "reset issuer";
+
+    async fn claim(
+        &self,
+        now: Millis,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ResetRequest>, StoreError> {
+        self.core
+            .store
+            .claim_reset_requests(now, lease_ms, limit)
+            .await
     }
 
-    /// Processes what is queued until the queue is empty, the store fails, or
-    /// [`SHUTDOWN_DRAIN`] has passed (checked between requests, never inside one).
-    async fn drain(&self) {
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
-        let in_time = || tokio::time::Instant::now() < deadline;
-        while in_time() {
-            match self.process_due(&in_time).await {
-                Ok(stats) if stats.claimed > 0 => {}
-                Ok(_) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "reset issuer could not drain the queue");
-                    return;
-                }
-            }
-        }
-        tracing::info!("reset issuer stopping: requests left queued");
+    fn key(request: &ResetRequest) -> i64 {
+        request.id
     }
 
-    fn is_full(&self, stats: IssueStats) -> bool {
-        if stats != IssueStats::default() {
-            tracing::debug!(?stats, "reset issuer pass");
-        }
-        i64::try_from(stats.claimed).is_ok_and(|n| n >= self.policy.batch)
+    async fn renew(&self, ids: &[i64], held: Millis, until: Millis) -> Result<(), StoreError> {
+        self.core
+            .store
+            .renew_reset_request_leases(ids, held, until)
+            .await
     }
 
-    /// One claim, settled in a few transactions (`Store::settle_reset_requests`); when one
+    /// The claim settled in a few transactions (`Store::settle_reset_requests`); when one
     /// fails for another reason than the store being away, the rest of the batch one
     /// request at a time, so that only the one at fault fails. The ones not reached go back
     /// to the queue.
-    async fn process_due(
+    async fn run(
         &self,
-        keep_going: &(dyn Fn() -> bool + Sync),
+        claimed: Vec<ResetRequest>,
+        pass: &Pass<'_>,
     ) -> Result<IssueStats, StoreError> {
         let store = &self.core.store;
-        let lease_ms = i64::try_from(self.policy.lease.as_millis()).unwrap_or(i64::MAX);
-        let claimed = store
-            .claim_reset_requests(self.core.clock.now_ms(), lease_ms, self.policy.batch)
-            .await?;
         let mut stats = IssueStats {
             claimed: claimed.len(),
             ..IssueStats::default()
         };
-        if claimed.is_empty() {
-            return Ok(stats);
-        }
-        if !keep_going() {
+        if !pass.keep_going() {
             let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
             store.release_reset_requests(&ids).await?;
             stats.released = ids.len();
             return Ok(stats);
         }
-        let (settled, failure) = match self.settle(&claimed).await {
+        let (settled, failure) = match self.settle(&claimed, pass).await {
             Ok(settled) => (settled, None),
             Err(Partial { settled, error }) => (settled, Some(error)),
         };
@@ -275,26 +261,29 @@ impl ResetIssuer {
             requests = rest.len(),
             "reset issuer batch failed; processing its requests one at a time"
         );
-        self.process_one_by_one(rest, keep_going, stats).await
+        self.process_one_by_one(rest, pass, stats).await
     }
+}
 
+impl ResetIssuer {
     /// The claimed requests' settlements, written in order, [`SETTLE_CHUNK`] to a
     /// transaction: of two requests for one account the later one's token is the live one.
     /// On an error, what was settled before it.
-    async fn settle(&self, claimed: &[ResetRequest]) -> Result<Vec<Settled>, Partial> {
+    async fn settle(
+        &self,
+        claimed: &[ResetRequest],
+        pass: &Pass<'_>,
+    ) -> Result<Vec<Settled>, Partial> {
         let fail = |error: ProcessError| Partial {
             settled: Vec::new(),
             error,
         };
         let core = &self.core;
-        // The batch shares one lease. Once it has run out (a store slowed to a crawl), the
-        // requests may be another issuer's by now: leave them to it. Issuing would still be
-        // exactly once, but counted twice against the account.
-        if claimed
-            .first()
-            .and_then(|r| r.lease_until)
-            .is_some_and(|until| until <= core.clock.now_ms())
-        {
+        // The batch shares one lease, renewed while it is worked. Once it has run out
+        // anyway (a store slowed to a crawl), the requests may be another issuer's by now:
+        // leave them to it. Issuing would still be exactly once, but counted twice against
+        // the account.
+        if !pass.lease_held() {
             tracing::info!("reset issuer lease ran out: the batch is left to the next claim");
             return Ok(Vec::new());
         }
@@ -337,20 +326,17 @@ impl ResetIssuer {
     }
 
     /// The old way, for a batch that failed as a whole: each request in its own
-    /// transaction, while `keep_going` says so.
+    /// transaction, while the pass says to keep going.
     async fn process_one_by_one(
         &self,
         claimed: Vec<ResetRequest>,
-        keep_going: &(dyn Fn() -> bool + Sync),
+        pass: &Pass<'_>,
         mut stats: IssueStats,
     ) -> Result<IssueStats, StoreError> {
         let store = &self.core.store;
         let mut pending = claimed.into_iter().peekable();
-        while let Some(request) = pending.next_if(|_| keep_going()) {
-            if request
-                .lease_until
-                .is_some_and(|until| until <= self.core.clock.now_ms())
-            {
+        while let Some(request) = pending.next_if(|_| pass.keep_going()) {
+            if !pass.lease_held() {
                 tracing::info!(
                     request_id = request.id,
                     "reset issuer lease ran out: the rest of the batch is left to the next claim"
@@ -470,7 +456,10 @@ impl ResetIssuer {
         for (account, outcome) in accounts.iter().zip(settled) {
             if let (Some((user_id, dialect)), Settled::Issued) = (account, outcome) {
                 issued = true;
-                self.core.metrics.resets.issued(*dialect, IssuedVia::Email);
+                self.core
+                    .metrics
+                    .resets
+                    .issued(dialect.as_str(), IssuedVia::Email);
                 tracing::info!(%dialect, user_id, "reset requested");
             }
         }
@@ -492,6 +481,9 @@ fn account_of(settlement: &Settlement) -> Option<(i64, Dialect)> {
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use tokio::sync::Notify;
 
     use super::*;
     use crate::clock::{Clock as _, OffsetClock};
@@ -739,7 +731,8 @@ mod tests {
                 f.core.request_reset(Dialect::Selfcommunity, email, from).await.expect("request");
             }
             let policy = IssuerPolicy { batch: 1, ..IssuerPolicy::default() };
-            let (_stop, stopped) = watch::channel(true);
+            let stopped = CancellationToken::new();
+            stopped.cancel();
             tokio::time::timeout(Duration::from_secs(5), f.core.issuer(policy).run(stopped))
                 .await
                 .expect("the issuer stopped");
@@ -756,8 +749,8 @@ mod tests {
                 poll_interval: Duration::from_secs(3_600),
                 ..IssuerPolicy::default()
             };
-            let (stop, stop_rx) = watch::channel(false);
-            let task = tokio::spawn(f.core.issuer(policy).run(stop_rx));
+            let stop = CancellationToken::new();
+            let task = tokio::spawn(f.core.issuer(policy).run(stop.clone()));
             f.core.request_reset(Dialect::Strapi, KNOWN, ip("192.0.2.13")).await.expect("request");
             let mut waited = Duration::ZERO;
             while t.store.count_outbox(OutboxStatus::Pending).await.expect("count") == 0 {
@@ -766,7 +759,7 @@ mod tests {
                 waited += Duration::from_millis(20);
             }
             assert!(t.store.list_reset_requests().await.expect("queue").is_empty());
-            stop.send(true).expect("the issuer listens");
+            stop.cancel();
             tokio::time::timeout(Duration::from_secs(5), task)
                 .await
                 .expect("the issuer stopped")

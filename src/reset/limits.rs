@@ -39,11 +39,13 @@ impl ResetCore {
         {
             RequestVerdict::Allowed => Ok(AccountQuota::Available),
             RequestVerdict::AccountExhausted => {
-                self.metrics.rate_limits.hit(LimitKind::AccountRequests);
+                self.metrics
+                    .rate_limits
+                    .hit(LimitKind::AccountRequests.as_str());
                 Ok(AccountQuota::Exhausted)
             }
             RequestVerdict::IpExhausted => {
-                self.metrics.rate_limits.hit(LimitKind::IpRequests);
+                self.metrics.rate_limits.hit(LimitKind::IpRequests.as_str());
                 let retry_after = self.limiter.retry_after(LimitKind::IpRequests, now);
                 Err(RequestError::TooManyRequests(retry_after))
             }
@@ -65,7 +67,7 @@ impl ResetCore {
         {
             Ok(())
         } else {
-            self.metrics.rate_limits.hit(LimitKind::IpRequests);
+            self.metrics.rate_limits.hit(LimitKind::IpRequests.as_str());
             let retry_after = self.limiter.retry_after(LimitKind::IpRequests, now);
             Err(RequestError::TooManyRequests(retry_after))
         }
@@ -88,7 +90,9 @@ impl ResetCore {
         Ok(if available {
             AccountQuota::Available
         } else {
-            self.metrics.rate_limits.hit(LimitKind::AccountRequests);
+            self.metrics
+                .rate_limits
+                .hit(LimitKind::AccountRequests.as_str());
             AccountQuota::Exhausted
         })
     }
@@ -110,7 +114,9 @@ impl ResetCore {
         {
             Some(attempt) => Ok(attempt),
             None => {
-                self.metrics.rate_limits.hit(LimitKind::IpFailedRedemptions);
+                self.metrics
+                    .rate_limits
+                    .hit(LimitKind::IpFailedRedemptions.as_str());
                 let retry_after = self
                     .limiter
                     .retry_after(LimitKind::IpFailedRedemptions, now);
@@ -132,7 +138,7 @@ impl ResetCore {
         match self.limiter.begin_login(client_ip, email, now).await? {
             Ok(attempt) => Ok(attempt),
             Err(limit) => {
-                self.metrics.rate_limits.hit(limit);
+                self.metrics.rate_limits.hit(limit.as_str());
                 Err(LoginError::TooManyRequests(
                     self.limiter.retry_after(limit, now),
                 ))

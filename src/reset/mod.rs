@@ -4,6 +4,7 @@
 //! It knows token formats, lifetimes, policies and the enumeration-safe rules; it never knows
 //! which envelope its answer will be wrapped in. Store and mail sit below it.
 
+mod account;
 mod admin;
 mod audit;
 mod captcha;
@@ -27,14 +28,15 @@ use tokio::sync::Notify;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::mail::MailTemplates;
-use crate::metrics::Metrics;
+use crate::metrics::{KnownLabels, Metrics};
 use crate::security::captcha::{AnswerSource, RandomAnswers};
 use crate::security::keyed_hash::TokenHasher;
 use crate::security::password_hash::PasswordHasher;
-use crate::security::rate_limit::RateLimiter;
+use crate::security::rate_limit::{LimitKind, RateLimiter};
 use crate::security::sealing::BodySealer;
-use crate::store::{NewOutboxMessage, Store};
+use crate::store::{NewOutboxMessage, OutboxStatus, Store};
 
+pub use account::{Account, AccountPatch, AccountStatus, OutboxDepth};
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
 pub use captcha::{CaptchaAnswer, CaptchaError, IssuedCaptcha};
 pub use dialect::{Dialect, UnknownDialect};
@@ -74,6 +76,15 @@ pub struct ResetCore {
     metrics: Arc<Metrics>,
 }
 
+/// The label values the core counts under: its dialects, and the rate limits whose refusals
+/// it reports.
+pub fn known_labels() -> KnownLabels {
+    KnownLabels {
+        dialects: Dialect::ALL.map(Dialect::as_str).to_vec(),
+        limit_kinds: LimitKind::COUNTED.map(LimitKind::as_str).to_vec(),
+    }
+}
+
 impl ResetCore {
     pub fn new(
         store: Store,
@@ -99,7 +110,7 @@ impl ResetCore {
             decoy: Arc::default(),
             captcha_answers: Arc::new(RandomAnswers),
             sealer,
-            metrics: Arc::default(),
+            metrics: Arc::new(Metrics::new(&known_labels())),
         }
     }
 
@@ -139,6 +150,14 @@ impl ResetCore {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The outbox's depth as the store has it now (for `/metrics`).
+    pub async fn outbox_depth(&self) -> Result<OutboxDepth, crate::store::StoreError> {
+        Ok(OutboxDepth {
+            pending: self.store.count_outbox(OutboxStatus::Pending).await?,
+            dead: self.store.count_outbox(OutboxStatus::Dead).await?,
+        })
     }
 
     pub fn store(&self) -> &Store {

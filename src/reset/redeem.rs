@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use crate::mail::PasswordChangedMail;
 use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus};
 
+use super::account::Account;
 use super::error::{RedeemError, ServiceError};
 use super::{email_address, Dialect, ResetCore};
 
@@ -55,10 +56,12 @@ impl ResetCore {
         &self,
         dialect: Dialect,
         redemption: Redemption<'_>,
-    ) -> Result<User, RedeemError> {
+    ) -> Result<Account, RedeemError> {
         let result = self.try_redeem(dialect, redemption).await;
-        self.metrics.resets.redeemed(dialect, &result);
-        result
+        self.metrics
+            .resets
+            .redeemed(dialect.as_str(), redemption_outcome(&result));
+        result.map(Account::from)
     }
 
     async fn try_redeem(
@@ -201,5 +204,19 @@ impl ResetCore {
             .record_failed_redemption_of_live(user_id, dialect.as_str(), limit, now, audit)
             .await?;
         Ok(())
+    }
+}
+
+/// The `outcome` label of a redemption (`resetd_reset_redemptions_total`).
+fn redemption_outcome<T>(result: &Result<T, RedeemError>) -> &'static str {
+    match result {
+        Ok(_) => crate::metrics::COMPLETED,
+        Err(RedeemError::InvalidToken) => "invalid_token",
+        Err(RedeemError::PasswordRejected(_)) => "password_rejected",
+        Err(RedeemError::AccountBanned) => "account_banned",
+        Err(RedeemError::AccountInactive) => "account_inactive",
+        Err(RedeemError::DialectDisabled(_)) => "dialect_disabled",
+        Err(RedeemError::TooManyRequests(_)) => "rate_limited",
+        Err(RedeemError::Service(_)) => "error",
     }
 }

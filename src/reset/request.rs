@@ -76,7 +76,7 @@ impl ResetCore {
             })
             .await?;
         self.issue_wake.notify_one();
-        self.metrics.resets.requested(dialect);
+        self.metrics.resets.requested(dialect.as_str());
         Ok(RequestOutcome::Accepted)
     }
 
@@ -90,7 +90,7 @@ impl ResetCore {
         client_ip: IpAddr,
     ) -> Result<RequestOutcome, RequestError> {
         let quota = self.request_quota(dialect, &email, client_ip).await?;
-        self.metrics.resets.requested(dialect);
+        self.metrics.resets.requested(dialect.as_str());
         let user = self.store.user_by_email(&email).await?;
         if let Some(problem) = account_problem(user.as_ref()) {
             return Ok(RequestOutcome::Refused(problem));
@@ -110,7 +110,9 @@ impl ResetCore {
             .issue_reset_token(row, Some(mail), None, now)
             .await?;
         self.mail_wake.notify_one();
-        self.metrics.resets.issued(dialect, IssuedVia::Email);
+        self.metrics
+            .resets
+            .issued(dialect.as_str(), IssuedVia::Email);
         self.audit(AuditKind::ResetRequested, Some(user.id), dialect, client_ip)
             .await;
         tracing::info!(dialect = %dialect, user_id = user.id, "reset requested");

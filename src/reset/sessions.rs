@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use crate::security::random;
-use crate::store::{AccessTokenKind, NewAccessToken, User, UserStatus};
+use crate::store::{AccessTokenKind, NewAccessToken, UserStatus};
+
+use super::account::Account;
 
 use super::error::{LoginError, ServiceError};
 use super::{email_address, secs_to_ms, ResetCore};
@@ -44,7 +46,7 @@ impl ResetCore {
     /// granted on (SECURITY 21).
     pub async fn open_session(
         &self,
-        user: &User,
+        user: &Account,
         client_id: &str,
         scope: &str,
     ) -> Result<Option<SessionTokens>, ServiceError> {
@@ -134,7 +136,7 @@ impl ResetCore {
         let session = match user {
             // A password a reset replaced meanwhile no longer opens anything.
             Some(user) if matches => {
-                self.open_session(&user, &grant.client_id, &grant.scope)
+                self.open_session(&Account::from(user), &grant.client_id, &grant.scope)
                     .await?
             }
             _ => None,

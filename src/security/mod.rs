@@ -2,7 +2,11 @@
 //! the rate limits with the network lists they need.
 
 pub mod captcha;
-pub mod cidr;
+/// The trusted-proxy networks, parsed by `config` (a leaf): named here too, where the
+/// client address is worked out from them.
+pub mod cidr {
+    pub use crate::config::{Cidr, InvalidCidr};
+}
 pub mod common_passwords;
 pub mod keyed_hash;
 pub mod password_hash;

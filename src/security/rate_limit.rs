@@ -63,6 +63,16 @@ pub enum LimitKind {
 }
 
 impl LimitKind {
+    /// The limits whose refusals `resetd_rate_limit_hits_total` counts (captcha refusals are
+    /// not).
+    pub const COUNTED: [LimitKind; 5] = [
+        LimitKind::AccountRequests,
+        LimitKind::IpRequests,
+        LimitKind::IpFailedRedemptions,
+        LimitKind::IpFailedLogins,
+        LimitKind::AccountFailedLogins,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LimitKind::AccountRequests => "account_requests",

@@ -218,6 +218,32 @@ impl Store {
         })
     }
 
+    /// Moves the lease of those of `ids` still `sending` under the lease ending at `held` to
+    /// `until`: a worker keeping the batch it is delivering. Messages settled or released
+    /// since, or claimed by another worker after a lapse, are left alone.
+    pub async fn renew_outbox_leases(
+        &self,
+        ids: &[i64],
+        held: Millis,
+        until: Millis,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        write_conn!(self, |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .filter(outbox::status.eq(OutboxStatus::Sending))
+                    .filter(outbox::lease_until.eq(held)),
+            )
+            .set(outbox::lease_until.eq(until))
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    }
+
     /// Messages, oldest first, optionally only those in `status`.
     pub async fn list_outbox(
         &self,
@@ -394,6 +420,35 @@ mod tests {
                 .expect("m0 re-claimed");
             assert_eq!(m0.attempts, 2);
             assert_eq!(m0.lease_until, Some(15 + 2 * LEASE));
+        }
+
+        /// A renewal moves only the lease of mail still being sent under it.
+        async fn a_held_lease_is_renewed_and_no_other(t: TestStore) {
+            let store = &t.store;
+            for subject in ["m0", "m1", "m2"] {
+                store.enqueue_outbox(mail(subject), 0).await.expect("enqueue");
+            }
+            let mine = store.claim_outbox(0, LEASE, 10).await.expect("claim");
+            let ids: Vec<i64> = mine.iter().map(|m| m.id).collect();
+            // m1 failed (back to pending), m2 was sent: neither is leased any more.
+            store.mark_failed(ids[1], "network error", Some(0)).await.expect("fail");
+            store.mark_sent(&ids[2..], 1).await.expect("sent");
+            // m1 is claimed by another worker.
+            let theirs = store.claim_outbox(1, 3 * LEASE, 10).await.expect("claim");
+            assert_eq!(theirs.iter().map(|m| m.id).collect::<Vec<_>>(), [ids[1]]);
+
+            store.renew_outbox_leases(&ids, LEASE, 5 * LEASE).await.expect("renew");
+            let rows = store.list_outbox(None).await.expect("list");
+            let leases: Vec<_> = rows.iter().map(|m| (m.id, m.status, m.lease_until)).collect();
+            assert_eq!(
+                leases,
+                [
+                    (ids[0], OutboxStatus::Sending, Some(5 * LEASE)),
+                    (ids[1], OutboxStatus::Sending, Some(1 + 3 * LEASE)),
+                    (ids[2], OutboxStatus::Sent, None),
+                ]
+            );
+            assert!(store.claim_outbox(LEASE, LEASE, 10).await.expect("claim").is_empty());
         }
 
         async fn failure_reschedules_then_dies_and_retry_revives(t: TestStore) {

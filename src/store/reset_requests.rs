@@ -159,6 +159,28 @@ impl Store {
         })
     }
 
+    /// Moves the lease of those of `ids` still leased until `held` to `until`: an issuer
+    /// keeping the batch it is working on. Rows processed or released since, or claimed by
+    /// another issuer after a lapse, carry no lease or another one and are left alone.
+    pub async fn renew_reset_request_leases(
+        &self,
+        ids: &[i64],
+        held: Millis,
+        until: Millis,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        write_conn!(self, |conn| {
+            diesel::update(reset_requests::table.filter(reset_requests::id.eq_any(ids)))
+                .filter(reset_requests::lease_until.eq(held))
+                .set(reset_requests::lease_until.eq(until))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Every queued request, oldest first (operators and tests look at the queue).
     pub async fn list_reset_requests(&self) -> Result<Vec<ResetRequest>, StoreError> {
         with_conn!(self, |conn| {
@@ -326,6 +348,39 @@ mod tests {
             assert_eq!(again.len(), 1);
             assert_eq!(again[0].id, first[0].id);
             assert_eq!(again[0].lease_until, Some(2 * LEASE));
+        }
+
+        /// A renewal moves only the lease the renewing issuer still holds.
+        async fn a_held_lease_is_renewed_and_no_other(t: TestStore) {
+            let store = &t.store;
+            for email in ["a@example.test", "b@example.test", "c@example.test"] {
+                store.enqueue_reset_request(request(email, 0)).await.expect("enqueue");
+            }
+            let mine = store.claim_reset_requests(0, LEASE, 2).await.expect("claim");
+            let ids: Vec<i64> = mine.iter().map(|r| r.id).collect();
+            // One is released; the other stays leased until LEASE.
+            store.release_reset_requests(&ids[1..]).await.expect("release");
+            let third = store.claim_reset_requests(0, 3 * LEASE, 10).await.expect("claim");
+            assert_eq!(third.len(), 2, "the released one and the third");
+
+            // Renewing all of them, as their first claimer: only the row still under its
+            // lease moves; the others now carry the other claim's lease.
+            let all: Vec<i64> = ids.iter().copied().chain(third.iter().map(|r| r.id)).collect();
+            store.renew_reset_request_leases(&all, LEASE, 5 * LEASE).await.expect("renew");
+            let leases: Vec<_> = store
+                .list_reset_requests()
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|r| (r.id, r.lease_until))
+                .collect();
+            assert_eq!(
+                leases,
+                [(ids[0], Some(5 * LEASE)), (ids[1], Some(3 * LEASE)), (third[1].id, Some(3 * LEASE))]
+            );
+            // Renewed, it is not due when the first lease would have ended.
+            let due = store.claim_reset_requests(LEASE, LEASE, 10).await.expect("claim");
+            assert!(due.is_empty(), "{due:?}");
         }
 
         async fn issuing_for_a_request_deletes_it_once(t: TestStore) {

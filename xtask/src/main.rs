@@ -32,38 +32,28 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask regen [--check]
-       cargo xtask bench [--help | OPTIONS]
+use clap::{Parser, Subcommand};
 
-  regen          merge openapi/sources/*.yaml into openapi/resetd.yaml and
-                 regenerate generated/api and generated/client
-  regen --check  generate in memory and compare with the files on disk;
-                 exits non-zero naming every stale, missing or extra file
-  bench          run resetd under load and write bench/results.md";
-
-/// What the command line asked for.
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
-    Regen {
-        check: bool,
-    },
-    /// The arguments after `bench`, parsed by `bench::main`.
-    Bench(Vec<String>),
-    Help,
+/// The project's own tasks, run as `cargo xtask TASK`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
 }
 
-fn parse_args(args: &[String]) -> Result<Command, String> {
-    match args {
-        [] => Err("missing subcommand".to_string()),
-        [cmd, rest @ ..] if cmd == "regen" => match rest {
-            [] => Ok(Command::Regen { check: false }),
-            [flag] if flag == "--check" => Ok(Command::Regen { check: true }),
-            _ => Err(format!("unexpected arguments to regen: {}", rest.join(" "))),
-        },
-        [cmd, rest @ ..] if cmd == "bench" => Ok(Command::Bench(rest.to_vec())),
-        [flag, ..] if flag == "-h" || flag == "--help" || flag == "help" => Ok(Command::Help),
-        [other, ..] => Err(format!("unknown subcommand `{other}`")),
-    }
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Merge openapi/sources/*.yaml into openapi/resetd.yaml and regenerate generated/api and
+    /// generated/client.
+    Regen {
+        /// Generate in memory and compare with the files on disk; exits non-zero naming every
+        /// stale, missing or extra file.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run resetd under load and write bench/results.md.
+    Bench(bench::BenchCli),
 }
 
 /// The workspace root: xtask lives one level below it. Using the compile-time
@@ -78,25 +68,9 @@ fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match parse_args(&args) {
-        Ok(command) => command,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match command {
-        Command::Help => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Command::Regen { check } => run_regen(&workspace_root(), check),
-        Command::Bench(args) if args.iter().any(|a| a == "-h" || a == "--help") => {
-            println!("{}", bench::USAGE);
-            ExitCode::SUCCESS
-        }
-        Command::Bench(args) => bench::main(&workspace_root(), &args),
+    match Cli::parse().task {
+        Task::Regen { check } => run_regen(&workspace_root(), check),
+        Task::Bench(args) => bench::main(&workspace_root(), args.into()),
     }
 }
 
@@ -147,33 +121,42 @@ fn run_regen(root: &Path, check: bool) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory as _;
+
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn parse(list: &[&str]) -> Result<Task, clap::Error> {
+        let argv = std::iter::once("cargo xtask").chain(list.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| cli.task)
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn parses_regen_and_check() {
-        assert_eq!(
-            parse_args(&args(&["regen"])),
-            Ok(Command::Regen { check: false })
-        );
-        assert_eq!(
-            parse_args(&args(&["regen", "--check"])),
-            Ok(Command::Regen { check: true })
-        );
-        assert!(parse_args(&args(&["regen", "--chek"])).is_err());
-        assert!(parse_args(&args(&["bnech"])).is_err());
-        assert!(parse_args(&args(&[])).is_err());
+        assert!(matches!(
+            parse(&["regen"]),
+            Ok(Task::Regen { check: false })
+        ));
+        assert!(matches!(
+            parse(&["regen", "--check"]),
+            Ok(Task::Regen { check: true })
+        ));
+        assert!(parse(&["regen", "--chek"]).is_err());
+        assert!(parse(&["bnech"]).is_err());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]
     fn hands_bench_its_arguments() {
-        assert_eq!(
-            parse_args(&args(&["bench", "--quick", "--db", "sqlite"])),
-            Ok(Command::Bench(args(&["--quick", "--db", "sqlite"])))
-        );
-        assert_eq!(parse_args(&args(&["bench"])), Ok(Command::Bench(vec![])));
+        let Ok(Task::Bench(args)) = parse(&["bench", "--quick", "--db", "sqlite"]) else {
+            panic!("bench not parsed");
+        };
+        let args = bench::BenchArgs::from(args);
+        assert!(args.quick);
+        assert!(matches!(parse(&["bench"]), Ok(Task::Bench(_))));
     }
 }

@@ -3,27 +3,32 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: cargo xtask bench [--db sqlite|postgres|all] [--quick] [--out FILE]
-                        [--profile release|dev] [--connections N]
-
-  --db            the store to run against; repeat or list with commas (default sqlite).
-                  postgres: a fresh database on the server named by RESETD_BENCH_PG_URL
-                  (else RESETD_TEST_PG_URL), dropped afterwards
-  --quick         a smoke run of a few seconds: every scenario, tiny windows; fails
-                  on any request error, never on performance figures
-  --out FILE      where to write the markdown table (default bench/results.md)
-  --profile P     build resetd (and the load generator) with this cargo profile
-                  (default release; dev reuses the test build, for CI smoke runs:
-                  its figures say nothing about performance)
-  --connections N keep-alive connections for the HTTP scenarios (default 16)
-  --only LIST     run only these scenarios (comma-separated names), e.g. while
-                  profiling one of them; ratios without both sides read n/a";
+use clap::ValueEnum;
 
 /// The stores a run can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
     Sqlite,
     Postgres,
+}
+
+/// What `--db` accepts: a store, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DbChoice {
+    Sqlite,
+    #[value(alias = "postgresql")]
+    Postgres,
+    All,
+}
+
+impl DbChoice {
+    fn dbs(self) -> &'static [Db] {
+        match self {
+            DbChoice::Sqlite => &[Db::Sqlite],
+            DbChoice::Postgres => &[Db::Postgres],
+            DbChoice::All => &[Db::Sqlite, Db::Postgres],
+        }
+    }
 }
 
 impl Db {
@@ -43,9 +48,10 @@ impl Db {
 }
 
 /// The cargo profile resetd and the load generator are built with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
     Release,
+    #[value(alias = "debug")]
     Dev,
 }
 
@@ -177,78 +183,83 @@ impl Timing {
     };
 }
 
-/// Parses what follows `bench` on the command line.
-pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
-    let mut parsed = BenchArgs::default();
-    let mut dbs: Vec<Db> = Vec::new();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| rest.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag {
-            "--db" => {
-                for name in value("--db")?.split(',') {
-                    let more: &[Db] = match name.trim() {
-                        "sqlite" => &[Db::Sqlite],
-                        "postgres" | "postgresql" => &[Db::Postgres],
-                        "all" => &[Db::Sqlite, Db::Postgres],
-                        other => return Err(format!("unknown --db `{other}`")),
-                    };
-                    for db in more {
-                        if !dbs.contains(db) {
-                            dbs.push(*db);
-                        }
-                    }
-                }
+/// `cargo xtask bench`'s command line, as clap reads it; [`BenchArgs`] is what a run uses.
+#[derive(Debug, clap::Args)]
+pub struct BenchCli {
+    /// The store to run against; repeat or list with commas. postgres: a fresh database on
+    /// the server named by RESETD_BENCH_PG_URL (else RESETD_TEST_PG_URL), dropped afterwards.
+    #[arg(
+        long = "db",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite"
+    )]
+    db: Vec<DbChoice>,
+    /// A smoke run of a few seconds: every scenario, tiny windows; fails on any request
+    /// error, never on performance figures.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the markdown table [default: bench/results.md].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Build resetd (and the load generator) with this cargo profile; dev reuses the test
+    /// build, for CI smoke runs: its figures say nothing about performance.
+    #[arg(long, value_enum, default_value = "release")]
+    profile: Profile,
+    /// Keep-alive connections for the HTTP scenarios.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    connections: u16,
+    /// Run only these scenarios (comma-separated), e.g. while profiling one of them; ratios
+    /// without both sides read n/a.
+    #[arg(long, value_delimiter = ',', value_parser = scenario)]
+    only: Vec<String>,
+}
+
+/// One name of [`SCENARIOS`], spaces around it allowed (`--only "redeem, floor-argon2"`).
+fn scenario(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if SCENARIOS.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("one of {}", SCENARIOS.join(", ")))
+    }
+}
+
+impl From<BenchCli> for BenchArgs {
+    fn from(cli: BenchCli) -> Self {
+        let mut dbs: Vec<Db> = Vec::new();
+        for db in cli.db.iter().flat_map(|choice| choice.dbs()) {
+            if !dbs.contains(db) {
+                dbs.push(*db);
             }
-            "--quick" if inline.is_none() => parsed.quick = true,
-            "--out" => parsed.out = Some(PathBuf::from(value("--out")?)),
-            "--profile" => {
-                parsed.profile = match value("--profile")?.as_str() {
-                    "release" => Profile::Release,
-                    "dev" | "debug" => Profile::Dev,
-                    other => return Err(format!("unknown --profile `{other}`")),
-                }
-            }
-            "--connections" => {
-                let text = value("--connections")?;
-                parsed.connections = match text.parse::<usize>() {
-                    Ok(n) if (1..=1024).contains(&n) => n,
-                    _ => return Err(format!("--connections must be 1 to 1024, not `{text}`")),
-                };
-            }
-            "--only" => {
-                for name in value("--only")?.split(',') {
-                    let name = name.trim();
-                    if !SCENARIOS.contains(&name) {
-                        return Err(format!(
-                            "unknown scenario `{name}` (one of {})",
-                            SCENARIOS.join(", ")
-                        ));
-                    }
-                    parsed.only.push(name.to_owned());
-                }
-            }
-            other => return Err(format!("unexpected argument `{other}`")),
+        }
+        BenchArgs {
+            dbs,
+            quick: cli.quick,
+            out: cli.out,
+            profile: cli.profile,
+            connections: usize::from(cli.connections),
+            only: cli.only,
         }
     }
-    if !dbs.is_empty() {
-        parsed.dbs = dbs;
-    }
-    Ok(parsed)
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
+
+    /// Parses what follows `bench` on the command line.
+    fn parse(args: &[String]) -> Result<BenchArgs, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Bench {
+            #[command(flatten)]
+            bench: BenchCli,
+        }
+        let argv = std::iter::once("bench".to_owned()).chain(args.iter().cloned());
+        Bench::try_parse_from(argv).map(|parsed| parsed.bench.into())
+    }
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

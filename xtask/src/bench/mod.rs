@@ -25,14 +25,14 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use self::cli::{BenchArgs, Db};
+use self::cli::Db;
 use self::error::BenchError;
 use self::machine::Machine;
 use self::report::{DbReport, Memory, Report, Row, Scenario, Setup};
 use self::scenarios::{Scenarios, HEALTH_PROBE_INTERVAL};
 use self::server::{Argon2Config, Server, ServerSetup};
 
-pub use self::cli::USAGE;
+pub use self::cli::{BenchArgs, BenchCli};
 
 /// resetd's default argon2id parameters (OWASP's minimum), set explicitly so that the
 /// floor hashes with exactly what the server does.
@@ -40,15 +40,8 @@ const ARGON2_MEMORY_KIB: u32 = 19_456;
 const ARGON2_ITERATIONS: u32 = 2;
 const ARGON2_PARALLELISM: u32 = 1;
 
-/// Runs `cargo xtask bench ARGS` (the arguments after `bench`).
-pub fn main(root: &Path, args: &[String]) -> ExitCode {
-    let args = match cli::parse(args) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+/// Runs `cargo xtask bench ARGS`.
+pub fn main(root: &Path, args: BenchArgs) -> ExitCode {
     let resetd = match binaries::prepare(root, &args) {
         Ok(binaries::Next::RunHere { resetd }) => resetd,
         Ok(binaries::Next::RanElsewhere(status)) => {

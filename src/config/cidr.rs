@@ -1,16 +1,18 @@
 //! IP networks in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`, or a bare address for one
-//! host), for the `[security] trusted_proxies` list.
+//! host), for the `[security] trusted_proxies` list. `ipnet` does the masking, containment
+//! and printing; this type adds what an operator's list needs on top: a bare address means
+//! one host, a prefix with host bits set is refused (not silently masked), and IPv4-mapped
+//! IPv6 peers match IPv4 networks.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
-/// An IPv4 or IPv6 network: an address whose bits past `prefix` are zero.
+use ipnet::IpNet;
+
+/// An IPv4 or IPv6 network: an address whose bits past its prefix are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidCidr {
@@ -32,28 +34,8 @@ impl Cidr {
     /// Whether `ip` is in this network. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`)
     /// counts as the IPv4 address it carries, as a dual-stack socket reports IPv4 peers.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = mask_u32(self.prefix);
-                u32::from(ip) & mask == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = mask_u128(self.prefix);
-                u128::from(ip) & mask == u128::from(net)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
     }
-}
-
-/// The top `prefix` bits set (`prefix` at most 32).
-fn mask_u32(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
-}
-
-/// The top `prefix` bits set (`prefix` at most 128).
-fn mask_u128(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
 }
 
 impl FromStr for Cidr {
@@ -66,45 +48,39 @@ impl FromStr for Cidr {
             None => (s, None),
         };
         let addr: IpAddr = addr.parse().map_err(|_| syntax())?;
-        let (family, max) = match addr {
-            IpAddr::V4(_) => ("IPv4", 32),
-            IpAddr::V6(_) => ("IPv6", 128),
-        };
-        let prefix = match prefix {
-            None => max,
+        let net = match prefix {
+            None => IpNet::from(addr),
             // Digits only: `u8::from_str` would also take a leading `+`.
             Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
-                let value: u16 = p.parse().map_err(|_| syntax())?;
-                match u8::try_from(value) {
-                    Ok(value) if value <= max => value,
-                    _ => {
-                        return Err(InvalidCidr::PrefixTooLong {
-                            prefix: p.to_owned(),
-                            family,
-                            max,
-                        })
+                let too_long = || {
+                    let (family, max) = match addr {
+                        IpAddr::V4(_) => ("IPv4", 32),
+                        IpAddr::V6(_) => ("IPv6", 128),
+                    };
+                    InvalidCidr::PrefixTooLong {
+                        prefix: p.to_owned(),
+                        family,
+                        max,
                     }
-                }
+                };
+                let len = p.parse::<u8>().map_err(|_| too_long())?;
+                IpNet::new(addr, len).map_err(|_| too_long())?
             }
             Some(_) => return Err(syntax()),
         };
-        let network = match addr {
-            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask_u32(prefix))),
-            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask_u128(prefix))),
-        };
-        if network != addr {
+        if net.trunc() != net {
             return Err(InvalidCidr::HostBitsSet {
                 given: s.to_owned(),
-                network: format!("{network}/{prefix}"),
+                network: net.trunc().to_string(),
             });
         }
-        Ok(Cidr { network, prefix })
+        Ok(Cidr(net))
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        self.0.fmt(f)
     }
 }
 

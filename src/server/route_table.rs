@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use dropshot::ApiDescription;
 
-use crate::app::AppState;
+use super::AppState;
 
 /// The operation of requests no route matched (404, 405): one label for all of them, so
 /// scanners cannot grow the number of series.

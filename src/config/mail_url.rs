@@ -1,5 +1,6 @@
 //! Parses `mail.url` (see `INTERFACE.md`) into what a transport is built from, without side
-//! effects, so `resetd config check` can validate it.
+//! effects, so `resetd config check` can validate it. Here, in the configuration (a leaf), so
+//! that checking a configuration needs nothing of the mail module that sends with it.
 //!
 //! - `file://DIR`: one `.eml` file per message in DIR (relative or absolute)
 //! - `smtp://[user:pass@]host[:port]`: plain SMTP, for local relays and test sinks (port 25)
@@ -39,10 +40,6 @@ pub enum MailUrlError {
     MissingUser,
     #[error("mail URL user name or password is not valid percent-encoded UTF-8")]
     BadCredentialEncoding,
-    #[error("mail directory could not be created: {0}")]
-    CreateDirectory(#[source] std::io::Error),
-    #[error("TLS could not be set up: {0}")]
-    Tls(#[source] lettre::transport::smtp::Error),
 }
 
 /// How the SMTP connection is protected.
