@@ -43,8 +43,10 @@ export async function createUser(email, password = 'Old-passw0rd-1') {
     headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ email, password, status: 'active' }),
   });
-  assert.equal(answer.status, 201, await answer.text());
-  return answer.json();
+  // One read of the body: a Response's body can be consumed only once.
+  const text = await answer.text();
+  assert.equal(answer.status, 201, text);
+  return JSON.parse(text);
 }
 
 /** How many mails the sink has received so far. */
