@@ -4,7 +4,7 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseOk, HttpResponseUpdatedNoContent};
 use resetd_api::errors::SelfcommunityHttpError;
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses;
 use resetd_api::types::{
     SelfcommunityError, SelfcommunityErrorItem, SelfcommunityErrorMessage,
     SelfcommunityRecoverRequest, SelfcommunityResetRequest, SelfcommunityResetResponse,
@@ -23,7 +23,7 @@ const CLIENT_ID: &str = "selfcommunity";
 const SCOPE: &str = "read write";
 
 /// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
-type Answer<T> = Result<OrTooManyRequests<T, SelfcommunityHttpError>, SelfcommunityHttpError>;
+type Answer<T> = Result<responses::Answer<T, SelfcommunityHttpError>, SelfcommunityHttpError>;
 
 pub async fn recover_account(
     call: &Call<'_>,
@@ -162,8 +162,8 @@ fn not_available() -> SelfcommunityHttpError {
 
 /// Past a per-IP limit: Django REST framework's throttling answer, which also sends
 /// `Retry-After`.
-fn throttled<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, SelfcommunityHttpError> {
-    OrTooManyRequests::too_many_requests(
+fn throttled<T>(retry_after: RetryAfter) -> responses::Answer<T, SelfcommunityHttpError> {
+    responses::Answer::too_many_requests(
         error(
             ErrorStatusCode::TOO_MANY_REQUESTS,
             "throttled",

@@ -4,7 +4,7 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseOk};
 use resetd_api::errors::StrapiHttpError;
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses;
 use resetd_api::types::{
     StrapiAuthResponse, StrapiError, StrapiErrorDetail, StrapiForgotPasswordRequest,
     StrapiOkResponse, StrapiResetPasswordRequest, StrapiUser,
@@ -22,7 +22,7 @@ const CLIENT_ID: &str = "strapi";
 const SCOPE: &str = "";
 
 /// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
-type Answer<T> = Result<OrTooManyRequests<HttpResponseOk<T>, StrapiHttpError>, StrapiHttpError>;
+type Answer<T> = Result<responses::Answer<HttpResponseOk<T>, StrapiHttpError>, StrapiHttpError>;
 
 pub async fn forgot_password(
     call: &Call<'_>,
@@ -132,8 +132,8 @@ fn not_available() -> StrapiHttpError {
 
 /// Past a per-IP limit: 429 in Strapi's error shape, the message its rate limiter uses,
 /// and when to try again.
-fn too_many_requests<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, StrapiHttpError> {
-    OrTooManyRequests::too_many_requests(
+fn too_many_requests<T>(retry_after: RetryAfter) -> responses::Answer<T, StrapiHttpError> {
+    responses::Answer::too_many_requests(
         error(
             ErrorStatusCode::TOO_MANY_REQUESTS,
             "Too many requests, please try again later.",

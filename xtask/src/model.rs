@@ -75,9 +75,6 @@ pub struct Operation {
     /// The Rust error type: `x-resetd-error-type.name` of the schema shared by
     /// the error statuses; `None` (no error statuses) means `dropshot::HttpError`.
     pub error_type: Option<String>,
-    /// The 429 response declares a `Retry-After` header: the trait answers
-    /// `responses::OrTooManyRequests<_, {error type}>`, whose refusal sends it.
-    pub retry_after: bool,
 }
 
 impl Operation {

@@ -30,7 +30,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdCreateUserRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseCreated<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseCreated<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Show an account (admin)
@@ -45,7 +48,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::ResetdAdminGetUserPath>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Change an account's status or nickname (admin)
@@ -62,7 +68,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::ResetdAdminUpdateUserPath>,
         body: crate::JsonBody<crate::types::ResetdUpdateUserRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Issue a reset code or link (admin)
@@ -83,9 +92,12 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::ResetdAdminIssueRecoveryPath>,
         body: crate::JsonBody<crate::types::ResetdRecoveryRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseHeaders<
-            ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
-            crate::params::ResetdAdminIssueRecoveryHeaders,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+                crate::params::ResetdAdminIssueRecoveryHeaders,
+            >,
+            crate::errors::ResetdHttpError,
         >,
         crate::errors::ResetdHttpError,
     >;
@@ -113,7 +125,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
             crate::errors::StrapiHttpError,
         >,
@@ -152,7 +164,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
                 crate::params::StrapiApiResetPasswordHeaders,
@@ -188,7 +200,10 @@ pub trait ResetdApi {
     async fn ipcola_get_captcha(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaCaptchaResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaCaptchaResponse>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// user reset password
@@ -221,7 +236,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::IpcolaResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// send email vcode
@@ -259,7 +277,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::IpcolaSendEmailVcodeRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// Recover an account
@@ -284,7 +305,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityRecoverRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseUpdatedNoContent,
             crate::errors::SelfcommunityHttpError,
         >,
@@ -320,7 +341,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityResetRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
                 crate::params::SelfcommunityResetPasswordHeaders,
@@ -350,7 +371,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityValidationCodeRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseUpdatedNoContent,
             crate::errors::SelfcommunityHttpError,
         >,
@@ -386,7 +407,10 @@ pub trait ResetdApi {
     async fn cloudreve_v4_get_captcha(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Send reset password email
@@ -429,7 +453,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::CloudreveSendResetEmailRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Reset password via temp link
@@ -465,7 +492,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::CloudreveV4ResetPasswordPath>,
         body: crate::JsonBody<crate::types::CloudreveResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Send a password-reset code by email
@@ -490,7 +520,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
             crate::errors::StrapiHttpError,
         >,
@@ -527,7 +557,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
                 crate::params::StrapiResetPasswordHeaders,
@@ -546,7 +576,10 @@ pub trait ResetdApi {
     async fn resetd_healthz(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdHealth>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdHealth>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Readiness
@@ -559,7 +592,10 @@ pub trait ResetdApi {
     async fn resetd_readyz(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdReadiness>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdReadiness>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Get CAPTCHA
@@ -590,7 +626,10 @@ pub trait ResetdApi {
     async fn cloudreve_get_captcha(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Send reset password email
@@ -631,7 +670,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::CloudreveSendResetEmailRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Reset password via temp link
@@ -665,7 +707,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::CloudreveResetPasswordPath>,
         body: crate::JsonBody<crate::types::CloudreveResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Introspect a token
@@ -684,7 +729,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdIntrospectRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdIntrospection>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdIntrospection>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Log in with email and password
@@ -711,7 +759,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdLoginRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
                 crate::params::ResetdLoginHeaders,
@@ -720,6 +768,317 @@ pub trait ResetdApi {
         >,
         crate::errors::ResetdHttpError,
     >;
+    /// Answers a CORS preflight (`OPTIONS`) for a path whose operations use `methods`.
+    /// Every generated `preflight_*` endpoint calls it.
+    fn preflight(
+        rqctx: &::dropshot::RequestContext<Self::Context>,
+        methods: &'static [::http::Method],
+    ) -> ::http::Response<::dropshot::Body>;
+    /// The CORS preflight of `/admin/users`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/admin/users/{id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(
+            Self::preflight(&rqctx, &[::http::Method::GET, ::http::Method::PATCH]),
+        )
+    }
+    /// The CORS preflight of `/admin/users/{id}/recovery`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}/recovery",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id_recovery(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdRecoveryPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/auth/forgot-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/auth/forgot-password",
+    unpublished = true,
+    }]
+    async fn preflight_api_auth_forgot_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/auth/reset-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/auth/reset-password",
+    unpublished = true,
+    }]
+    async fn preflight_api_auth_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/user/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/api/user/reset_password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/reset_password",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/user/send_email_vcode`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/send_email_vcode",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_send_email_vcode(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/recover/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/recover/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_recover(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/reset/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/reset/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/verify/validation_code/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/verify/validation_code/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_verify_validation_code(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v4/site/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/site/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_site_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/api/v4/user/reset`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/user/reset",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_user_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v4/user/reset/{user_id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/user/reset/{user_id}",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_user_reset_user_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightApiV4UserResetUserIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PATCH]))
+    }
+    /// The CORS preflight of `/auth/forgot-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/auth/forgot-password",
+    unpublished = true,
+    }]
+    async fn preflight_auth_forgot_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/auth/reset-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/auth/reset-password",
+    unpublished = true,
+    }]
+    async fn preflight_auth_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/healthz`.
+    #[endpoint{method = OPTIONS,
+    path = "/healthz",
+    unpublished = true,
+    }]
+    async fn preflight_healthz(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/readyz`.
+    #[endpoint{method = OPTIONS,
+    path = "/readyz",
+    unpublished = true,
+    }]
+    async fn preflight_readyz(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/site/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/site/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_site_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/user/reset`.
+    #[endpoint{method = OPTIONS,
+    path = "/user/reset",
+    unpublished = true,
+    }]
+    async fn preflight_user_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/user/reset/{user_id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/user/reset/{user_id}",
+    unpublished = true,
+    }]
+    async fn preflight_user_reset_user_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightUserResetUserIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PATCH]))
+    }
+    /// The CORS preflight of `/v1/introspect`.
+    #[endpoint{method = OPTIONS,
+    path = "/v1/introspect",
+    unpublished = true,
+    }]
+    async fn preflight_v1_introspect(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/v1/login`.
+    #[endpoint{method = OPTIONS,
+    path = "/v1/login",
+    unpublished = true,
+    }]
+    async fn preflight_v1_login(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
 }
 #[cfg(test)]
 mod tests {
