@@ -75,6 +75,11 @@ pub struct Operation {
     /// The Rust error type: `x-resetd-error-type.name` of the schema shared by
     /// the error statuses; `None` (no error statuses) means `dropshot::HttpError`.
     pub error_type: Option<String>,
+    /// The 429 response declares a `Retry-After` header. The generator needs no branch on
+    /// it (every answer goes through `responses::Answer`, which can send it); the
+    /// validator's reading of it is what its tests check.
+    #[allow(dead_code)]
+    pub retry_after: bool,
 }
 
 impl Operation {

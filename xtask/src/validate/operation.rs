@@ -94,9 +94,7 @@ impl OpContext<'_> {
             .request_body
             .as_ref()
             .and_then(|body| self.request_body(body));
-        // Whether the 429 declares `Retry-After` only matters to validation: every answer
-        // goes through `responses::Answer`, which can send it.
-        let (success, error_schema, _retry_after) = self.responses(&op.responses, error_types);
+        let (success, error_schema, retry_after) = self.responses(&op.responses, error_types);
         let error_type = error_schema
             .as_deref()
             .and_then(|schema| error_types.get(schema))
@@ -118,6 +116,7 @@ impl OpContext<'_> {
             body,
             success: success?,
             error_type,
+            retry_after,
         })
     }
 }
