@@ -349,8 +349,14 @@ pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
             assert_eq!(answer.status, 429, "{json}");
             assert_eq!(
                 json,
+                // The seed's `{code, message}` plus Strapi's own error envelope.
                 serde_json::json!({
-                    "code": 429, "message": "Too many requests, please try again later."
+                    "code": 429, "message": "Too many requests, please try again later.",
+                    "data": null,
+                    "error": {
+                        "status": 429, "name": "RateLimitError", "details": {},
+                        "message": "Too many requests, please try again later."
+                    }
                 })
             );
         }
@@ -365,7 +371,11 @@ pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
             assert_eq!(answer.status, 429, "{json}");
             assert_eq!(
                 json,
-                serde_json::json!({ "detail": "Request was throttled.", "code": "throttled" })
+                // DRF's `{detail, code}` plus the `errors` list SelfCommunity's SDK reads.
+                serde_json::json!({
+                    "detail": "Request was throttled.", "code": "throttled",
+                    "errors": [{ "code": "throttled", "message": "Request was throttled." }]
+                })
             );
         }
     }
