@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod cidr;
 mod clients;
+mod cors;
 mod credentials;
 mod dialects;
 mod load;
@@ -24,6 +25,7 @@ mod validate;
 
 pub use cidr::{Cidr, InvalidCidr};
 pub use clients::{is_scope_token, ClientConfig, DEFAULT_CLIENT_ID};
+pub use cors::{CorsConfig, ANY_ORIGIN};
 pub use credentials::{Argon2Config, SessionConfig};
 pub use dialects::{DialectConfig, DialectsConfig, IpcolaConfig};
 pub use load::{ConfigSource, ConfigSources, CONFIG_FILE_ENV, ENV_KEYS};
@@ -85,6 +87,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub metrics: MetricsConfig,
     pub introspection: IntrospectionConfig,
+    pub cors: CorsConfig,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             metrics: MetricsConfig::default(),
             introspection: IntrospectionConfig::default(),
+            cors: CorsConfig::default(),
         }
     }
 }

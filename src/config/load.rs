@@ -21,6 +21,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RESETD_RATE_LIMITS", "security.rate_limits"),
     ("RESETD_METRICS_TOKEN", "metrics.token"),
     ("RESETD_INTROSPECTION_TOKEN", "introspection.token"),
+    ("RESETD_CORS_ALLOWED_ORIGINS", "cors.allowed_origins"),
 ];
 
 /// The environment variable naming the config file.

@@ -280,3 +280,51 @@ fn secrets_are_redacted() {
     );
     assert!(format!("{config:?}").contains("<redacted>"));
 }
+
+#[test]
+fn cors_is_off_by_default_and_its_env_var_takes_a_comma_list() {
+    let config = Config::load(None, &BTreeMap::new()).expect("defaults load");
+    assert!(config.cors.allowed_origins.is_empty());
+    let config = Config::load(
+        None,
+        &env(&[(
+            "RESETD_CORS_ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:3000",
+        )]),
+    )
+    .expect("loads");
+    assert_eq!(
+        config.cors.allowed_origins,
+        ["https://app.example.com", "http://localhost:3000"]
+    );
+    assert!(config.cors.allows("http://localhost:3000"));
+    assert!(!config.cors.allows("http://localhost:3001"));
+}
+
+#[test]
+fn cors_refuses_what_is_not_an_origin_and_a_wildcard_with_credentials() {
+    for origin in [
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://APP.example.com",
+        "https://app.example.com:443",
+    ] {
+        let err =
+            Config::load(None, &env(&[("RESETD_CORS_ALLOWED_ORIGINS", origin)])).expect_err(origin);
+        assert!(err.to_string().contains("cors.allowed_origins"), "{err}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("resetd.toml");
+    std::fs::write(
+        &path,
+        "[cors]\nallowed_origins = [\"*\"]\nallow_credentials = true\n",
+    )
+    .expect("write");
+    let err = Config::load(Some(&path), &BTreeMap::new()).expect_err("rejected");
+    assert!(err.to_string().contains("allow_credentials"), "{err}");
+    std::fs::write(&path, "[cors]\nallowed_origins = [\"*\"]\n").expect("write");
+    let config = Config::load(Some(&path), &BTreeMap::new()).expect("loads");
+    assert!(config.cors.allows_any() && config.cors.allows("https://any.example"));
+}

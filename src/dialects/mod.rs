@@ -6,6 +6,7 @@
 //! dialects (IPCola, Cloudreve) get the `Result` and answer a bad body in their envelope;
 //! the others answer it through their error type's `From<HttpError>`.
 
+mod answered;
 mod call;
 mod cloudreve;
 mod ipcola;
@@ -24,17 +25,19 @@ use resetd_api::errors::{
     CloudreveHttpError, IpcolaHttpError, ResetdHttpError, SelfcommunityHttpError, StrapiHttpError,
 };
 use resetd_api::params::{
-    CloudreveResetPasswordPath, ResetdAdminGetUserPath, ResetdAdminIssueRecoveryHeaders,
-    ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
-    SelfcommunityResetPasswordHeaders, StrapiResetPasswordHeaders,
+    CloudreveResetPasswordPath, CloudreveV4ResetPasswordPath, ResetdAdminGetUserPath,
+    ResetdAdminIssueRecoveryHeaders, ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath,
+    ResetdLoginHeaders, SelfcommunityResetPasswordHeaders, StrapiApiResetPasswordHeaders,
+    StrapiResetPasswordHeaders,
 };
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses::Answer;
 use resetd_api::types;
 use resetd_api::{JsonBody, ResetdApi};
 use tracing::Instrument as _;
 
 use crate::logging::request_span;
 use crate::server::AppState;
+use answered::Answered as _;
 use call::Call;
 
 /// The headers of an answer that carries a token or a reset code: no cache may keep it
@@ -54,52 +57,65 @@ pub enum ResetdServer {}
 impl ResetdApi for ResetdServer {
     type Context = AppState;
 
+    fn preflight(
+        rqctx: &RequestContext<AppState>,
+        methods: &'static [http::Method],
+    ) -> http::Response<dropshot::Body> {
+        let cors = &rqctx.context().core.config().cors;
+        crate::server::cors::preflight(cors, rqctx.request.headers(), methods)
+    }
+
     async fn ipcola_send_email_vcode(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::IpcolaSendEmailVcodeRequest>,
-    ) -> Result<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError>, IpcolaHttpError> {
         let call = Call::new(&rqctx);
         async { ipcola::send_email_vcode(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn ipcola_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::IpcolaResetPasswordRequest>,
-    ) -> Result<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError>, IpcolaHttpError> {
         let call = Call::new(&rqctx);
         async { ipcola::reset_password(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn ipcola_get_captcha(
         rqctx: RequestContext<AppState>,
-    ) -> Result<HttpResponseOk<types::IpcolaCaptchaResponse>, IpcolaHttpError> {
+    ) -> Result<
+        Answer<HttpResponseOk<types::IpcolaCaptchaResponse>, IpcolaHttpError>,
+        IpcolaHttpError,
+    > {
         ipcola::get_captcha(&Call::new(&rqctx))
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn strapi_forgot_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::StrapiForgotPasswordRequest>,
-    ) -> Result<
-        OrTooManyRequests<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>,
-        StrapiHttpError,
-    > {
+    ) -> Result<Answer<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>, StrapiHttpError>
+    {
         let call = Call::new(&rqctx);
         async { strapi::forgot_password(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn strapi_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::StrapiResetPasswordRequest>,
     ) -> Result<
-        OrTooManyRequests<
+        Answer<
             HttpResponseHeaders<
                 HttpResponseOk<types::StrapiAuthResponse>,
                 StrapiResetPasswordHeaders,
@@ -115,56 +131,159 @@ impl ResetdApi for ResetdServer {
             .map(|answer| {
                 answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(StrapiResetPasswordHeaders)))
             })
+            .answered(&rqctx)
     }
 
     async fn cloudreve_send_reset_email(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::CloudreveSendResetEmailRequest>,
-    ) -> Result<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError> {
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
         let call = Call::new(&rqctx);
         async { cloudreve::send_reset_email(&call, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn cloudreve_reset_password(
         rqctx: RequestContext<AppState>,
         path: Path<CloudreveResetPasswordPath>,
         body: JsonBody<types::CloudreveResetPasswordRequest>,
-    ) -> Result<HttpResponseOk<types::CloudreveUserResponse>, CloudreveHttpError> {
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveUserResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
         let path = path.into_inner();
         let call = Call::new(&rqctx);
         async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn cloudreve_get_captcha(
         rqctx: RequestContext<AppState>,
-    ) -> Result<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError> {
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
         cloudreve::get_captcha(&Call::new(&rqctx))
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
+    }
+
+    async fn strapi_api_forgot_password(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::StrapiForgotPasswordRequest>,
+    ) -> Result<Answer<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>, StrapiHttpError>
+    {
+        let call = Call::new(&rqctx);
+        async { strapi::forgot_password(&call, call.read(body).await?).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .answered(&rqctx)
+    }
+
+    async fn strapi_api_reset_password(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::StrapiResetPasswordRequest>,
+    ) -> Result<
+        Answer<
+            HttpResponseHeaders<
+                HttpResponseOk<types::StrapiAuthResponse>,
+                StrapiApiResetPasswordHeaders,
+            >,
+            StrapiHttpError,
+        >,
+        StrapiHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { strapi::reset_password(&call, call.read(body).await?).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .map(|answer| {
+                answer.map(|ok| {
+                    HttpResponseHeaders::new(ok, no_store!(StrapiApiResetPasswordHeaders))
+                })
+            })
+            .answered(&rqctx)
+    }
+
+    async fn cloudreve_v4_send_reset_email(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::CloudreveSendResetEmailRequest>,
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
+        let call = Call::new(&rqctx);
+        async { cloudreve::send_reset_email(&call, call.read(body).await).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .answered(&rqctx)
+    }
+
+    async fn cloudreve_v4_reset_password(
+        rqctx: RequestContext<AppState>,
+        path: Path<CloudreveV4ResetPasswordPath>,
+        body: JsonBody<types::CloudreveResetPasswordRequest>,
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveUserResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
+        let path = path.into_inner();
+        let call = Call::new(&rqctx);
+        async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .answered(&rqctx)
+    }
+
+    async fn cloudreve_v4_get_captcha(
+        rqctx: RequestContext<AppState>,
+    ) -> Result<
+        Answer<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError>,
+        CloudreveHttpError,
+    > {
+        cloudreve::get_captcha(&Call::new(&rqctx))
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .answered(&rqctx)
+    }
+
+    async fn selfcommunity_verify_validation_code(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::SelfcommunityValidationCodeRequest>,
+    ) -> Result<Answer<HttpResponseUpdatedNoContent, SelfcommunityHttpError>, SelfcommunityHttpError>
+    {
+        let call = Call::new(&rqctx);
+        async { selfcommunity::verify_validation_code(&call, call.read(body).await?).await }
+            .instrument(request_span(&rqctx.request_id))
+            .await
+            .answered(&rqctx)
     }
 
     async fn selfcommunity_recover_account(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::SelfcommunityRecoverRequest>,
-    ) -> Result<
-        OrTooManyRequests<HttpResponseUpdatedNoContent, SelfcommunityHttpError>,
-        SelfcommunityHttpError,
-    > {
+    ) -> Result<Answer<HttpResponseUpdatedNoContent, SelfcommunityHttpError>, SelfcommunityHttpError>
+    {
         let call = Call::new(&rqctx);
         async { selfcommunity::recover_account(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn selfcommunity_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::SelfcommunityResetRequest>,
     ) -> Result<
-        OrTooManyRequests<
+        Answer<
             HttpResponseHeaders<
                 HttpResponseOk<types::SelfcommunityResetResponse>,
                 SelfcommunityResetPasswordHeaders,
@@ -182,27 +301,30 @@ impl ResetdApi for ResetdServer {
                     HttpResponseHeaders::new(ok, no_store!(SelfcommunityResetPasswordHeaders))
                 })
             })
+            .answered(&rqctx)
     }
 
     async fn resetd_healthz(
-        _rqctx: RequestContext<AppState>,
-    ) -> Result<HttpResponseOk<types::ResetdHealth>, ResetdHttpError> {
-        resetd::healthz()
+        rqctx: RequestContext<AppState>,
+    ) -> Result<Answer<HttpResponseOk<types::ResetdHealth>, ResetdHttpError>, ResetdHttpError> {
+        resetd::healthz().answered(&rqctx)
     }
 
     async fn resetd_readyz(
         rqctx: RequestContext<AppState>,
-    ) -> Result<HttpResponseOk<types::ResetdReadiness>, ResetdHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::ResetdReadiness>, ResetdHttpError>, ResetdHttpError>
+    {
         resetd::readyz(&Call::new(&rqctx))
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn resetd_login(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdLoginRequest>,
     ) -> Result<
-        OrTooManyRequests<
+        Answer<
             HttpResponseHeaders<HttpResponseOk<types::ResetdTokenResponse>, ResetdLoginHeaders>,
             ResetdHttpError,
         >,
@@ -215,47 +337,54 @@ impl ResetdApi for ResetdServer {
             .map(|answer| {
                 answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(ResetdLoginHeaders)))
             })
+            .answered(&rqctx)
     }
 
     async fn resetd_introspect(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdIntrospectRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdIntrospection>, ResetdHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::ResetdIntrospection>, ResetdHttpError>, ResetdHttpError>
+    {
         let call = Call::new(&rqctx);
         async { resetd::introspect(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn resetd_admin_create_user(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdCreateUserRequest>,
-    ) -> Result<HttpResponseCreated<types::ResetdUser>, ResetdHttpError> {
+    ) -> Result<Answer<HttpResponseCreated<types::ResetdUser>, ResetdHttpError>, ResetdHttpError>
+    {
         let call = Call::new(&rqctx);
         async { resetd::admin_create_user(&call, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn resetd_admin_get_user(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminGetUserPath>,
-    ) -> Result<HttpResponseOk<types::ResetdUser>, ResetdHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::ResetdUser>, ResetdHttpError>, ResetdHttpError> {
         resetd::admin_get_user(&Call::new(&rqctx), &path.into_inner().id)
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn resetd_admin_update_user(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminUpdateUserPath>,
         body: JsonBody<types::ResetdUpdateUserRequest>,
-    ) -> Result<HttpResponseOk<types::ResetdUser>, ResetdHttpError> {
+    ) -> Result<Answer<HttpResponseOk<types::ResetdUser>, ResetdHttpError>, ResetdHttpError> {
         let id = path.into_inner().id;
         let call = Call::new(&rqctx);
         async { resetd::admin_update_user(&call, &id, call.read(body).await?).await }
             .instrument(request_span(&rqctx.request_id))
             .await
+            .answered(&rqctx)
     }
 
     async fn resetd_admin_issue_recovery(
@@ -263,7 +392,13 @@ impl ResetdApi for ResetdServer {
         path: Path<ResetdAdminIssueRecoveryPath>,
         body: JsonBody<types::ResetdRecoveryRequest>,
     ) -> Result<
-        HttpResponseHeaders<HttpResponseOk<types::ResetdRecovery>, ResetdAdminIssueRecoveryHeaders>,
+        Answer<
+            HttpResponseHeaders<
+                HttpResponseOk<types::ResetdRecovery>,
+                ResetdAdminIssueRecoveryHeaders,
+            >,
+            ResetdHttpError,
+        >,
         ResetdHttpError,
     > {
         let id = path.into_inner().id;
@@ -274,5 +409,6 @@ impl ResetdApi for ResetdServer {
             .map(|answer| {
                 HttpResponseHeaders::new(answer, no_store!(ResetdAdminIssueRecoveryHeaders))
             })
+            .answered(&rqctx)
     }
 }

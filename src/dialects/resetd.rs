@@ -3,7 +3,7 @@
 
 use dropshot::{ErrorStatusCode, HttpResponseCreated, HttpResponseOk};
 use resetd_api::errors::ResetdHttpError;
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses;
 use resetd_api::types::{
     ResetdCreateUserRequest, ResetdDialect, ResetdError, ResetdHealth, ResetdIntrospectRequest,
     ResetdIntrospection, ResetdLoginRequest, ResetdReadiness, ResetdRecovery,
@@ -46,7 +46,7 @@ pub async fn readyz(call: &Call<'_>) -> Answer<ResetdReadiness> {
 
 /// A login's answer, or a 429 with `Retry-After` (which the error type cannot carry).
 type LoginAnswer = Result<
-    OrTooManyRequests<HttpResponseOk<ResetdTokenResponse>, ResetdHttpError>,
+    responses::Answer<HttpResponseOk<ResetdTokenResponse>, ResetdHttpError>,
     ResetdHttpError,
 >;
 
@@ -81,7 +81,7 @@ pub async fn login(call: &Call<'_>, body: ResetdLoginRequest) -> LoginAnswer {
             ErrorStatusCode::UNAUTHORIZED,
             "invalid email or password",
         )),
-        Err(LoginError::TooManyRequests(retry_after)) => Ok(OrTooManyRequests::too_many_requests(
+        Err(LoginError::TooManyRequests(retry_after)) => Ok(responses::Answer::too_many_requests(
             error(
                 ErrorStatusCode::TOO_MANY_REQUESTS,
                 "too many failed logins from this client, try again later",

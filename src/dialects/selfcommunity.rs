@@ -1,13 +1,17 @@
 //! SelfCommunity v2: recover answers 204 for every email; a reset logs the user in and
-//! answers the token; errors are Django REST framework's `{detail, code}`.
+//! answers the token; the validation-code check answers 204 for a live code. Errors are
+//! Django REST framework's `{detail, code}` plus the `errors` list the official SDK reads.
 
 use dropshot::{ErrorStatusCode, HttpResponseOk, HttpResponseUpdatedNoContent};
 use resetd_api::errors::SelfcommunityHttpError;
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses;
 use resetd_api::types::{
-    SelfcommunityError, SelfcommunityRecoverRequest, SelfcommunityResetRequest,
-    SelfcommunityResetResponse, SelfcommunityToken,
+    SelfcommunityError, SelfcommunityErrorItem, SelfcommunityErrorMessage,
+    SelfcommunityRecoverRequest, SelfcommunityResetRequest, SelfcommunityResetResponse,
+    SelfcommunityToken, SelfcommunityValidationCodeRequest,
 };
+
+use crate::reset::policy::PolicyViolation;
 
 use crate::reset::{
     Binding, Dialect, RedeemError, Redemption, RequestError, RetryAfter, ServiceError,
@@ -19,7 +23,7 @@ const CLIENT_ID: &str = "selfcommunity";
 const SCOPE: &str = "read write";
 
 /// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
-type Answer<T> = Result<OrTooManyRequests<T, SelfcommunityHttpError>, SelfcommunityHttpError>;
+type Answer<T> = Result<responses::Answer<T, SelfcommunityHttpError>, SelfcommunityHttpError>;
 
 pub async fn recover_account(
     call: &Call<'_>,
@@ -55,9 +59,7 @@ pub async fn reset_password(
     let user = match call.core.redeem(Dialect::Selfcommunity, redemption).await {
         Ok(user) => user,
         Err(RedeemError::InvalidToken) => return Err(invalid_code()),
-        Err(RedeemError::PasswordRejected(why)) => {
-            return Err(bad_request("password_too_weak", &why.to_string()))
-        }
+        Err(RedeemError::PasswordRejected(why)) => return Err(password_rejected(&why)),
         Err(RedeemError::AccountBanned | RedeemError::AccountInactive) => {
             return Err(bad_request("invalid", "This account cannot be recovered."))
         }
@@ -85,8 +87,70 @@ pub async fn reset_password(
     .into())
 }
 
+pub async fn verify_validation_code(
+    call: &Call<'_>,
+    body: SelfcommunityValidationCodeRequest,
+) -> Answer<HttpResponseUpdatedNoContent> {
+    match call
+        .core
+        .check_token(
+            Dialect::Selfcommunity,
+            &body.validation_code,
+            call.client_ip,
+        )
+        .await
+    {
+        Ok(()) => Ok(HttpResponseUpdatedNoContent().into()),
+        Err(RedeemError::TooManyRequests(retry_after)) => Ok(throttled(retry_after)),
+        Err(RedeemError::DialectDisabled(_)) => Err(not_available()),
+        Err(RedeemError::Service(err)) => Err(service_error(&err)),
+        // A check never names a password or an account: every other outcome is a bad code.
+        Err(_) => Err(invalid_code()),
+    }
+}
+
+/// A field error on `validation_code`: SelfCommunity's reset screen shows its "invalid
+/// code" message for it.
 fn invalid_code() -> SelfcommunityHttpError {
-    bad_request("invalid_code", "Invalid or expired validation code.")
+    let detail = "Invalid or expired validation code.";
+    field_error("invalid_code", "validation_code", "invalid_code", detail)
+}
+
+/// A field error on `password` with Django's password-validator code, which
+/// SelfCommunity's reset screen turns into its message.
+fn password_rejected(why: &PolicyViolation) -> SelfcommunityHttpError {
+    let field_code = match why {
+        PolicyViolation::TooShort(_) => "password_too_short",
+        PolicyViolation::TooLong(_) => "password_too_long",
+        PolicyViolation::Common => "password_too_common",
+        PolicyViolation::EqualsEmail => "password_too_similar",
+        _ => "password_too_weak",
+    };
+    field_error(
+        "password_too_weak",
+        "password",
+        field_code,
+        &why.to_string(),
+    )
+}
+
+fn field_error(code: &str, field: &str, field_code: &str, detail: &str) -> SelfcommunityHttpError {
+    SelfcommunityHttpError::new(
+        ErrorStatusCode::BAD_REQUEST,
+        SelfcommunityError {
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+            errors: vec![SelfcommunityErrorItem {
+                field: Some(field.to_owned()),
+                messages: vec![SelfcommunityErrorMessage {
+                    code: field_code.to_owned(),
+                    message: detail.to_owned(),
+                }],
+                code: None,
+                message: None,
+            }],
+        },
+    )
 }
 
 fn not_available() -> SelfcommunityHttpError {
@@ -98,8 +162,8 @@ fn not_available() -> SelfcommunityHttpError {
 
 /// Past a per-IP limit: Django REST framework's throttling answer, which also sends
 /// `Retry-After`.
-fn throttled<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, SelfcommunityHttpError> {
-    OrTooManyRequests::too_many_requests(
+fn throttled<T>(retry_after: RetryAfter) -> responses::Answer<T, SelfcommunityHttpError> {
+    responses::Answer::too_many_requests(
         error(
             ErrorStatusCode::TOO_MANY_REQUESTS,
             "throttled",
@@ -130,12 +194,19 @@ fn bad_request(code: &str, detail: &str) -> SelfcommunityHttpError {
     error(ErrorStatusCode::BAD_REQUEST, code, detail)
 }
 
+/// An error of the whole request: `errors` has one entry without `field`.
 fn error(status: ErrorStatusCode, code: &str, detail: &str) -> SelfcommunityHttpError {
     SelfcommunityHttpError::new(
         status,
         SelfcommunityError {
             code: code.to_owned(),
             detail: detail.to_owned(),
+            errors: vec![SelfcommunityErrorItem {
+                field: None,
+                messages: Vec::new(),
+                code: Some(code.to_owned()),
+                message: Some(detail.to_owned()),
+            }],
         },
     )
 }

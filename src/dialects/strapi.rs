@@ -1,12 +1,13 @@
 //! Strapi users-permissions: `{ok: true}` for every forgot-password request, `{jwt, user}`
-//! after a reset, errors as `{code, message}` with `code` the HTTP status.
+//! after a reset, errors as the seed's `{code, message}` and Strapi 4/5's envelope
+//! `{data: null, error: {status, name, message, details}}` in one body.
 
 use dropshot::{ErrorStatusCode, HttpResponseOk};
 use resetd_api::errors::StrapiHttpError;
-use resetd_api::responses::OrTooManyRequests;
+use resetd_api::responses;
 use resetd_api::types::{
-    StrapiAuthResponse, StrapiError, StrapiForgotPasswordRequest, StrapiOkResponse,
-    StrapiResetPasswordRequest, StrapiUser,
+    StrapiAuthResponse, StrapiError, StrapiErrorDetail, StrapiForgotPasswordRequest,
+    StrapiOkResponse, StrapiResetPasswordRequest, StrapiUser,
 };
 
 use crate::reset::{
@@ -21,7 +22,7 @@ const CLIENT_ID: &str = "strapi";
 const SCOPE: &str = "";
 
 /// An answer, or a 429 with `Retry-After` (which the error type cannot carry).
-type Answer<T> = Result<OrTooManyRequests<HttpResponseOk<T>, StrapiHttpError>, StrapiHttpError>;
+type Answer<T> = Result<responses::Answer<HttpResponseOk<T>, StrapiHttpError>, StrapiHttpError>;
 
 pub async fn forgot_password(
     call: &Call<'_>,
@@ -103,8 +104,10 @@ pub async fn reset_password(
     .into())
 }
 
+/// Strapi 5 answers a wrong code with `ValidationError('Incorrect code provided')`, a 400
+/// (the seed's `default` response), and its clients raise their bad-request error for it.
 fn invalid_code() -> StrapiHttpError {
-    error(ErrorStatusCode::FORBIDDEN, "Incorrect code provided")
+    error(ErrorStatusCode::BAD_REQUEST, "Incorrect code provided")
 }
 
 fn to_strapi_user(user: &Account) -> StrapiUser {
@@ -129,8 +132,8 @@ fn not_available() -> StrapiHttpError {
 
 /// Past a per-IP limit: 429 in Strapi's error shape, the message its rate limiter uses,
 /// and when to try again.
-fn too_many_requests<T>(retry_after: RetryAfter) -> OrTooManyRequests<T, StrapiHttpError> {
-    OrTooManyRequests::too_many_requests(
+fn too_many_requests<T>(retry_after: RetryAfter) -> responses::Answer<T, StrapiHttpError> {
+    responses::Answer::too_many_requests(
         error(
             ErrorStatusCode::TOO_MANY_REQUESTS,
             "Too many requests, please try again later.",
@@ -155,11 +158,31 @@ fn service_error(err: &ServiceError) -> StrapiHttpError {
 }
 
 fn error(status: ErrorStatusCode, message: &str) -> StrapiHttpError {
+    let code = i64::from(status.as_u16());
     StrapiHttpError::new(
         status,
         StrapiError {
-            code: i64::from(status.as_u16()),
+            code,
             message: message.to_owned(),
+            data: None,
+            error: StrapiErrorDetail {
+                status: code,
+                name: error_name(status).to_owned(),
+                message: message.to_owned(),
+                details: serde_json::Map::new(),
+            },
         },
     )
+}
+
+/// The name of the error class Strapi's error middleware puts in `error.name`.
+fn error_name(status: ErrorStatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "ValidationError",
+        403 => "ForbiddenError",
+        404 => "NotFoundError",
+        429 => "RateLimitError",
+        503 => "ServiceUnavailableError",
+        _ => "ApplicationError",
+    }
 }

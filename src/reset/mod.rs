@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod audit;
 mod captcha;
+mod check;
 mod dialect;
 pub mod email_address;
 mod error;

@@ -4,6 +4,7 @@
 //! below.
 
 pub mod access_log;
+pub mod cors;
 mod route_table;
 
 use std::net::SocketAddr;

@@ -1742,7 +1742,7 @@ async fn security_22_failure_limits_hold_under_concurrency(#[case] backend: Back
     let answers = futures_util::future::join_all(flood).await;
     assert_eq!(
         statuses(&answers),
-        BTreeMap::from([(403, per_ip), (429, 100 - per_ip)]),
+        BTreeMap::from([(400, per_ip), (429, 100 - per_ip)]),
         "redemptions from one IP"
     );
     owned.stop().await;

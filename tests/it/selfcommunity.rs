@@ -122,13 +122,34 @@ async fn post_raw(server: &TestServer, path: &str, body: &str) -> (u16, String) 
     (answer.status, answer.body)
 }
 
-/// A raw `POST` expected to fail: status and the `{detail, code}` body, checked for shape.
+/// A raw `POST` expected to fail: status and the `{detail, code}` body, checked for shape
+/// (beside them, the official SDK's `errors` list: see the selfcommunity source).
 async fn post_error(server: &TestServer, path: &str, body: &str) -> (u16, String, String) {
     let (status, text) = post_raw(server, path, body).await;
     let json: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{path} answered {status} with non-JSON {text:?}: {e}"));
     let object = json.as_object().expect("an object");
-    assert_eq!(object.len(), 2, "exactly detail and code: {json}");
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["code", "detail", "errors"],
+        "detail, code and errors: {json}"
+    );
+    let errors = json["errors"].as_array().expect("errors is a list");
+    assert!(!errors.is_empty(), "{json}");
+    // A field error carries `field` and coded `messages`; an error of the whole request `code`.
+    for error in errors {
+        let coded = match error["messages"].as_array() {
+            Some(messages) => {
+                error["field"].is_string()
+                    && !messages.is_empty()
+                    && messages.iter().all(|m| m["code"].is_string())
+            }
+            None => error["code"].is_string(),
+        };
+        assert!(coded, "every error has a code: {json}");
+    }
     let detail = json["detail"].as_str().expect("detail").to_owned();
     let code = json["code"].as_str().expect("code").to_owned();
     assert!(!detail.is_empty(), "{json}");

@@ -103,6 +103,10 @@ fn assert_error<T: std::fmt::Debug>(
     let (got, body) = answer.expect_err("an error answer");
     assert_eq!(got, status, "{body:?}");
     assert_eq!(body.code, i64::from(status), "code equals the HTTP status");
+    // Strapi 4/5's envelope rides along: the same status and message, data null.
+    assert_eq!(body.error.status, body.code, "{body:?}");
+    assert_eq!(body.error.message, body.message, "{body:?}");
+    assert!(body.data.is_none(), "{body:?}");
     match message {
         Some(message) => assert_eq!(body.message, message),
         None => assert!(!body.message.is_empty()),

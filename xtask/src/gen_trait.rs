@@ -21,13 +21,16 @@ pub fn params_module(api: &Api) -> TokenStream {
         let headers = (!op.success.headers.is_empty()).then(|| headers_struct(op));
         path.into_iter().chain(query).chain(headers)
     });
+    let preflights = crate::gen_preflight::params(api);
     quote! {
         //! Path and query parameters of the operations, one struct per
         //! operation and location (`{OperationId}Path`, `{OperationId}Query`),
-        //! and the headers of success responses that declare some
-        //! (`{OperationId}Headers`).
+        //! the headers of success responses that declare some
+        //! (`{OperationId}Headers`), and the path variables of the CORS
+        //! preflights (`Preflight{Path}Path`).
 
         #(#structs)*
+        #preflights
     }
 }
 
@@ -235,6 +238,7 @@ pub fn trait_module(api: &Api) -> TokenStream {
         }
     });
     let methods = api.operations.iter().map(method);
+    let preflights = crate::gen_preflight::trait_items(api);
     let ids = api.operations.iter().map(|op| op.id.as_str());
     quote! {
         //! The resetd API as a dropshot API trait.
@@ -256,6 +260,8 @@ pub fn trait_module(api: &Api) -> TokenStream {
             type Context: Send + Sync + 'static;
 
             #(#methods)*
+
+            #preflights
         }
 
         #[cfg(test)]
@@ -346,10 +352,10 @@ fn method(op: &Operation) -> TokenStream {
         }
         None => quote! { ::dropshot::HttpError },
     };
-    // A 429 with `Retry-After` cannot be an `Err` (dropshot sends an error type's body
-    // only): it is answered through the success type, see `responses`.
-    let success = if op.retry_after {
-        quote! { crate::responses::OrTooManyRequests<#success, #error> }
+    // Every answer, refusals included, goes through `responses::Answer` so it can carry
+    // headers (CORS, `Retry-After`) that a custom error type cannot; see `responses`.
+    let success = if op.error_type.is_some() {
+        quote! { crate::responses::Answer<#success, #error> }
     } else {
         success
     };

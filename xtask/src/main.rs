@@ -17,6 +17,7 @@ mod gen_api;
 mod gen_body;
 mod gen_client;
 mod gen_errors;
+mod gen_preflight;
 mod gen_responses;
 mod gen_schemas;
 mod gen_trait;

@@ -30,7 +30,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdCreateUserRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseCreated<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseCreated<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Show an account (admin)
@@ -45,7 +48,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::ResetdAdminGetUserPath>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Change an account's status or nickname (admin)
@@ -62,7 +68,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::ResetdAdminUpdateUserPath>,
         body: crate::JsonBody<crate::types::ResetdUpdateUserRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Issue a reset code or link (admin)
@@ -83,11 +92,86 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::ResetdAdminIssueRecoveryPath>,
         body: crate::JsonBody<crate::types::ResetdRecoveryRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseHeaders<
-            ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
-            crate::params::ResetdAdminIssueRecoveryHeaders,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::ResetdRecovery>,
+                crate::params::ResetdAdminIssueRecoveryHeaders,
+            >,
+            crate::errors::ResetdHttpError,
         >,
         crate::errors::ResetdHttpError,
+    >;
+    /// Send a password-reset code by email
+    ///
+    /// `/auth/forgot-password` under Strapi 4/5's `/api` prefix, where its real clients call it (`strapi-sdk-js`'s default prefix is `/api`, `@strapi/client`'s `baseURL` ends in `/api`). Same body, answers and limits as `/auth/forgot-password`; a code emailed for one path redeems on the other.
+    ///
+    /// Emails a reset code for the account with this email.
+    ///
+    /// Always answers `{"ok": true}`: also for an unknown, blocked or unconfirmed email, as
+    /// recent Strapi versions do, so the answer reveals nothing about which emails have an
+    /// account. It takes the same time either way; the email is sent afterwards by resetd's
+    /// outbox.
+    ///
+    /// The code is 128 hex characters (64 bytes from a CSPRNG), single use, and lives 1 hour
+    /// (`[dialects.strapi] token_ttl_secs`). Real Strapi codes never expire; resetd adds the
+    /// expiry. A new request replaces the account's earlier code. Past the per-account limit
+    /// the answer is still `{"ok": true}` but no new email is sent; past the per-client-IP
+    /// limit the answer is 429.
+    #[endpoint{method = POST,
+    path = "/api/auth/forgot-password",
+    tags = ["strapi"],
+    }]
+    async fn strapi_api_forgot_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
+            crate::errors::StrapiHttpError,
+        >,
+        crate::errors::StrapiHttpError,
+    >;
+    /// Reset user password with a code (resetToken)
+    ///
+    /// `/auth/reset-password` under Strapi 4/5's `/api` prefix, where its real clients call it (`strapi-sdk-js`'s default prefix is `/api`, `@strapi/client`'s `baseURL` ends in `/api`). Same body, answers and limits as `/auth/reset-password`; a code emailed for one path redeems on the other.
+    ///
+    /// Reset user password with a code (resetToken), the one emailed by
+    /// `POST /auth/forgot-password`.
+    ///
+    /// The seed's request and response examples (`{"foo": "string"}`) are the doc generator's
+    /// placeholder; the bodies here are Strapi's real ones: `{code, password,
+    /// passwordConfirmation}` in, `{jwt, user}` out.
+    ///
+    /// The code is 128 hex characters, lives 1 hour (real Strapi codes never expire; resetd adds
+    /// the expiry) and can be used once: of several concurrent submissions exactly one
+    /// succeeds. After too many failed attempts the code is burned. On success every earlier
+    /// access token of the account is revoked, a "your password was changed" email is sent,
+    /// and the user is logged in: `jwt` is a fresh resetd bearer token.
+    ///
+    /// Errors (`code` and `error.status` equal the HTTP status):
+    /// - 400 `ValidationError`: `"Incorrect code provided"` for a wrong, expired or already
+    ///   used code alike (as Strapi 5 answers it), malformed JSON, a missing or invalid
+    ///   field, `"Passwords do not match"`, or the password rejected by the password policy;
+    /// - 403 `ForbiddenError`: the account is blocked or not confirmed;
+    /// - 404: not found (as the seed lists it);
+    /// - 429: too many requests;
+    /// - 500: internal error; 503: storage unreachable.
+    #[endpoint{method = POST,
+    path = "/api/auth/reset-password",
+    tags = ["strapi"],
+    }]
+    async fn strapi_api_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseHeaders<
+                ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
+                crate::params::StrapiApiResetPasswordHeaders,
+            >,
+            crate::errors::StrapiHttpError,
+        >,
+        crate::errors::StrapiHttpError,
     >;
     /// get captcha
     ///
@@ -116,7 +200,10 @@ pub trait ResetdApi {
     async fn ipcola_get_captcha(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaCaptchaResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaCaptchaResponse>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// user reset password
@@ -149,7 +236,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::IpcolaResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// send email vcode
@@ -187,7 +277,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::IpcolaSendEmailVcodeRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::IpcolaResult>,
+            crate::errors::IpcolaHttpError,
+        >,
         crate::errors::IpcolaHttpError,
     >;
     /// Recover an account
@@ -212,7 +305,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityRecoverRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseUpdatedNoContent,
             crate::errors::SelfcommunityHttpError,
         >,
@@ -248,7 +341,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::SelfcommunityResetRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::SelfcommunityResetResponse>,
                 crate::params::SelfcommunityResetPasswordHeaders,
@@ -256,6 +349,154 @@ pub trait ResetdApi {
             crate::errors::SelfcommunityHttpError,
         >,
         crate::errors::SelfcommunityHttpError,
+    >;
+    /// Verify a validation code
+    ///
+    /// Checks whether a validation code is valid, without using it. SelfCommunity's SDK calls
+    /// it (`AccountService.verifyValidationCode({validation_code})`) before showing the
+    /// password form of its reset screen. The product documents no answer body: resetd answers
+    /// 204 for a live recovery code (neither used nor expired), which the SDK resolves with
+    /// no data, and 400 `invalid_code` (a field error on `validation_code`) otherwise.
+    ///
+    /// The check is counted like a reset attempt against the client IP's limit of failed
+    /// attempts (a wrong code is a failure, an issued one is not) and is refused with 429
+    /// `throttled` past it. It never consumes or burns the code.
+    ///
+    /// This operation does not require authentication.
+    #[endpoint{method = POST,
+    path = "/api/v2/account/verify/validation_code/",
+    tags = ["selfcommunity"],
+    }]
+    async fn selfcommunity_verify_validation_code(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<crate::types::SelfcommunityValidationCodeRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseUpdatedNoContent,
+            crate::errors::SelfcommunityHttpError,
+        >,
+        crate::errors::SelfcommunityHttpError,
+    >;
+    /// Get CAPTCHA
+    ///
+    /// `/site/captcha` under `/api/v4`, where Cloudreve v4's own frontend calls its API. Same body, answers and limits as `/site/captcha`.
+    ///
+    /// Issues a graphical captcha: `data.image` is the picture and `data.ticket` identifies
+    /// it. Send the user's answer as `captcha` with `ticket` to `POST /user/reset`. Only needed
+    /// when the server requires a captcha (`[security] captcha = true`); otherwise the answer
+    /// is `40099`.
+    ///
+    /// The picture is a 180×64 PNG of five characters (capital letters and digits; the answer
+    /// is compared without regard to case or spaces). Each captcha can be answered once, by
+    /// one reset request, whether the answer is right or wrong, and only within
+    /// `[security] captcha_ttl_secs` (5 minutes by default). Handing out captchas is counted
+    /// per client IP under the request limit.
+    ///
+    /// | code | meaning |
+    /// | --- | --- |
+    /// | `0` | success; `data` is the captcha |
+    /// | `40099` | captcha not enabled on this server (resetd addition) |
+    /// | `42900` | too many requests |
+    /// | `50005` | storage error |
+    ///
+    /// On every error `data` is `null` or absent.
+    #[endpoint{method = GET,
+    path = "/api/v4/site/captcha",
+    tags = ["cloudreve"],
+    }]
+    async fn cloudreve_v4_get_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
+        crate::errors::CloudreveHttpError,
+    >;
+    /// Send reset password email
+    ///
+    /// `/user/reset` under `/api/v4`, where Cloudreve v4's own frontend calls its API. Same body, answers and limits as `/user/reset`.
+    ///
+    /// Send a email for an existing account to reset the password.
+    ///
+    /// The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`. The
+    /// secret is 32 characters of `[0-9a-zA-Z]` (from a CSPRNG), lives 1 hour
+    /// (`[dialects.cloudreve] token_ttl_secs`) and can be used once; a new request replaces the
+    /// account's earlier secret.
+    ///
+    /// resetd departs from Cloudreve here: Cloudreve answers `40021` for an unknown email,
+    /// which tells anyone who has an account. resetd answers `code: 0` for an unknown, banned
+    /// or not activated account alike, in the same time (the email is sent afterwards by the
+    /// outbox), unless `[security] reveal_unknown_accounts = true`, which restores Cloudreve's
+    /// answers (`40021`, `40017`, `40018`). Past the per-account limit the answer is still `0`
+    /// but no new email is sent; past the per-client-IP limit the answer is `42900`.
+    ///
+    /// `captcha` and `ticket` are needed only when the server requires a captcha
+    /// (`[security] captcha = true`); get them from `GET /site/captcha`.
+    ///
+    /// | code | meaning |
+    /// | --- | --- |
+    /// | `0` | accepted (by default also for an unknown, banned or not activated account) |
+    /// | `40001` | bad parameters |
+    /// | `40017` | account banned (only with `reveal_unknown_accounts = true`) |
+    /// | `40018` | account not activated (only with `reveal_unknown_accounts = true`) |
+    /// | `40021` | user not found (only with `reveal_unknown_accounts = true`) |
+    /// | `40026` | captcha wrong or missing (captcha enabled) |
+    /// | `40028` | email could not be sent |
+    /// | `42900` | too many requests |
+    /// | `50005` | storage error |
+    #[endpoint{method = POST,
+    path = "/api/v4/user/reset",
+    tags = ["cloudreve"],
+    }]
+    async fn cloudreve_v4_send_reset_email(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<crate::types::CloudreveSendResetEmailRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
+        crate::errors::CloudreveHttpError,
+    >;
+    /// Reset password via temp link
+    ///
+    /// `/user/reset/{user_id}` under `/api/v4`, where Cloudreve v4's own frontend calls its API. Same body, answers and limits as `/user/reset/{user_id}`.
+    ///
+    /// Reset account password using the `secret` included in the temp URl from the Email sent
+    /// by `POST /user/reset` (Send reset password email).
+    ///
+    /// The secret can be used once: of several concurrent submissions exactly one succeeds.
+    /// It is consumed before the account is looked up, and a wrong, missing, used or expired
+    /// secret, or one that belongs to another `user_id`, all get `40030`. After too many failed
+    /// attempts the secret is burned. Opening the link never consumes it; only this call does.
+    /// On success every access token of the account is revoked, a "your password was changed"
+    /// email is sent, and `data` is the user.
+    ///
+    /// | code | meaning |
+    /// | --- | --- |
+    /// | `0` | password changed; `data` is the user |
+    /// | `40001` | bad parameters (password shorter than 6 or longer than 64 characters, rejected by the password policy, malformed JSON) |
+    /// | `40017` | account banned (banned after the link was sent) |
+    /// | `40030` | link expired or invalid |
+    /// | `42900` | too many requests |
+    /// | `50005` | storage error |
+    ///
+    /// On every error `data` is `null`. The full code table is on `CloudreveResponse`.
+    #[endpoint{method = PATCH,
+    path = "/api/v4/user/reset/{user_id}",
+    tags = ["cloudreve"],
+    }]
+    async fn cloudreve_v4_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        path: ::dropshot::Path<crate::params::CloudreveV4ResetPasswordPath>,
+        body: crate::JsonBody<crate::types::CloudreveResetPasswordRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
+        crate::errors::CloudreveHttpError,
     >;
     /// Send a password-reset code by email
     ///
@@ -279,7 +520,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiForgotPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseOk<crate::types::StrapiOkResponse>,
             crate::errors::StrapiHttpError,
         >,
@@ -300,10 +541,11 @@ pub trait ResetdApi {
     /// access token of the account is revoked, a "your password was changed" email is sent,
     /// and the user is logged in: `jwt` is a fresh resetd bearer token.
     ///
-    /// Errors (`code` equals the HTTP status):
-    /// - 400: malformed JSON, a missing or invalid field, `"Passwords do not match"`, or the
-    ///   password rejected by the password policy;
-    /// - 403: `"Incorrect code provided"`, for a wrong, expired or already used code alike;
+    /// Errors (`code` and `error.status` equal the HTTP status):
+    /// - 400 `ValidationError`: `"Incorrect code provided"` for a wrong, expired or already
+    ///   used code alike (as Strapi 5 answers it), malformed JSON, a missing or invalid
+    ///   field, `"Passwords do not match"`, or the password rejected by the password policy;
+    /// - 403 `ForbiddenError`: the account is blocked or not confirmed;
     /// - 404: not found (as the seed lists it);
     /// - 429: too many requests;
     /// - 500: internal error; 503: storage unreachable.
@@ -315,7 +557,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::StrapiResetPasswordRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::StrapiAuthResponse>,
                 crate::params::StrapiResetPasswordHeaders,
@@ -334,7 +576,10 @@ pub trait ResetdApi {
     async fn resetd_healthz(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdHealth>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdHealth>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Readiness
@@ -347,7 +592,10 @@ pub trait ResetdApi {
     async fn resetd_readyz(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdReadiness>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdReadiness>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Get CAPTCHA
@@ -378,7 +626,10 @@ pub trait ResetdApi {
     async fn cloudreve_get_captcha(
         rqctx: ::dropshot::RequestContext<Self::Context>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveCaptchaResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Send reset password email
@@ -419,7 +670,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::CloudreveSendResetEmailRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Reset password via temp link
@@ -453,7 +707,10 @@ pub trait ResetdApi {
         path: ::dropshot::Path<crate::params::CloudreveResetPasswordPath>,
         body: crate::JsonBody<crate::types::CloudreveResetPasswordRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::CloudreveUserResponse>,
+            crate::errors::CloudreveHttpError,
+        >,
         crate::errors::CloudreveHttpError,
     >;
     /// Introspect a token
@@ -472,7 +729,10 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdIntrospectRequest>,
     ) -> ::std::result::Result<
-        ::dropshot::HttpResponseOk<crate::types::ResetdIntrospection>,
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdIntrospection>,
+            crate::errors::ResetdHttpError,
+        >,
         crate::errors::ResetdHttpError,
     >;
     /// Log in with email and password
@@ -499,7 +759,7 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         body: crate::JsonBody<crate::types::ResetdLoginRequest>,
     ) -> ::std::result::Result<
-        crate::responses::OrTooManyRequests<
+        crate::responses::Answer<
             ::dropshot::HttpResponseHeaders<
                 ::dropshot::HttpResponseOk<crate::types::ResetdTokenResponse>,
                 crate::params::ResetdLoginHeaders,
@@ -508,6 +768,317 @@ pub trait ResetdApi {
         >,
         crate::errors::ResetdHttpError,
     >;
+    /// Answers a CORS preflight (`OPTIONS`) for a path whose operations use `methods`.
+    /// Every generated `preflight_*` endpoint calls it.
+    fn preflight(
+        rqctx: &::dropshot::RequestContext<Self::Context>,
+        methods: &'static [::http::Method],
+    ) -> ::http::Response<::dropshot::Body>;
+    /// The CORS preflight of `/admin/users`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/admin/users/{id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(
+            Self::preflight(&rqctx, &[::http::Method::GET, ::http::Method::PATCH]),
+        )
+    }
+    /// The CORS preflight of `/admin/users/{id}/recovery`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}/recovery",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id_recovery(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdRecoveryPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/auth/forgot-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/auth/forgot-password",
+    unpublished = true,
+    }]
+    async fn preflight_api_auth_forgot_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/auth/reset-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/auth/reset-password",
+    unpublished = true,
+    }]
+    async fn preflight_api_auth_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/user/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/api/user/reset_password`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/reset_password",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/user/send_email_vcode`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/user/send_email_vcode",
+    unpublished = true,
+    }]
+    async fn preflight_api_user_send_email_vcode(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/recover/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/recover/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_recover(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/reset/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/reset/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v2/account/verify/validation_code/`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v2/account/verify/validation_code/",
+    unpublished = true,
+    }]
+    async fn preflight_api_v2_account_verify_validation_code(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v4/site/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/site/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_site_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/api/v4/user/reset`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/user/reset",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_user_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/api/v4/user/reset/{user_id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/api/v4/user/reset/{user_id}",
+    unpublished = true,
+    }]
+    async fn preflight_api_v4_user_reset_user_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightApiV4UserResetUserIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PATCH]))
+    }
+    /// The CORS preflight of `/auth/forgot-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/auth/forgot-password",
+    unpublished = true,
+    }]
+    async fn preflight_auth_forgot_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/auth/reset-password`.
+    #[endpoint{method = OPTIONS,
+    path = "/auth/reset-password",
+    unpublished = true,
+    }]
+    async fn preflight_auth_reset_password(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/healthz`.
+    #[endpoint{method = OPTIONS,
+    path = "/healthz",
+    unpublished = true,
+    }]
+    async fn preflight_healthz(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/readyz`.
+    #[endpoint{method = OPTIONS,
+    path = "/readyz",
+    unpublished = true,
+    }]
+    async fn preflight_readyz(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/site/captcha`.
+    #[endpoint{method = OPTIONS,
+    path = "/site/captcha",
+    unpublished = true,
+    }]
+    async fn preflight_site_captcha(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
+    /// The CORS preflight of `/user/reset`.
+    #[endpoint{method = OPTIONS,
+    path = "/user/reset",
+    unpublished = true,
+    }]
+    async fn preflight_user_reset(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/user/reset/{user_id}`.
+    #[endpoint{method = OPTIONS,
+    path = "/user/reset/{user_id}",
+    unpublished = true,
+    }]
+    async fn preflight_user_reset_user_id(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightUserResetUserIdPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PATCH]))
+    }
+    /// The CORS preflight of `/v1/introspect`.
+    #[endpoint{method = OPTIONS,
+    path = "/v1/introspect",
+    unpublished = true,
+    }]
+    async fn preflight_v1_introspect(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/v1/login`.
+    #[endpoint{method = OPTIONS,
+    path = "/v1/login",
+    unpublished = true,
+    }]
+    async fn preflight_v1_login(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
 }
 #[cfg(test)]
 mod tests {
@@ -535,11 +1106,15 @@ mod tests {
         let mut expected = ::std::vec![
             "resetd_admin_create_user".to_string(), "resetd_admin_get_user".to_string(),
             "resetd_admin_update_user".to_string(), "resetd_admin_issue_recovery"
-            .to_string(), "ipcola_get_captcha".to_string(), "ipcola_reset_password"
-            .to_string(), "ipcola_send_email_vcode".to_string(),
+            .to_string(), "strapi_api_forgot_password".to_string(),
+            "strapi_api_reset_password".to_string(), "ipcola_get_captcha".to_string(),
+            "ipcola_reset_password".to_string(), "ipcola_send_email_vcode".to_string(),
             "selfcommunity_recover_account".to_string(), "selfcommunity_reset_password"
-            .to_string(), "strapi_forgot_password".to_string(), "strapi_reset_password"
-            .to_string(), "resetd_healthz".to_string(), "resetd_readyz".to_string(),
+            .to_string(), "selfcommunity_verify_validation_code".to_string(),
+            "cloudreve_v4_get_captcha".to_string(), "cloudreve_v4_send_reset_email"
+            .to_string(), "cloudreve_v4_reset_password".to_string(),
+            "strapi_forgot_password".to_string(), "strapi_reset_password".to_string(),
+            "resetd_healthz".to_string(), "resetd_readyz".to_string(),
             "cloudreve_get_captcha".to_string(), "cloudreve_send_reset_email"
             .to_string(), "cloudreve_reset_password".to_string(), "resetd_introspect"
             .to_string(), "resetd_login".to_string()

@@ -299,7 +299,10 @@ impl ::std::convert::From<::dropshot::HttpError> for SelfcommunityHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
             { "code" : (if crate ::errors::body_is_malformed(& error) { "parse_error" }
-            else { "invalid" }), "detail" : (crate ::errors::client_message(& error)) }
+            else { "invalid" }), "detail" : (crate ::errors::client_message(& error)),
+            "errors" : [{ "code" : (if crate ::errors::body_is_malformed(& error) {
+            "parse_error" } else { "invalid" }), "message" : (crate
+            ::errors::client_message(& error)) }] }
         );
         let body = ::serde_json::from_value(body)
             .expect(
@@ -376,8 +379,11 @@ impl ::schemars::JsonSchema for StrapiHttpError {
 impl ::std::convert::From<::dropshot::HttpError> for StrapiHttpError {
     fn from(error: ::dropshot::HttpError) -> Self {
         let body = ::serde_json::json!(
-            { "code" : (error.status_code.as_u16()), "message" : (crate
-            ::errors::client_message(& error)) }
+            { "code" : (error.status_code.as_u16()), "data" : null, "error" : { "details"
+            : {}, "message" : (crate ::errors::client_message(& error)), "name" : (if
+            crate ::errors::body_is_malformed(& error) { "BadRequestError" } else {
+            "ValidationError" }), "status" : (error.status_code.as_u16()) }, "message" :
+            (crate ::errors::client_message(& error)) }
         );
         let body = ::serde_json::from_value(body)
             .expect(

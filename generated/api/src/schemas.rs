@@ -381,13 +381,45 @@ impl ::schemars::JsonSchema for crate::types::SelfcommunityError {
         "SelfcommunityError".to_string()
     }
     fn json_schema(
-        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
     ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::SelfcommunityErrorItem>();
         ::serde_json::from_str(
-                "{\n  \"description\": \"Error body of every SelfCommunity operation. The product publishes no error shape; this\\nis the one Django REST framework APIs use, with a machine-readable `code`.\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"Machine-readable code: `parse_error`, `invalid`, `invalid_code`, `password_too_weak`,\\n`not_available` (400); `throttled` (429); `error` (500); `unavailable` (503).\",\n      \"example\": \"invalid_code\",\n      \"type\": \"string\"\n    },\n    \"detail\": {\n      \"description\": \"Human-readable message; never contains a code, token or password.\",\n      \"example\": \"The validation code is invalid or has expired.\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"detail\",\n    \"code\"\n  ],\n  \"type\": \"object\",\n  \"x-resetd-error-type\": {\n    \"from-http-error\": {\n      \"code\": {\n        \"$invalid\": \"invalid\",\n        \"$malformed\": \"parse_error\"\n      },\n      \"detail\": \"$message\"\n    },\n    \"name\": \"SelfcommunityHttpError\"\n  }\n}",
+                "{\n  \"description\": \"Error body of every SelfCommunity operation: Django REST framework's `{detail, code}`\\nplus the `errors` list SelfCommunity's SDK reads (see the document's description).\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"Machine-readable code: `parse_error`, `invalid`, `invalid_code`, `password_too_weak`,\\n`not_available` (400); `throttled` (429); `error` (500); `unavailable` (503).\",\n      \"example\": \"invalid_code\",\n      \"type\": \"string\"\n    },\n    \"detail\": {\n      \"description\": \"Human-readable message; never contains a code, token or password.\",\n      \"example\": \"The validation code is invalid or has expired.\",\n      \"type\": \"string\"\n    },\n    \"errors\": {\n      \"description\": \"The errors as SelfCommunity's SDK reads them (`formatHttpErrorCode`): field errors\\ncarry `field` and `messages`, the others `code` and `message`.\",\n      \"items\": {\n        \"$ref\": \"#/components/schemas/SelfcommunityErrorItem\"\n      },\n      \"type\": \"array\"\n    }\n  },\n  \"required\": [\n    \"detail\",\n    \"code\",\n    \"errors\"\n  ],\n  \"type\": \"object\",\n  \"x-resetd-error-type\": {\n    \"from-http-error\": {\n      \"code\": {\n        \"$invalid\": \"invalid\",\n        \"$malformed\": \"parse_error\"\n      },\n      \"detail\": \"$message\",\n      \"errors\": [\n        {\n          \"code\": {\n            \"$invalid\": \"invalid\",\n            \"$malformed\": \"parse_error\"\n          },\n          \"message\": \"$message\"\n        }\n      ]\n    },\n    \"name\": \"SelfcommunityHttpError\"\n  }\n}",
             )
             .expect(
                 "the schema of SelfcommunityError was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::SelfcommunityErrorItem {
+    fn schema_name() -> ::std::string::String {
+        "SelfcommunityErrorItem".to_string()
+    }
+    fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::SelfcommunityErrorMessage>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"One entry of `errors`: a field error (`field` and `messages`) or an error of the whole\\nrequest (`code` and `message`).\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"Machine-readable code of an error of the whole request.\",\n      \"example\": \"throttled\",\n      \"type\": \"string\"\n    },\n    \"field\": {\n      \"description\": \"The request field the error is about (`validation_code`, `password`).\",\n      \"example\": \"password\",\n      \"type\": \"string\"\n    },\n    \"message\": {\n      \"description\": \"Human-readable message of an error of the whole request.\",\n      \"example\": \"Request was throttled.\",\n      \"type\": \"string\"\n    },\n    \"messages\": {\n      \"description\": \"The field's errors.\",\n      \"items\": {\n        \"$ref\": \"#/components/schemas/SelfcommunityErrorMessage\"\n      },\n      \"type\": \"array\"\n    }\n  },\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of SelfcommunityErrorItem was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::SelfcommunityErrorMessage {
+    fn schema_name() -> ::std::string::String {
+        "SelfcommunityErrorMessage".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"One error of a field.\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"Machine-readable code: `invalid_code` for `validation_code`; `password_too_short`,\\n`password_too_long`, `password_too_common`, `password_too_similar` or\\n`password_too_weak` for `password`.\",\n      \"example\": \"password_too_short\",\n      \"type\": \"string\"\n    },\n    \"message\": {\n      \"description\": \"Human-readable message; never contains a code, token or password.\",\n      \"example\": \"password must be at least 8 characters\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"code\",\n    \"message\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of SelfcommunityErrorMessage was checked by `cargo xtask regen`",
             )
     }
 }
@@ -414,7 +446,7 @@ impl ::schemars::JsonSchema for crate::types::SelfcommunityResetRequest {
         _generator: &mut ::schemars::r#gen::SchemaGenerator,
     ) -> ::schemars::schema::Schema {
         ::serde_json::from_str(
-                "{\n  \"description\": \"Body of `POST /api/v2/account/reset/`.\",\n  \"properties\": {\n    \"password\": {\n      \"description\": \"The new password of the user. The password must be at least 8 characters (max 128\\nchararacters) and it must contains at least 3 of the following 4 types of\\ncharacters: lower case letters, upper case letters, numbers and special characters\\n(eg `!@#$%^&`). resetd also rejects common passwords and the account's email.\",\n      \"example\": \"Correct-Horse-7\",\n      \"maxLength\": 128,\n      \"minLength\": 8,\n      \"type\": \"string\"\n    },\n    \"validation_code\": {\n      \"description\": \"found in the email generated by `POST /api/v2/account/recover/` (Recover an account)\\nendpoint: 34 lowercase hex characters, valid for 1 hour, usable once.\",\n      \"example\": \"3f9a1c0b7d2e4f6a8b0c1d2e3f4a5b6c7d\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"validation_code\",\n    \"password\"\n  ],\n  \"type\": \"object\"\n}",
+                "{\n  \"description\": \"Body of `POST /api/v2/account/reset/`.\",\n  \"properties\": {\n    \"password\": {\n      \"description\": \"The new password of the user. The password must be at least 8 characters (max 128\\nchararacters) and it must contains at least 3 of the following 4 types of\\ncharacters: lower case letters, upper case letters, numbers and special characters\\n(eg `!@#$%^&`). resetd also rejects common passwords and the account's email.\",\n      \"example\": \"Correct-Horse-7\",\n      \"type\": \"string\"\n    },\n    \"validation_code\": {\n      \"description\": \"found in the email generated by `POST /api/v2/account/recover/` (Recover an account)\\nendpoint: 34 lowercase hex characters, valid for 1 hour, usable once.\",\n      \"example\": \"3f9a1c0b7d2e4f6a8b0c1d2e3f4a5b6c7d\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"validation_code\",\n    \"password\"\n  ],\n  \"type\": \"object\"\n}",
             )
             .expect(
                 "the schema of SelfcommunityResetRequest was checked by `cargo xtask regen`",
@@ -452,6 +484,21 @@ impl ::schemars::JsonSchema for crate::types::SelfcommunityToken {
             )
     }
 }
+impl ::schemars::JsonSchema for crate::types::SelfcommunityValidationCodeRequest {
+    fn schema_name() -> ::std::string::String {
+        "SelfcommunityValidationCodeRequest".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Body of `POST /api/v2/account/verify/validation_code/`.\",\n  \"properties\": {\n    \"validation_code\": {\n      \"description\": \"The validation code from the recovery email.\",\n      \"example\": \"3f9a1c0b7d2e4f6a8b0c1d2e3f4a5b6c7d\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"validation_code\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of SelfcommunityValidationCodeRequest was checked by `cargo xtask regen`",
+            )
+    }
+}
 impl ::schemars::JsonSchema for crate::types::StrapiAuthResponse {
     fn schema_name() -> ::std::string::String {
         "StrapiAuthResponse".to_string()
@@ -473,12 +520,26 @@ impl ::schemars::JsonSchema for crate::types::StrapiError {
         "StrapiError".to_string()
     }
     fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::StrapiErrorDetail>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Error body of every Strapi operation: the seed's `{code, message}` and Strapi 4/5's\\nenvelope `{data: null, error: {status, name, message, details}}` in one object, so that\\nclients written against either read it (see the document's description).\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"The HTTP status of the answer (400, 403, 404, 429, 500 or 503); the seed's field.\",\n      \"example\": 400,\n      \"type\": \"integer\"\n    },\n    \"data\": {\n      \"description\": \"Always `null` (Strapi's envelope).\",\n      \"nullable\": true,\n      \"type\": \"object\"\n    },\n    \"error\": {\n      \"allOf\": [\n        {\n          \"$ref\": \"#/components/schemas/StrapiErrorDetail\"\n        }\n      ],\n      \"description\": \"Strapi 4/5's error object.\"\n    },\n    \"message\": {\n      \"description\": \"Human-readable message; never contains a code, token or password.\",\n      \"example\": \"Incorrect code provided\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"code\",\n    \"message\",\n    \"data\",\n    \"error\"\n  ],\n  \"type\": \"object\",\n  \"x-resetd-error-type\": {\n    \"from-http-error\": {\n      \"code\": \"$status\",\n      \"data\": null,\n      \"error\": {\n        \"details\": {},\n        \"message\": \"$message\",\n        \"name\": {\n          \"$invalid\": \"ValidationError\",\n          \"$malformed\": \"BadRequestError\"\n        },\n        \"status\": \"$status\"\n      },\n      \"message\": \"$message\"\n    },\n    \"name\": \"StrapiHttpError\"\n  }\n}",
+            )
+            .expect("the schema of StrapiError was checked by `cargo xtask regen`")
+    }
+}
+impl ::schemars::JsonSchema for crate::types::StrapiErrorDetail {
+    fn schema_name() -> ::std::string::String {
+        "StrapiErrorDetail".to_string()
+    }
+    fn json_schema(
         _generator: &mut ::schemars::r#gen::SchemaGenerator,
     ) -> ::schemars::schema::Schema {
         ::serde_json::from_str(
-                "{\n  \"description\": \"Error body of every Strapi operation, the shape the seed lists. `code` is the HTTP\\nstatus of the answer.\",\n  \"properties\": {\n    \"code\": {\n      \"description\": \"The HTTP status of the answer (400, 403, 404, 429, 500 or 503).\",\n      \"example\": 403,\n      \"type\": \"integer\"\n    },\n    \"message\": {\n      \"description\": \"Human-readable message; never contains a code, token or password.\",\n      \"example\": \"Incorrect code provided\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"code\",\n    \"message\"\n  ],\n  \"type\": \"object\",\n  \"x-resetd-error-type\": {\n    \"from-http-error\": {\n      \"code\": \"$status\",\n      \"message\": \"$message\"\n    },\n    \"name\": \"StrapiHttpError\"\n  }\n}",
+                "{\n  \"description\": \"The `error` object of Strapi 4/5's error envelope.\",\n  \"properties\": {\n    \"details\": {\n      \"additionalProperties\": true,\n      \"description\": \"Always `{}`; resetd names no field.\",\n      \"type\": \"object\"\n    },\n    \"message\": {\n      \"description\": \"The same message as the top-level `message`.\",\n      \"example\": \"Incorrect code provided\",\n      \"type\": \"string\"\n    },\n    \"name\": {\n      \"description\": \"Strapi's error class: `ValidationError` (400), `BadRequestError` (400, body not\\nJSON), `ForbiddenError` (403), `NotFoundError` (404), `RateLimitError` (429),\\n`ApplicationError` (500), `ServiceUnavailableError` (503).\",\n      \"example\": \"ValidationError\",\n      \"type\": \"string\"\n    },\n    \"status\": {\n      \"description\": \"The HTTP status of the answer.\",\n      \"example\": 400,\n      \"type\": \"integer\"\n    }\n  },\n  \"required\": [\n    \"status\",\n    \"name\",\n    \"message\",\n    \"details\"\n  ],\n  \"type\": \"object\"\n}",
             )
-            .expect("the schema of StrapiError was checked by `cargo xtask regen`")
+            .expect("the schema of StrapiErrorDetail was checked by `cargo xtask regen`")
     }
 }
 impl ::schemars::JsonSchema for crate::types::StrapiForgotPasswordRequest {

@@ -397,8 +397,14 @@ pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
             assert_eq!(answer.status, 429, "{json}");
             assert_eq!(
                 json,
+                // The seed's `{code, message}` plus Strapi's own error envelope.
                 serde_json::json!({
-                    "code": 429, "message": "Too many requests, please try again later."
+                    "code": 429, "message": "Too many requests, please try again later.",
+                    "data": null,
+                    "error": {
+                        "status": 429, "name": "RateLimitError", "details": {},
+                        "message": "Too many requests, please try again later."
+                    }
                 })
             );
         }
@@ -413,7 +419,11 @@ pub fn assert_too_many(dialect: Dialect, answer: &Answer) {
             assert_eq!(answer.status, 429, "{json}");
             assert_eq!(
                 json,
-                serde_json::json!({ "detail": "Request was throttled.", "code": "throttled" })
+                // DRF's `{detail, code}` plus the `errors` list SelfCommunity's SDK reads.
+                serde_json::json!({
+                    "detail": "Request was throttled.", "code": "throttled",
+                    "errors": [{ "code": "throttled", "message": "Request was throttled." }]
+                })
             );
         }
     }
@@ -444,10 +454,11 @@ pub fn assert_invalid_secret(dialect: Dialect, answer: &Answer) {
             "meta_message",
             "vcode is invalid or has expired",
         ),
+        // Strapi 5's answer: 400 ValidationError, in the seed's shape and Strapi's envelope.
         Dialect::Strapi => (
-            403,
+            400,
             "code",
-            serde_json::json!(403),
+            serde_json::json!(400),
             "message",
             "Incorrect code provided",
         ),
@@ -470,6 +481,19 @@ pub fn assert_invalid_secret(dialect: Dialect, answer: &Answer) {
         assert!(!said.is_empty(), "{dialect:?}: no {message_field}: {json}");
     } else {
         assert_eq!(said, message, "{dialect:?}: {json}");
+    }
+    if dialect == Dialect::Strapi {
+        let envelope = &json["error"];
+        assert_eq!(
+            (&envelope["status"], &envelope["name"], &envelope["message"]),
+            (
+                &serde_json::json!(400),
+                &serde_json::json!("ValidationError"),
+                &serde_json::json!("Incorrect code provided")
+            ),
+            "{json}"
+        );
+        assert!(json["data"].is_null(), "{json}");
     }
     if dialect == Dialect::Cloudreve {
         // Cloudreve's failures carry no data, and a correlation id.

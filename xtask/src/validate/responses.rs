@@ -116,7 +116,7 @@ impl OpContext<'_> {
 
     /// Headers of an error response: dropshot sends a custom error type's body only, so the
     /// one header the generator can express is a 429's `Retry-After` (an inline integer),
-    /// sent by `OrTooManyRequests`. Whether it was declared.
+    /// sent by `responses::Answer`. Whether it was declared.
     fn error_headers(&mut self, status: &str, response: &Response) -> bool {
         let mut retry_after = false;
         for (name, header) in &response.headers {
