@@ -1,4 +1,4 @@
-// What every client test needs from the harness (tests/real_clients.rs): resetd's URL, a
+// What every client test needs from the harness (tests/it/real_clients.rs): resetd's URL, a
 // way to create accounts (resetd's admin API) and the codes resetd emailed (the harness's
 // mailbox, which reads its SMTP sink).
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ export const SECRET_LENGTH = { strapi: 128, selfcommunity: 34 };
 function required(name) {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: run this suite through \`cargo test --test real_clients\``);
+    throw new Error(`${name} is not set: run this suite through \`cargo test --test it real_clients\``);
   }
   return value;
 }

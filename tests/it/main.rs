@@ -12,6 +12,7 @@ mod cli;
 mod cloudreve;
 mod config_reference;
 mod cors;
+mod cors_browser;
 mod every_dialect;
 mod faults;
 mod generated_code;

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use fantoccini::Locator;
 use rstest::rstest;
-use tokio::sync::Mutex;
 
 use browser::Browser;
 use reset_links::{local, LinkDialect, NEW_PASSWORD, OLD_PASSWORD};
@@ -25,10 +24,6 @@ const SUCCESS: &str = "Your password has been changed. You can now sign in with 
 const MISMATCH: &str = "The two passwords do not match. Type the same password in both fields.";
 const EXPIRED: &str = "This link has expired or has already been used. Ask for a new password \
                        reset email and use the link in it.";
-
-/// One browser at a time: the machines this runs on have few cores, and a page that waits
-/// for CPU is not what these tests are about.
-static ONE_BROWSER: Mutex<()> = Mutex::const_new(());
 
 /// A password the dialect's policy refuses, and the page's sentence for it (ours, then the
 /// server's reason).
@@ -113,7 +108,7 @@ async fn a_reset_link_from_a_real_email_changes_the_password_in_a_browser(
     else {
         return;
     };
-    let _one = ONE_BROWSER.lock().await;
+    let _one = browser::ONE_BROWSER.lock().await;
     let started = Instant::now();
     let Some(browser) = Browser::start().await else {
         return;
@@ -232,7 +227,7 @@ async fn a_reset_page_fits_a_320_pixel_wide_screen(#[case] backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
-    let _one = ONE_BROWSER.lock().await;
+    let _one = browser::ONE_BROWSER.lock().await;
     let Some(browser) = Browser::start().await else {
         return;
     };

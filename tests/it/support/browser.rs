@@ -39,6 +39,10 @@ const CHROMIUM_ARGS: [&str; 11] = [
     "--window-size=1024,800",
 ];
 
+/// One browser at a time: the machines this runs on have few cores, and a page that waits
+/// for CPU is not what these tests are about.
+pub static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub struct Browser {
     pub client: Client,
     driver: Driver,
