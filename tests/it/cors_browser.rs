@@ -117,7 +117,10 @@ async fn a_page_on_an_allowed_origin_reads_resetds_answers_and_others_are_blocke
     )
     .await;
     assert_eq!(answer["status"], 401, "{answer}");
-    assert_eq!(answer["body"]["message"], "invalid email or password", "{answer}");
+    assert_eq!(
+        answer["body"]["message"], "invalid email or password",
+        "{answer}"
+    );
     // The one reset mail so far: the allowed page's request.
     let mail_before = server.settled_mail().await.len();
     assert_eq!(mail_before, 1);
