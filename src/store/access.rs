@@ -22,7 +22,8 @@
 //! On SQLite each operation runs in one call to tokio's blocking pool, from its first
 //! statement to its commit: the connections' [`Inline`] spawner runs each statement where it
 //! is issued, instead of hopping to a blocking thread and back per statement as diesel-async
-//! would (most of what a redemption cost besides argon2, `cargo xtask bench`). The writer's
+//! would (the hops were thought to be most of a redemption's cost besides argon2; `cargo
+//! xtask bench` did not confirm it: the ratio stayed where it was). The writer's
 //! turn goes to the blocking thread with the body, so a caller that stops waiting cannot let
 //! the next writer in before this one is done: the operation completes, or rolls back, on
 //! its own.
