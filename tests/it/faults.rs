@@ -523,6 +523,47 @@ enum Outcome {
     NoAnswer,
 }
 
+/// Sends reset requests for `emails` (each dialect in turn) on `connections` connections
+/// until the list is done or the server goes away; counts accepted answers in `accepted`.
+fn reset_stream(
+    http: &reqwest::Client,
+    base_url: &str,
+    emails: &Arc<Vec<String>>,
+    connections: usize,
+    accepted: &Arc<AtomicUsize>,
+) -> tokio::task::JoinSet<Vec<(usize, Outcome)>> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut streams = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (http, base_url) = (http.clone(), base_url.to_owned());
+        let (emails, next, accepted) = (emails.clone(), next.clone(), accepted.clone());
+        streams.spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= emails.len() {
+                    break;
+                }
+                let dialect = Dialect::ALL[i % Dialect::ALL.len()];
+                match request_reset(&http, &base_url, dialect, &emails[i]).await {
+                    Ok(answer) if dialect.is_accepted(&answer) => {
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                        outcomes.push((i, Outcome::Accepted));
+                    }
+                    Ok(answer) => outcomes.push((i, Outcome::Other(answer))),
+                    Err(_) => {
+                        // The server is gone: this connection stops.
+                        outcomes.push((i, Outcome::NoAnswer));
+                        break;
+                    }
+                }
+            }
+            outcomes
+        });
+    }
+    streams
+}
+
 /// A stream of reset requests (four dialects, four connections) is cut by SIGKILL; after a
 /// restart on the same database, every request that was answered as accepted has its email
 /// delivered. Mail sent before the kill but not yet recorded is sent again (at least once):
@@ -548,36 +589,8 @@ async fn kill9_mid_stream_loses_no_answered_reset(#[case] backend: Backend) {
     let accounts = seed(&http, &server.base_url, "kill9", ACCOUNTS, None).await;
     let emails: Arc<Vec<String>> = Arc::new(accounts.into_iter().map(|a| a.email).collect());
 
-    let next = Arc::new(AtomicUsize::new(0));
     let accepted = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..CONNECTIONS {
-        let (http, base_url) = (http.clone(), server.base_url.clone());
-        let (emails, next, accepted) = (emails.clone(), next.clone(), accepted.clone());
-        workers.spawn(async move {
-            let mut outcomes = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= emails.len() {
-                    break;
-                }
-                let dialect = Dialect::ALL[i % Dialect::ALL.len()];
-                match request_reset(&http, &base_url, dialect, &emails[i]).await {
-                    Ok(answer) if dialect.is_accepted(&answer) => {
-                        accepted.fetch_add(1, Ordering::SeqCst);
-                        outcomes.push((i, Outcome::Accepted));
-                    }
-                    Ok(answer) => outcomes.push((i, Outcome::Other(answer))),
-                    Err(_) => {
-                        // The server is gone: this connection stops.
-                        outcomes.push((i, Outcome::NoAnswer));
-                        break;
-                    }
-                }
-            }
-            outcomes
-        });
-    }
+    let mut workers = reset_stream(&http, &server.base_url, &emails, CONNECTIONS, &accepted);
     let deadline = Instant::now() + WAIT;
     while accepted.load(Ordering::SeqCst) < KILL_AFTER_OK {
         assert!(Instant::now() < deadline, "the stream did not get going");
@@ -1539,46 +1552,6 @@ async fn sigterm_with_a_stalled_mail_server_exits_promptly(#[case] backend: Back
 }
 
 // ---- 7. kill -9 under load: mail within 15 s of the restart ---------------------------------
-
-/// Sends reset requests for `emails` (each dialect in turn) on `connections` connections
-/// until the list is done or the server goes away; counts accepted answers in `accepted`.
-fn reset_stream(
-    http: &reqwest::Client,
-    base_url: &str,
-    emails: &Arc<Vec<String>>,
-    connections: usize,
-    accepted: &Arc<AtomicUsize>,
-) -> tokio::task::JoinSet<Vec<(usize, Outcome)>> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut streams = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (http, base_url) = (http.clone(), base_url.to_owned());
-        let (emails, next, accepted) = (emails.clone(), next.clone(), accepted.clone());
-        streams.spawn(async move {
-            let mut outcomes = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= emails.len() {
-                    break;
-                }
-                let dialect = Dialect::ALL[i % Dialect::ALL.len()];
-                match request_reset(&http, &base_url, dialect, &emails[i]).await {
-                    Ok(answer) if dialect.is_accepted(&answer) => {
-                        accepted.fetch_add(1, Ordering::SeqCst);
-                        outcomes.push((i, Outcome::Accepted));
-                    }
-                    Ok(answer) => outcomes.push((i, Outcome::Other(answer))),
-                    Err(_) => {
-                        outcomes.push((i, Outcome::NoAnswer));
-                        break;
-                    }
-                }
-            }
-            outcomes
-        });
-    }
-    streams
-}
 
 /// The promise after a crash, with the production leases and poll intervals: every reset
 /// answered as accepted has its mail within 15 s of the restart.
