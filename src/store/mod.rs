@@ -80,6 +80,7 @@ mod locks;
 mod migrations;
 mod models;
 mod outbox;
+mod password_upgrade;
 mod rate_limits;
 mod reset_requests;
 mod reset_tokens;

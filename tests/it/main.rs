@@ -17,6 +17,7 @@ mod every_dialect;
 mod faults;
 mod generated_code;
 mod ipcola;
+mod legacy_login;
 mod logging;
 mod mail_templates;
 mod metrics;
