@@ -96,6 +96,7 @@ impl ResetCore {
                 password_hash,
                 created_at: now,
                 updated_at: now,
+                external_id: None,
             })
             .await?;
         Ok(user.into())
