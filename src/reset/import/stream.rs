@@ -34,6 +34,9 @@ pub trait ImportProgress {
     fn batch_done(&mut self, summary: &ImportSummary, bytes: u64);
 }
 
+/// A record (or why its line was refused) and its line number.
+type Numbered = (u64, Result<ImportRecord, LineError>);
+
 /// Where the records come from, with the line number of each.
 enum Records<R: Read> {
     Jsonl {
@@ -74,7 +77,7 @@ impl<R: Read> Records<R> {
     }
 
     /// The next record and its line number, `None` at the end.
-    fn next(&mut self) -> Result<Option<(u64, Result<ImportRecord, LineError>)>, ImportError> {
+    fn next(&mut self) -> Result<Option<Numbered>, ImportError> {
         match self {
             Records::Jsonl { input, line, bytes } => {
                 let mut buffer = Vec::new();
