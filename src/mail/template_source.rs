@@ -47,6 +47,12 @@ pub(super) const BUILT_IN: &[(&str, &str)] = built_in![
     "password_changed.zh-CN.subject.j2",
     "password_changed.zh-CN.txt.j2",
     "password_changed.zh-CN.html.j2",
+    "email_changed.en.subject.j2",
+    "email_changed.en.txt.j2",
+    "email_changed.en.html.j2",
+    "email_changed.zh-CN.subject.j2",
+    "email_changed.zh-CN.txt.j2",
+    "email_changed.zh-CN.html.j2",
 ];
 
 pub(super) fn is_built_in(name: &str) -> bool {

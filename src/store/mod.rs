@@ -87,6 +87,8 @@ mod reset_tokens;
 pub mod schema;
 mod settings;
 mod text_enum;
+mod user_admin;
+mod user_import;
 mod users;
 mod writer_lock;
 
@@ -104,3 +106,5 @@ pub use models::{
 };
 pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;
+pub use user_admin::{EmailFilter, UserFilter};
+pub use user_import::{ImportOutcome, ImportRow};
