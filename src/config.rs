@@ -27,7 +27,7 @@ pub use cidr::{Cidr, InvalidCidr};
 pub use clients::{is_scope_token, ClientConfig, DEFAULT_CLIENT_ID};
 pub use cors::{CorsConfig, ANY_ORIGIN};
 pub use credentials::{Argon2Config, SessionConfig};
-pub use dialects::{DialectConfig, DialectsConfig, IpcolaConfig};
+pub use dialects::{DialectConfig, DialectsConfig, IpcolaConfig, StrapiConfig};
 pub use load::{ConfigSource, ConfigSources, CONFIG_FILE_ENV, ENV_KEYS};
 pub use log::{LogConfig, LogFormat};
 pub use mail::MailConfig;

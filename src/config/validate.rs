@@ -111,6 +111,10 @@ impl Config {
                 "dialects.selfcommunity.token_ttl_secs",
                 self.dialects.selfcommunity.token_ttl_secs,
             ),
+            (
+                "dialects.strapi.jwt_ttl_secs",
+                self.dialects.strapi.jwt_ttl_secs,
+            ),
             ("sessions.access_ttl_secs", self.sessions.access_ttl_secs),
             ("sessions.refresh_ttl_secs", self.sessions.refresh_ttl_secs),
         ];
@@ -121,6 +125,18 @@ impl Config {
                     "must be between 1 s and one year",
                 ));
             }
+        }
+        if self
+            .dialects
+            .strapi
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|secret| secret.expose().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "dialects.strapi.jwt_secret",
+                "must not be empty",
+            ));
         }
         if self.dialects.ipcola.user_tag.is_empty() {
             return Err(ConfigError::invalid(

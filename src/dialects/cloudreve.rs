@@ -237,7 +237,11 @@ fn service_error(call: &Call<'_>, err: &ServiceError) -> CloudreveHttpError {
 /// resetd has no groups: every account is shown in one plain group.
 fn to_cloudreve_user(user: &Account) -> CloudreveUser {
     CloudreveUser {
-        id: user.public_id.clone(),
+        // The product's own id first: the Cloudreve instance knows its users by it.
+        id: user
+            .external_id
+            .clone()
+            .unwrap_or_else(|| user.public_id.clone()),
         email: Some(user.email.clone()),
         nickname: user.nickname.clone(),
         created_at: datetime(user.created_at),

@@ -14,6 +14,7 @@ mod resetd;
 mod resetd_admin;
 mod selfcommunity;
 mod strapi;
+mod strapi_jwt;
 
 /// Who a request came from, `X-Forwarded-For` considered (public for the parser fuzz test).
 pub use call::client_ip;

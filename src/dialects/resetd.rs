@@ -6,9 +6,9 @@ use resetd_api::errors::ResetdHttpError;
 use resetd_api::responses;
 use resetd_api::types::{
     ResetdCreateUserRequest, ResetdDialect, ResetdError, ResetdHealth, ResetdIntrospectRequest,
-    ResetdIntrospection, ResetdLoginRequest, ResetdReadiness, ResetdRecovery,
-    ResetdRecoveryRequest, ResetdTokenResponse, ResetdUpdateUserRequest, ResetdUser,
-    ResetdUserStatus,
+    ResetdIntrospection, ResetdIntrospectionExt, ResetdLoginRequest, ResetdReadiness,
+    ResetdRecovery, ResetdRecoveryRequest, ResetdTokenResponse, ResetdUpdateUserRequest,
+    ResetdUser, ResetdUserStatus,
 };
 use subtle::ConstantTimeEq as _;
 
@@ -123,6 +123,9 @@ pub async fn introspect(
             scope: Some(t.scope),
             client_id: Some(t.client_id),
             token_type: Some(t.token_type.to_owned()),
+            ext: t
+                .external_id
+                .map(|external_id| ResetdIntrospectionExt { external_id }),
         },
         None => ResetdIntrospection {
             active: false,
@@ -133,6 +136,7 @@ pub async fn introspect(
             scope: None,
             client_id: None,
             token_type: None,
+            ext: None,
         },
     }))
 }

@@ -16,6 +16,7 @@ use crate::reset::{
 };
 
 use super::call::{datetime, Call};
+use super::strapi_jwt;
 
 /// `client_id` and scope of the session a Strapi reset opens.
 const CLIENT_ID: &str = "strapi";
@@ -90,18 +91,42 @@ pub async fn reset_password(
         }
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
-    let session = call
-        .core
-        .open_session(&user, CLIENT_ID, SCOPE)
-        .await
-        .map_err(|err| service_error(&err))?
-        // Another reset replaced this password meanwhile: no session for it.
-        .ok_or_else(invalid_code)?;
+    let strapi = &call.core.config().dialects.strapi;
+    let jwt = match (&strapi.jwt_secret, product_id(&user)) {
+        // The Strapi backend's own token for its user: it accepts it on the next call.
+        (Some(secret), Some(id)) => {
+            strapi_jwt::sign(secret, id, call.core.now_ms(), strapi.jwt_ttl_secs).map_err(
+                |err| {
+                    tracing::error!(error = %err, "cannot sign the Strapi JWT");
+                    error(
+                        ErrorStatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    )
+                },
+            )?
+        }
+        // No secret, or an account Strapi's database does not know by number (a JWT naming
+        // resetd's own id could name another Strapi user): resetd's own session token.
+        _ => {
+            call.core
+                .open_session(&user, CLIENT_ID, SCOPE)
+                .await
+                .map_err(|err| service_error(&err))?
+                // Another reset replaced this password meanwhile: no session for it.
+                .ok_or_else(invalid_code)?
+                .access_token
+        }
+    };
     Ok(HttpResponseOk(StrapiAuthResponse {
-        jwt: session.access_token,
+        jwt,
         user: to_strapi_user(&user),
     })
     .into())
+}
+
+/// The account's id in the Strapi database: its external id, when that is a number.
+fn product_id(user: &Account) -> Option<i64> {
+    user.external_id.as_deref()?.parse().ok()
 }
 
 /// Strapi 5 answers a wrong code with `ValidationError('Incorrect code provided')`, a 400
@@ -112,7 +137,7 @@ fn invalid_code() -> StrapiHttpError {
 
 fn to_strapi_user(user: &Account) -> StrapiUser {
     StrapiUser {
-        id: user.id,
+        id: product_id(user).unwrap_or(user.id),
         username: user.nickname.clone().unwrap_or_else(|| user.email.clone()),
         email: user.email.clone(),
         provider: "local".to_owned(),

@@ -155,6 +155,11 @@ impl ResetCore {
         &self.config
     }
 
+    /// The core's clock, for the adapters that put the time in an answer (Strapi's JWT).
+    pub fn now_ms(&self) -> crate::clock::Millis {
+        self.clock.now_ms()
+    }
+
     /// The outbox's depth as the store has it now (for `/metrics`).
     pub async fn outbox_depth(&self) -> Result<OutboxDepth, crate::store::StoreError> {
         Ok(OutboxDepth {

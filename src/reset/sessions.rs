@@ -38,6 +38,8 @@ pub struct Introspection {
     pub scope: String,
     pub client_id: String,
     pub token_type: &'static str,
+    /// The product's own id of the account, when it has one.
+    pub external_id: Option<String>,
 }
 
 impl ResetCore {
@@ -180,6 +182,7 @@ impl ResetCore {
             scope: row.scope,
             client_id: row.client_id,
             token_type: row.kind.as_str(),
+            external_id: user.external_id,
         }))
     }
 

@@ -24,6 +24,7 @@ mod logging;
 mod mail_templates;
 mod metrics;
 mod outbox_sealing;
+mod product_ids;
 mod proxy_nginx;
 mod rate_limits;
 mod real_clients;

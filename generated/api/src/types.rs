@@ -195,7 +195,9 @@ pub struct CloudreveUser {
     pub email: ::std::option::Option<::std::string::String>,
     ///The group the user belongs to.
     pub group: CloudreveGroup,
-    ///ID of the user.
+    /**ID of the user: the product's own user id (the account's `external_id`) when it has
+one, as the Cloudreve instance knows the user; otherwise resetd's opaque id. Reset
+links carry resetd's opaque id, and that is the id `PATCH /user/reset/{id}` takes.*/
     pub id: ::std::string::String,
     ///Primary language.
     pub language: ::std::string::String,
@@ -739,6 +741,10 @@ pub struct ResetdIntrospection {
     ///Expiry time, seconds since the Unix epoch.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub exp: ::std::option::Option<i64>,
+    /**Extension claims (RFC 7662 section 2.2 allows them): the account's `external_id`,
+the product's own user id, when it has one. Absent otherwise.*/
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub ext: ::std::option::Option<ResetdIntrospectionExt>,
     ///Issue time, seconds since the Unix epoch.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub iat: ::std::option::Option<i64>,
@@ -751,6 +757,13 @@ pub struct ResetdIntrospection {
     ///Type of the token; `Bearer`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token_type: ::std::option::Option<::std::string::String>,
+}
+/**Extension claims (RFC 7662 section 2.2 allows them): the account's `external_id`,
+the product's own user id, when it has one. Absent otherwise.*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+pub struct ResetdIntrospectionExt {
+    ///The product's own id of the account.
+    pub external_id: ::std::string::String,
 }
 ///Body of `POST /v1/login`.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1094,7 +1107,9 @@ pub struct StrapiUser {
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Email address of the account.
     pub email: ::std::string::String,
-    ///Numeric id of the account.
+    /**Numeric id of the account: the product's own user id (the account's `external_id`,
+set by `resetd user import` or the admin API) when that is a number, as Strapi's
+backend knows the user; otherwise resetd's own numeric id.*/
     pub id: i64,
     ///Authentication provider; always `local` (email and password).
     pub provider: ::std::string::String,

@@ -222,7 +222,9 @@ be obtained from `GET /site/captcha` (Get CAPTCHA).*/
         pub email: ::std::option::Option<::std::string::String>,
         ///The group the user belongs to.
         pub group: CloudreveGroup,
-        ///ID of the user.
+        /**ID of the user: the product's own user id (the account's `external_id`) when it has
+one, as the Cloudreve instance knows the user; otherwise resetd's opaque id. Reset
+links carry resetd's opaque id, and that is the id `PATCH /user/reset/{id}` takes.*/
         pub id: ::std::string::String,
         ///Primary language.
         pub language: ::std::string::String,
@@ -840,6 +842,10 @@ line. Absent, `null` or empty fields leave an existing account's value as it is.
         ///Expiry time, seconds since the Unix epoch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub exp: ::std::option::Option<i64>,
+        /**Extension claims (RFC 7662 section 2.2 allows them): the account's `external_id`,
+the product's own user id, when it has one. Absent otherwise.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ext: ::std::option::Option<ResetdIntrospectionExt>,
         ///Issue time, seconds since the Unix epoch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iat: ::std::option::Option<i64>,
@@ -855,6 +861,18 @@ line. Absent, `null` or empty fields leave an existing account's value as it is.
     }
     impl ResetdIntrospection {
         pub fn builder() -> builder::ResetdIntrospection {
+            Default::default()
+        }
+    }
+    /**Extension claims (RFC 7662 section 2.2 allows them): the account's `external_id`,
+the product's own user id, when it has one. Absent otherwise.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdIntrospectionExt {
+        ///The product's own id of the account.
+        pub external_id: ::std::string::String,
+    }
+    impl ResetdIntrospectionExt {
+        pub fn builder() -> builder::ResetdIntrospectionExt {
             Default::default()
         }
     }
@@ -1315,7 +1333,9 @@ match".*/
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Email address of the account.
         pub email: ::std::string::String,
-        ///Numeric id of the account.
+        /**Numeric id of the account: the product's own user id (the account's `external_id`,
+set by `resetd user import` or the admin API) when that is a number, as Strapi's
+backend knows the user; otherwise resetd's own numeric id.*/
         pub id: i64,
         ///Authentication provider; always `local` (email and password).
         pub provider: ::std::string::String,
@@ -3382,6 +3402,10 @@ or its email when it has none.*/
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            ext: ::std::result::Result<
+                ::std::option::Option<super::ResetdIntrospectionExt>,
+                ::std::string::String,
+            >,
             iat: ::std::result::Result<
                 ::std::option::Option<i64>,
                 ::std::string::String,
@@ -3406,6 +3430,7 @@ or its email when it has none.*/
                     client_id: Ok(Default::default()),
                     email: Ok(Default::default()),
                     exp: Ok(Default::default()),
+                    ext: Ok(Default::default()),
                     iat: Ok(Default::default()),
                     scope: Ok(Default::default()),
                     sub: Ok(Default::default()),
@@ -3459,6 +3484,20 @@ or its email when it has none.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for exp: {e}")
+                    });
+                self
+            }
+            pub fn ext<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ResetdIntrospectionExt>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ext = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ext: {e}")
                     });
                 self
             }
@@ -3522,6 +3561,7 @@ or its email when it has none.*/
                     client_id: value.client_id?,
                     email: value.email?,
                     exp: value.exp?,
+                    ext: value.ext?,
                     iat: value.iat?,
                     scope: value.scope?,
                     sub: value.sub?,
@@ -3536,10 +3576,58 @@ or its email when it has none.*/
                     client_id: Ok(value.client_id),
                     email: Ok(value.email),
                     exp: Ok(value.exp),
+                    ext: Ok(value.ext),
                     iat: Ok(value.iat),
                     scope: Ok(value.scope),
                     sub: Ok(value.sub),
                     token_type: Ok(value.token_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdIntrospectionExt {
+            external_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdIntrospectionExt {
+            fn default() -> Self {
+                Self {
+                    external_id: Err("no value supplied for external_id".to_string()),
+                }
+            }
+        }
+        impl ResetdIntrospectionExt {
+            pub fn external_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.external_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdIntrospectionExt>
+        for super::ResetdIntrospectionExt {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdIntrospectionExt,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    external_id: value.external_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdIntrospectionExt>
+        for ResetdIntrospectionExt {
+            fn from(value: super::ResetdIntrospectionExt) -> Self {
+                Self {
+                    external_id: Ok(value.external_id),
                 }
             }
         }
