@@ -66,8 +66,13 @@ pub async fn reset_password(
         new_password: &body.password,
         client_ip: call.client_ip,
     };
-    let user = match call.core.redeem(Dialect::Strapi, redemption).await {
-        Ok(user) => user,
+    // The session of the answer's `jwt` is opened with the new password, in its transaction.
+    let redeemed = call
+        .core
+        .redeem_and_open_session(Dialect::Strapi, redemption, CLIENT_ID, SCOPE)
+        .await;
+    let (user, session) = match redeemed {
+        Ok(redeemed) => redeemed,
         Err(RedeemError::InvalidToken) => return Err(invalid_code()),
         Err(RedeemError::PasswordRejected(why)) => {
             return Err(error(ErrorStatusCode::BAD_REQUEST, &why.to_string()))
@@ -90,13 +95,6 @@ pub async fn reset_password(
         }
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
-    let session = call
-        .core
-        .open_session(&user, CLIENT_ID, SCOPE)
-        .await
-        .map_err(|err| service_error(&err))?
-        // Another reset replaced this password meanwhile: no session for it.
-        .ok_or_else(invalid_code)?;
     Ok(HttpResponseOk(StrapiAuthResponse {
         jwt: session.access_token,
         user: to_strapi_user(&user),
