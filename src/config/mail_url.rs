@@ -9,6 +9,16 @@
 //! - `smtps://[user:pass@]host[:port]`: implicit TLS (port 465)
 //!
 //! `starttls=` is accepted as another name for `tls=`.
+//!
+//! Why not lettre's `AsyncSmtpTransport::from_url` (lettre 0.11.23,
+//! `transport/smtp/connection_url.rs`): it reads the same `smtp://`/`smtps://` forms, ports
+//! and `tls=required|opportunistic`, but it refuses `tls=none`, knows no `starttls=`,
+//! ignores unknown parameters (a misspelt `tsl=required` would send in plain text), takes a
+//! path as the EHLO name, drops a password given without a user name, and hands an IPv6
+//! host to the resolver with its brackets (`[::1]`), which then cannot connect. It also
+//! builds the transport, TLS setup included, where `resetd config check` only validates.
+//! So this module validates and describes the URL, and `mail::transport` gives its parts to
+//! lettre's typed builder.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -194,24 +204,24 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// `%XX` escapes, as user names and passwords appear in a URL.
+/// `%XX` escapes, as user names and passwords appear in a URL. A `%` that starts no
+/// escape is refused rather than kept (the `url` crate lets it through unencoded): it is
+/// a password typed without encoding, which would otherwise be sent as something else.
 fn percent_decode(s: &str) -> Result<String, MailUrlError> {
-    let mut bytes = Vec::with_capacity(s.len());
-    let mut rest = s.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        if b == b'%' {
-            let hex = tail.get(..2).ok_or(MailUrlError::BadCredentialEncoding)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| MailUrlError::BadCredentialEncoding)?;
-            let byte =
-                u8::from_str_radix(hex, 16).map_err(|_| MailUrlError::BadCredentialEncoding)?;
-            bytes.push(byte);
-            rest = &tail[2..];
-        } else {
-            bytes.push(b);
-            rest = tail;
-        }
+    let stray_percent = s
+        .match_indices('%')
+        .any(|(at, _)| !s.get(at + 1..at + 3).is_some_and(is_hex_pair));
+    if stray_percent {
+        return Err(MailUrlError::BadCredentialEncoding);
     }
-    String::from_utf8(bytes).map_err(|_| MailUrlError::BadCredentialEncoding)
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| MailUrlError::BadCredentialEncoding)
+}
+
+fn is_hex_pair(pair: &str) -> bool {
+    pair.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

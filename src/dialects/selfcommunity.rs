@@ -56,8 +56,13 @@ pub async fn reset_password(
         new_password: body.password.as_str(),
         client_ip: call.client_ip,
     };
-    let user = match call.core.redeem(Dialect::Selfcommunity, redemption).await {
-        Ok(user) => user,
+    // The session of the answer's token is opened with the new password, in its transaction.
+    let redeemed = call
+        .core
+        .redeem_and_open_session(Dialect::Selfcommunity, redemption, CLIENT_ID, SCOPE)
+        .await;
+    let (_, session) = match redeemed {
+        Ok(redeemed) => redeemed,
         Err(RedeemError::InvalidToken) => return Err(invalid_code()),
         Err(RedeemError::PasswordRejected(why)) => return Err(password_rejected(&why)),
         Err(RedeemError::AccountBanned | RedeemError::AccountInactive) => {
@@ -67,13 +72,6 @@ pub async fn reset_password(
         Err(RedeemError::TooManyRequests(retry_after)) => return Ok(throttled(retry_after)),
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
-    let session = call
-        .core
-        .open_session(&user, CLIENT_ID, SCOPE)
-        .await
-        .map_err(|err| service_error(&err))?
-        // Another reset replaced this password meanwhile: no session for it.
-        .ok_or_else(invalid_code)?;
     Ok(HttpResponseOk(SelfcommunityResetResponse {
         token: SelfcommunityToken {
             access_token: session.access_token,

@@ -67,8 +67,25 @@ pub async fn reset_password(
         new_password: &body.password,
         client_ip: call.client_ip,
     };
-    let user = match call.core.redeem(Dialect::Strapi, redemption).await {
-        Ok(user) => user,
+    let strapi = &call.core.config().dialects.strapi;
+    let redeemed = match &strapi.jwt_secret {
+        // Strapi's own JWT needs no session of resetd's (unless the account has no Strapi id,
+        // below).
+        Some(_) => call
+            .core
+            .redeem(Dialect::Strapi, redemption)
+            .await
+            .map(|user| (user, None)),
+        // The session of the answer's `jwt` is opened with the new password, in its
+        // transaction.
+        None => call
+            .core
+            .redeem_and_open_session(Dialect::Strapi, redemption, CLIENT_ID, SCOPE)
+            .await
+            .map(|(user, session)| (user, Some(session))),
+    };
+    let (user, session) = match redeemed {
+        Ok(redeemed) => redeemed,
         Err(RedeemError::InvalidToken) => return Err(invalid_code()),
         Err(RedeemError::PasswordRejected(why)) => {
             return Err(error(ErrorStatusCode::BAD_REQUEST, &why.to_string()))
@@ -91,10 +108,10 @@ pub async fn reset_password(
         }
         Err(RedeemError::Service(err)) => return Err(service_error(&err)),
     };
-    let strapi = &call.core.config().dialects.strapi;
-    let jwt = match (&strapi.jwt_secret, product_id(&user)) {
+    let jwt = match (session, &strapi.jwt_secret, product_id(&user)) {
+        (Some(session), _, _) => session.access_token,
         // The Strapi backend's own token for its user: it accepts it on the next call.
-        (Some(secret), Some(id)) => {
+        (None, Some(secret), Some(id)) => {
             strapi_jwt::sign(secret, id, call.core.now_ms(), strapi.jwt_ttl_secs).map_err(
                 |err| {
                     tracing::error!(error = %err, "cannot sign the Strapi JWT");
@@ -105,9 +122,9 @@ pub async fn reset_password(
                 },
             )?
         }
-        // No secret, or an account Strapi's database does not know by number (a JWT naming
-        // resetd's own id could name another Strapi user): resetd's own session token.
-        _ => {
+        // An account Strapi's database does not know by number (a JWT naming resetd's own
+        // id could name another Strapi user): resetd's own session token.
+        (None, _, _) => {
             call.core
                 .open_session(&user, CLIENT_ID, SCOPE)
                 .await

@@ -26,6 +26,14 @@ use crate::security::sealing::{BodySealer, SealError};
 use crate::store::{OutboxMessage, Store, StoreError};
 use crate::worker::{Driver, Pass, Queue, Schedule};
 
+/// How long to let mail gather after a wake-up before claiming it. Every redemption wakes
+/// the worker for its one "password changed" mail, and each pass costs a claiming
+/// transaction and a recording write whatever it carries. Claimed one by one under the
+/// bench's `redeem` load, the worker's thread used 0.2 ms of CPU per redemption on SQLite
+/// and 0.55 ms on PostgreSQL (plus the database server's), of about 2 ms outside argon2;
+/// with 50 ms, 0.12 and 0.22 ms. Next to an email's delivery time, 50 ms is nothing.
+const GATHER: Duration = Duration::from_millis(50);
+
 /// When to try again, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -155,7 +163,7 @@ impl OutboxWorker {
             lease: self.policy.lease,
             poll_interval: self.policy.poll_interval,
             batch: self.policy.batch,
-            gather: Duration::ZERO,
+            gather: GATHER,
             // Stopped, it finishes the sends under way (see `deliver`) and no more.
             drain: Duration::ZERO,
         };

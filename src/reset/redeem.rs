@@ -1,6 +1,7 @@
 //! Redeeming a token: shape check, lookup by keyed hash, account checks, policy, argon2id,
 //! then one transaction that consumes the token (only if still unused and unexpired),
-//! sets the password, revokes every session and queues the "password changed" email.
+//! sets the password, revokes every session, opens the dialect's new one if its answer
+//! logs the user in, and queues the "password changed" email.
 
 use std::net::IpAddr;
 
@@ -9,6 +10,7 @@ use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus};
 
 use super::account::Account;
 use super::error::{RedeemError, ServiceError};
+use super::sessions::{NewSession, SessionTokens};
 use super::{email_address, Dialect, ResetCore};
 
 /// What a client presented.
@@ -57,7 +59,34 @@ impl ResetCore {
         dialect: Dialect,
         redemption: Redemption<'_>,
     ) -> Result<Account, RedeemError> {
-        let result = self.try_redeem(dialect, redemption).await;
+        self.redeem_with(dialect, redemption, None).await
+    }
+
+    /// [`ResetCore::redeem`] for a dialect whose answer logs the user in (Strapi,
+    /// SelfCommunity): the session of `client_id` with `scope` is stored in the transaction
+    /// that sets the new password, so it is granted on that password and no other, and
+    /// costs no transaction of its own.
+    pub async fn redeem_and_open_session(
+        &self,
+        dialect: Dialect,
+        redemption: Redemption<'_>,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<(Account, SessionTokens), RedeemError> {
+        let session = self.new_session(client_id, scope);
+        let account = self
+            .redeem_with(dialect, redemption, Some(&session))
+            .await?;
+        Ok((account, session.tokens))
+    }
+
+    async fn redeem_with(
+        &self,
+        dialect: Dialect,
+        redemption: Redemption<'_>,
+        session: Option<&NewSession>,
+    ) -> Result<Account, RedeemError> {
+        let result = self.try_redeem(dialect, redemption, session).await;
         self.metrics
             .resets
             .redeemed(dialect.as_str(), redemption_outcome(&result));
@@ -68,6 +97,7 @@ impl ResetCore {
         &self,
         dialect: Dialect,
         redemption: Redemption<'_>,
+        session: Option<&NewSession>,
     ) -> Result<User, RedeemError> {
         if !self.is_enabled(dialect) {
             return Err(RedeemError::DialectDisabled(dialect));
@@ -85,13 +115,19 @@ impl ResetCore {
 
         let now = self.clock.now_ms();
         let hash = self.reset_token_hash(dialect, redemption.token);
-        let issued = self.store.find_reset_token(dialect.as_str(), &hash).await?;
+        // The token's account comes with it: one store call, not two.
+        let issued = self
+            .store
+            .find_reset_token_with_user(dialect.as_str(), &hash)
+            .await?;
         let bound_user = self.bound_user(redemption.binding).await?;
         // A request that names an account gets a token only of that account: an unknown
         // or malformed name matches no token at all.
         let issued = match (&redemption.binding, issued, &bound_user) {
-            (Binding::None, token, _) => token,
-            (_, Some(token), Some(user)) if token.user_id == user.id => Some(token),
+            (Binding::None, found, _) => found,
+            (_, Some((token, owner)), Some(user)) if token.user_id == user.id => {
+                Some((token, owner))
+            }
             (_, _, _) => None,
         };
         // A secret the server never issued (for this account) was guessed; one it issued but
@@ -100,8 +136,8 @@ impl ResetCore {
         if issued.is_some() {
             self.not_a_failure(attempt).await?;
         }
-        let token = issued.filter(|t| t.used_at.is_none() && t.expires_at > now);
-        let Some(token) = token else {
+        let live = issued.filter(|(t, _)| t.used_at.is_none() && t.expires_at > now);
+        let Some((token, user)) = live else {
             let user_id = bound_user.as_ref().map(|u| u.id);
             let kind = AuditKind::RedemptionFailed;
             if matches!(redemption.binding, Binding::None) {
@@ -114,11 +150,6 @@ impl ResetCore {
             return Err(RedeemError::InvalidToken);
         };
 
-        let user = self
-            .store
-            .user_by_id(token.user_id)
-            .await?
-            .ok_or(RedeemError::InvalidToken)?;
         match user.status {
             UserStatus::Active => {}
             UserStatus::Banned => return Err(RedeemError::AccountBanned),
@@ -158,6 +189,7 @@ impl ResetCore {
                     password_hash,
                     mail,
                     audit,
+                    session: session.map_or_else(Vec::new, |s| s.rows(user.id, now)),
                 },
                 now,
             )

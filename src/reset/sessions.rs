@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::clock::Millis;
 use crate::security::random;
 use crate::security::stored_hash::StoredHash;
 use crate::store::{AccessTokenKind, NewAccessToken, UserStatus};
@@ -42,6 +43,41 @@ pub struct Introspection {
     pub external_id: Option<String>,
 }
 
+/// A session's tokens for the answer, and their keyed hashes for the store.
+pub(super) struct NewSession {
+    pub tokens: SessionTokens,
+    access_hash: String,
+    refresh_hash: String,
+    refresh_ttl_secs: u64,
+}
+
+impl NewSession {
+    /// The rows that store the session of `user_id`, opened at `now`.
+    pub fn rows(&self, user_id: i64, now: Millis) -> Vec<NewAccessToken> {
+        let row = |token_hash: &str, kind: AccessTokenKind, ttl_secs: u64| NewAccessToken {
+            user_id,
+            token_hash: token_hash.to_owned(),
+            kind,
+            client_id: self.tokens.client_id.clone(),
+            scope: self.tokens.scope.clone(),
+            created_at: now,
+            expires_at: now + secs_to_ms(ttl_secs),
+        };
+        vec![
+            row(
+                &self.access_hash,
+                AccessTokenKind::Access,
+                self.tokens.expires_in,
+            ),
+            row(
+                &self.refresh_hash,
+                AccessTokenKind::Refresh,
+                self.refresh_ttl_secs,
+            ),
+        ]
+    }
+}
+
 impl ResetCore {
     /// Opens a session for `user`: an access token and a refresh token. `None` when the
     /// account's password is no longer the one in `user` (changed by a reset since it was
@@ -53,48 +89,31 @@ impl ResetCore {
         client_id: &str,
         scope: &str,
     ) -> Result<Option<SessionTokens>, ServiceError> {
-        let now = self.clock.now_ms();
-        let sessions = &self.config.sessions;
-        let access_token = random::alphanumeric(SESSION_TOKEN_CHARS);
-        let refresh_token = random::alphanumeric(SESSION_TOKEN_CHARS);
-        let row = |token: &str, kind: AccessTokenKind, ttl_secs: u64| NewAccessToken {
-            user_id: user.id,
-            token_hash: self.tokens.hash(SESSION_PURPOSE, token),
-            kind,
-            client_id: client_id.to_owned(),
-            scope: scope.to_owned(),
-            created_at: now,
-            expires_at: now + secs_to_ms(ttl_secs),
-        };
+        let session = self.new_session(client_id, scope);
+        let rows = session.rows(user.id, self.clock.now_ms());
         let granted = self
             .store
-            .insert_grant_if_password_is(
-                user.id,
-                user.password_hash.as_deref(),
-                vec![
-                    row(
-                        &access_token,
-                        AccessTokenKind::Access,
-                        sessions.access_ttl_secs,
-                    ),
-                    row(
-                        &refresh_token,
-                        AccessTokenKind::Refresh,
-                        sessions.refresh_ttl_secs,
-                    ),
-                ],
-            )
+            .insert_grant_if_password_is(user.id, user.password_hash.as_deref(), rows)
             .await?;
-        if !granted {
-            return Ok(None);
-        }
-        Ok(Some(SessionTokens {
-            access_token,
-            refresh_token,
+        Ok(granted.then_some(session.tokens))
+    }
+
+    /// Fresh tokens for a session of `client_id` with `scope`, not yet stored.
+    pub(super) fn new_session(&self, client_id: &str, scope: &str) -> NewSession {
+        let sessions = &self.config.sessions;
+        let tokens = SessionTokens {
+            access_token: random::alphanumeric(SESSION_TOKEN_CHARS),
+            refresh_token: random::alphanumeric(SESSION_TOKEN_CHARS),
             expires_in: sessions.access_ttl_secs,
             client_id: client_id.to_owned(),
             scope: scope.to_owned(),
-        }))
+        };
+        NewSession {
+            access_hash: self.tokens.hash(SESSION_PURPOSE, &tokens.access_token),
+            refresh_hash: self.tokens.hash(SESSION_PURPOSE, &tokens.refresh_token),
+            refresh_ttl_secs: sessions.refresh_ttl_secs,
+            tokens,
+        }
     }
 
     /// Checks email and password and opens a session. Every failure is the same answer, and

@@ -215,6 +215,9 @@ pub struct CompleteReset {
     /// The reset's audit record (`ResetCompleted`): the trail has it exactly when the
     /// password changed.
     pub audit: NewAuditEvent,
+    /// The session the dialect's answer logs the user in with, if it does (Strapi,
+    /// SelfCommunity): granted on the new password, after the old sessions are revoked.
+    pub session: Vec<NewAccessToken>,
 }
 
 impl fmt::Debug for CompleteReset {
@@ -225,6 +228,7 @@ impl fmt::Debug for CompleteReset {
             .field("password_hash", &REDACTED)
             .field("mail", &self.mail)
             .field("audit", &self.audit)
+            .field("session", &self.session.len())
             .finish()
     }
 }

@@ -252,6 +252,30 @@ impl Store {
         })
     }
 
+    /// [`Store::find_reset_token`] with the account it belongs to, in one statement: a
+    /// redemption needs both, and each store call costs a hop to a blocking thread (SQLite)
+    /// or a pool checkout and its `SELECT 1` (PostgreSQL).
+    pub async fn find_reset_token_with_user(
+        &self,
+        dialect: &str,
+        token_hash: &str,
+    ) -> Result<Option<(ResetToken, User)>, StoreError> {
+        let (dialect, token_hash) = (dialect.to_owned(), token_hash.to_owned());
+        run!(self, read, |conn| {
+            let found = conn
+                .get_result(
+                    reset_tokens::table
+                        .inner_join(users::table)
+                        .filter(reset_tokens::dialect.eq(dialect))
+                        .filter(reset_tokens::token_hash.eq(token_hash))
+                        .select((ResetToken::as_select(), User::as_select())),
+                )
+                .await
+                .optional()?;
+            Ok(found)
+        })
+    }
+
     /// The user's unused, unexpired token of this dialect, if any.
     pub async fn live_reset_token(
         &self,
@@ -391,6 +415,12 @@ impl Store {
             .set(access_tokens::revoked_at.eq(now))
             .execute(conn)
             .await?;
+            for token in &reset.session {
+                diesel::insert_into(access_tokens::table)
+                    .values(token)
+                    .execute(conn)
+                    .await?;
+            }
             insert_outbox(reset.mail, now).execute(conn).await?;
             diesel::insert_into(audit_events::table)
                 .values(&reset.audit)
@@ -452,6 +482,7 @@ mod tests {
                 dialect: Some("strapi".to_owned()),
                 client_ip: None,
             },
+            session: Vec::new(),
         }
     }
 
@@ -573,11 +604,20 @@ mod tests {
                 expires_at: HOUR,
             };
             store
-                .insert_access_tokens(vec![session])
+                .insert_access_tokens(vec![session.clone()])
                 .await
                 .expect("session");
 
-            let done = store.complete_reset(completion(issued.id, user.id, "$argon2id$new"), 10);
+            // The session the reset itself opens (Strapi, SelfCommunity) is not revoked.
+            let opened = NewAccessToken {
+                token_hash: "opened".to_owned(),
+                created_at: 10,
+                expires_at: 10 + HOUR,
+                ..session.clone()
+            };
+            let mut reset = completion(issued.id, user.id, "$argon2id$new");
+            reset.session = vec![opened];
+            let done = store.complete_reset(reset, 10);
             let done = done.await.expect("complete").expect("token was live");
             assert_eq!(done.password_hash.as_deref(), Some("$argon2id$new"));
             assert_eq!(done.updated_at, 10);
@@ -587,6 +627,11 @@ mod tests {
             assert_eq!(owner.id, user.id);
             assert_eq!(session.revoked_at, Some(10));
             assert!(!session.is_active(11));
+            let found = store.find_access_token("opened").await.expect("find");
+            let (opened, owner) = found.expect("opened session row");
+            assert_eq!(owner.id, user.id);
+            assert_eq!(opened.revoked_at, None);
+            assert!(opened.is_active(11));
             assert_eq!(pending_mail(store).await, 2);
             let audit = store.list_audit(10).await.expect("audit");
             let kinds: Vec<AuditKind> = audit.iter().map(|e| e.kind).collect();

@@ -5,10 +5,12 @@
 //! One module per job: `cli` (arguments), `binaries` (build, find, re-run in release),
 //! `server` (the resetd process), `postgres` (a fresh database), `seed` (accounts and
 //! tokens through the admin API), `dialects` (the four APIs' requests), `http` and `load`
-//! (the load generator), `argon2_floor`, `scenarios`, `machine` and `report`.
+//! (the load generator), `argon2_floor`, `scenarios`, `ceiling` (how close `redeem` can come
+//! to its floor), `machine` and `report`.
 
 mod argon2_floor;
 mod binaries;
+mod ceiling;
 mod cli;
 mod dialects;
 mod error;
@@ -211,6 +213,7 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
         }
     }
     let mut notes = std::mem::take(&mut s.notes);
+    notes.extend(ceiling::note(&rows));
 
     let server_errors = server.logged_errors();
     if let Some(first) = server_errors.first() {
