@@ -107,7 +107,7 @@ async fn an_allowed_origin_gets_its_preflight_and_every_answer_names_it(#[case] 
         ("/api/auth/forgot-password", "POST"),
         ("/auth/reset-password", "POST"),
         ("/v1/login", "POST"),
-        ("/admin/users/some-id", "GET, PATCH"),
+        ("/admin/users/some-id", "GET, DELETE, PATCH"),
         ("/api/v4/user/reset/some-id", "PATCH"),
         ("/api/v2/account/verify/validation_code/", "POST"),
     ] {
