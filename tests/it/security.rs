@@ -36,6 +36,7 @@
 //! | 27 | token answers carry `Cache-Control: no-store` (and `Pragma: no-cache`); every 429 carries `Retry-After`, the seconds until the refusing limit's window ends (the envelope dialects refuse in HTTP 200, without it) | `security_27_token_answers_carry_cache_control_no_store`, `security_27_too_many_requests_answers_say_when_to_retry` (here) |
 //! | 28 | body read timeout (408, connection closed); `Expect: 100-continue` over the body limit refused before `100 Continue` | `security_28_a_trickled_body_is_cut_off_after_the_read_timeout`, `security_28_expect_continue_over_the_body_limit_gets_413_not_100` (here); header and idle timeouts are hyper's fixed 30 s, not configurable through dropshot 0.18 |
 //! | 29 | bodies only as `application/json` objects (415 / 400 in the dialect's form) | `security_29_bodies_are_read_only_as_json_objects` (here) |
+//! | 30 | login takes the same time for an unknown email, an argon2id account and one on a fast imported hash (a legacy check also pays the decoy's argon2id); a legacy hash is replaced by argon2id at its first successful login (issue 16) | `security_02_enumeration_timing.rs` (ignored benchmarks, `--ignored`): `security_30_login_takes_the_same_time_for_known_and_unknown_emails`, `security_30_login_takes_the_same_time_for_an_imported_fast_hash`; `legacy_login.rs`: `each_legacy_format_logs_in_once_and_is_upgraded` |
 //!
 //! `security_index_every_item_has_a_test` keeps this table and the suite in step.
 

@@ -258,8 +258,8 @@ async fn login_timing(label: &str, legacy: Option<&str>) -> Option<Comparison> {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
-async fn security_02_login_takes_the_same_time_for_known_and_unknown_emails() {
-    let label = "security_02 (login, argon2id account)";
+async fn security_30_login_takes_the_same_time_for_known_and_unknown_emails() {
+    let label = "security_30 (login, argon2id account)";
     if let Some(stats) = login_timing(label, None).await {
         assert_alike(label, &stats);
     }
@@ -269,8 +269,8 @@ async fn security_02_login_takes_the_same_time_for_known_and_unknown_emails() {
 /// argon2id all the same.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
-async fn security_02_login_takes_the_same_time_for_an_imported_fast_hash() {
-    let label = "security_02 (login, imported cloudreve_v4 account)";
+async fn security_30_login_takes_the_same_time_for_an_imported_fast_hash() {
+    let label = "security_30 (login, imported cloudreve_v4 account)";
     let cloudreve_v4 =
         "5u6Wwcyh0AmLiL8y:384eed09341e96043e2b1893294b6f4a212e8df4466dcc2038da5bba414f2ab2";
     if let Some(stats) = login_timing(label, Some(cloudreve_v4)).await {
