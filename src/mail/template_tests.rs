@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::language::Language;
+use crate::templating::Language;
 use super::templates::{
     MailKind, MailTemplates, Part, PasswordChangedMail, ResetKind, ResetMail, TemplateError,
     TemplateOrigin,
@@ -127,7 +127,7 @@ fn the_built_in_list_matches_the_template_files() {
         .chain(["layout.html.j2".to_owned()])
         .collect();
     used.sort();
-    let mut listed: Vec<String> = super::template_source::BUILT_IN
+    let mut listed: Vec<String> = super::templates::MAIL_TEMPLATES.built_in
         .iter()
         .map(|(name, _)| (*name).to_owned())
         .collect();
