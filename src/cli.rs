@@ -156,7 +156,7 @@ pub enum CliError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
-    MailTemplates(#[from] TemplateError),
+    Templates(#[from] TemplateError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -223,12 +223,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
-            // The mail templates are part of the configuration: overrides are checked too.
+            // The mail and page templates are part of the configuration: overrides are
+            // checked too.
             let templates = MailTemplates::load(config.mail.templates_dir.as_deref())?;
+            let pages = crate::pages::load_templates(config.pages.templates_dir.as_deref())?;
             println!("# configuration is valid; effective values:");
-            let overridden: Vec<&str> = templates.overridden().collect();
-            if !overridden.is_empty() {
-                println!("# mail templates overridden: {}", overridden.join(", "));
+            for (what, overridden) in [
+                ("mail", templates.overridden().collect::<Vec<_>>()),
+                ("page", pages.overridden().collect()),
+            ] {
+                if !overridden.is_empty() {
+                    println!("# {what} templates overridden: {}", overridden.join(", "));
+                }
             }
             print!("{}", crate::config_reference::effective(&config, &sources));
             Ok(())

@@ -290,7 +290,6 @@ impl MailTemplates {
         }
         Ok(())
     }
-
 }
 
 fn outbox_message(recipient: &str, rendered: Rendered) -> NewOutboxMessage {
@@ -355,9 +354,12 @@ mod tests {
 
         let kind = MailKind::Reset(ResetKind::Strapi);
         let context = mail.context(Language::English);
-        let Err(failure) =
-            render_with(templates.templates.active(), kind, Language::English, context)
-        else {
+        let Err(failure) = render_with(
+            templates.templates.active(),
+            kind,
+            Language::English,
+            context,
+        ) else {
             panic!("the override rendered");
         };
         assert!(
@@ -368,7 +370,14 @@ mod tests {
         let error = MailTemplates::built_in()
             .expect("built in")
             .templates
-            .render(|_| render_with(templates.templates.active(), kind, Language::English, mail.context(Language::English)))
+            .render(|_| {
+                render_with(
+                    templates.templates.active(),
+                    kind,
+                    Language::English,
+                    mail.context(Language::English),
+                )
+            })
             .expect_err("fails");
         assert!(!error.to_string().contains(code), "{error}");
         assert!(!format!("{error:?}").contains(code), "{error:?}");

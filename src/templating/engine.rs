@@ -66,7 +66,10 @@ pub enum TemplateError {
         message: String,
     },
     /// Rendering with sample values failed (an unknown variable, a missing include...).
-    #[error("{}: does not render with sample values: {message}", Named(set, origin))]
+    #[error(
+        "{}: does not render with sample values: {message}",
+        Named(set, origin)
+    )]
     Render {
         set: &'static TemplateSet,
         origin: TemplateOrigin,
@@ -98,11 +101,7 @@ impl RenderError {
         RenderError {
             noun: set.noun,
             // The template the failure is in: the one rendered, or one it extends.
-            template: failure
-                .error
-                .name()
-                .unwrap_or(&failure.template)
-                .to_owned(),
+            template: failure.error.name().unwrap_or(&failure.template).to_owned(),
             kind: failure.error.kind(),
             line: failure.error.line().unwrap_or(0),
         }

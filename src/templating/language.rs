@@ -60,7 +60,9 @@ impl Language {
             .collect();
         // Stable: among equal weights the header's order stands.
         ranges.sort_by(|a, b| b.0.cmp(&a.0));
-        ranges.into_iter().find_map(|(_, tag)| Language::recognize(tag))
+        ranges
+            .into_iter()
+            .find_map(|(_, tag)| Language::recognize(tag))
     }
 
     /// The BCP 47 tag: in template file names and the HTML `lang` attribute.
@@ -163,7 +165,10 @@ mod tests {
     #[test]
     fn only_english_and_chinese_are_recognized() {
         assert_eq!(Language::recognize("en-GB"), Some(Language::English));
-        assert_eq!(Language::recognize("zh-TW"), Some(Language::ChineseSimplified));
+        assert_eq!(
+            Language::recognize("zh-TW"),
+            Some(Language::ChineseSimplified)
+        );
         for tag in ["fr", "", "x-zh", "english"] {
             assert_eq!(Language::recognize(tag), None, "{tag:?}");
         }
@@ -181,7 +186,14 @@ mod tests {
         assert_eq!(pick("zh, en"), zh);
         assert_eq!(pick("zh;q=0, en;q=0.1"), en, "q=0 means not this one");
         assert_eq!(pick("zh;q=1.0 , en"), zh);
-        for header in ["", "fr-FR,de;q=0.9", "*", "zh;q=2", "zh;q=0.1234", "zh;q=abc"] {
+        for header in [
+            "",
+            "fr-FR,de;q=0.9",
+            "*",
+            "zh;q=2",
+            "zh;q=0.1234",
+            "zh;q=abc",
+        ] {
             assert_eq!(pick(header), None, "{header:?}");
         }
         assert_eq!(pick(&format!("{}zh", "x,".repeat(600))), None);

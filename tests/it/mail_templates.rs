@@ -222,7 +222,7 @@ async fn a_broken_template_stops_the_start() {
         Err(err) => err,
     };
     assert!(
-        matches!(err, StartError::MailTemplates(TemplateError::Syntax { .. })),
+        matches!(err, StartError::Templates(TemplateError::Syntax { .. })),
         "{err:?}"
     );
     let shown = err.to_string();
