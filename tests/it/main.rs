@@ -25,6 +25,7 @@ mod proxy_nginx;
 mod rate_limits;
 mod real_clients;
 mod reset_pages_browser;
+mod reset_pages_languages_browser;
 mod reset_queue;
 mod resetd_api;
 mod security;
