@@ -148,6 +148,13 @@ async fn a_zh_cn_browser_resets_the_password_from_a_zh_cn_email(
     fill_in(&browser, "短", "短").await;
     let too_short = format!("密码至少需要 {min_chars} 个字符。");
     browser.wait_for_text("status", |t| t == too_short).await;
+    if backend == Backend::Sqlite {
+        let png = browser.client.screenshot().await.expect("screenshot");
+        let name = format!("reset-page-zh-CN-{dialect:?}.png").to_lowercase();
+        let path = browser::artifact_path(&name);
+        std::fs::write(&path, png).expect("write screenshot");
+        println!("screenshot of the zh-CN page: {}", path.display());
+    }
 
     fill_in(&browser, NEW_PASSWORD, NEW_PASSWORD).await;
     browser.wait_for_text("status", |t| t == ZH_SUCCESS).await;
@@ -158,16 +165,6 @@ async fn a_zh_cn_browser_resets_the_password_from_a_zh_cn_email(
         format!("{ZH_DONE_HEADING} · {PRODUCT}")
     );
     assert!(server.login(EMAIL, NEW_PASSWORD).await.is_some());
-    if backend == Backend::Sqlite {
-        let png = browser.client.screenshot().await.expect("screenshot");
-        let name = format!("reset-page-zh-CN-{dialect:?}.png").to_lowercase();
-        let path = browser::artifact_path(&name);
-        std::fs::write(&path, png).expect("write screenshot");
-        println!(
-            "screenshot of the zh-CN page after the reset: {}",
-            path.display()
-        );
-    }
     browser.close().await;
     server.stop().await;
 }
