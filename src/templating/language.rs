@@ -59,7 +59,7 @@ impl Language {
             })
             .collect();
         // Stable: among equal weights the header's order stands.
-        ranges.sort_by(|a, b| b.0.cmp(&a.0));
+        ranges.sort_by_key(|&(weight, _)| std::cmp::Reverse(weight));
         ranges
             .into_iter()
             .find_map(|(_, tag)| Language::recognize(tag))

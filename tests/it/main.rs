@@ -21,6 +21,7 @@ mod logging;
 mod mail_templates;
 mod metrics;
 mod outbox_sealing;
+mod page_templates;
 mod proxy_nginx;
 mod rate_limits;
 mod real_clients;
