@@ -166,6 +166,22 @@ fn the_script_reads_its_messages_from_the_page() {
     }
 }
 
+/// A message an operator wrote cannot end the JSON block it travels in: `tojson` escapes
+/// `<`, so the page still has one script, and the script reads the sentence as written.
+#[test]
+fn a_message_cannot_break_out_of_its_block() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostile = "</script><script>alert(1)</script> & 'quoted'";
+    let source = built_in_source("form.en.html.j2")
+        .replace("\"Enter a new password.\"", &format!("{hostile:?}"));
+    std::fs::write(dir.path().join("form.en.html.j2"), source).expect("write");
+    let templates = check::load(Some(dir.path())).expect("loads");
+    let html = form(&templates, Language::English, &cloudreve("a", "b"));
+    assert_eq!(html.matches("<script>").count(), 1, "{html}");
+    assert!(!html.contains("alert(1)</script>"), "{html}");
+    assert_eq!(messages(&html)["empty"], hostile);
+}
+
 #[test]
 fn assets_cannot_break_out_of_their_elements() {
     assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
