@@ -179,6 +179,21 @@ pub fn load_page_templates(config: &Config) -> Result<Templates, StartError> {
     Ok(pages)
 }
 
+/// Loads every template set with the overrides `config` names, as a start would (for
+/// `resetd config check`): `mail templates overridden: a, b` for each set that has some.
+pub fn template_overrides(config: &Config) -> Result<Vec<String>, StartError> {
+    let mail = MailTemplates::load(config.mail.templates_dir.as_deref())?;
+    let pages = crate::pages::load_templates(config.pages.templates_dir.as_deref())?;
+    Ok([
+        ("mail", mail.overridden().collect::<Vec<_>>()),
+        ("page", pages.overridden().collect()),
+    ]
+    .into_iter()
+    .filter(|(_, names)| !names.is_empty())
+    .map(|(what, names)| format!("{what} templates overridden: {}", names.join(", ")))
+    .collect())
+}
+
 /// Starts the HTTP server, the reset issuer and the outbox worker.
 pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
     serve_with(config, Seams::new(clock)).await

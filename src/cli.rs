@@ -6,11 +6,15 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod import;
+
 use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
-use crate::mail::{MailTemplates, TemplateError};
-use crate::reset::{Account, AccountPatch, AccountStatus, AdminError, NewAccount};
+use crate::reset::import::stream::ImportFormat;
+use crate::reset::{
+    Account, AccountPatch, AccountQuery, AccountStatus, AdminError, NewAccount, MAX_PAGE,
+};
 use crate::store::{OutboxStatus, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -67,7 +71,20 @@ enum UserCommand {
         status: StatusArg,
     },
     /// List accounts.
-    List,
+    List {
+        /// Only accounts still on a legacy password hash (not resetd's current argon2id).
+        #[arg(long)]
+        legacy: bool,
+    },
+    /// Create or update accounts from a JSON Lines (or CSV) file, `-` for standard input.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+        format: FormatArg,
+        /// Check every line and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show one account.
     Show { email: String },
     /// Change an account's status.
@@ -131,6 +148,12 @@ impl From<StatusArg> for AccountStatus {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum OutboxStatusArg {
     Pending,
     Sending,
@@ -156,8 +179,6 @@ pub enum CliError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
-    Templates(#[from] TemplateError),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Account(#[from] AdminError),
@@ -169,6 +190,14 @@ pub enum CliError {
     NoSuchMessage(i64),
     #[error("server: {0}")]
     Server(String),
+    #[error("cannot open {path}: {error}")]
+    ImportFile { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Import(#[from] crate::reset::import::stream::ImportError),
+    #[error("{0} lines refused")]
+    ImportRefused(u64),
+    #[error(transparent)]
+    Service(#[from] crate::reset::ServiceError),
 }
 
 /// Runs the command line; the caller turns an error into one line and exit code 1.
@@ -225,16 +254,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Config(ConfigCommand::Check) => {
             // The mail and page templates are part of the configuration: overrides are
             // checked too.
-            let templates = MailTemplates::load(config.mail.templates_dir.as_deref())?;
-            let pages = crate::pages::load_templates(config.pages.templates_dir.as_deref())?;
+            let overridden = app::template_overrides(&config)?;
             println!("# configuration is valid; effective values:");
-            for (what, overridden) in [
-                ("mail", templates.overridden().collect::<Vec<_>>()),
-                ("page", pages.overridden().collect()),
-            ] {
-                if !overridden.is_empty() {
-                    println!("# {what} templates overridden: {}", overridden.join(", "));
-                }
+            for line in overridden {
+                println!("# {line}");
             }
             print!("{}", crate::config_reference::effective(&config, &sources));
             Ok(())
@@ -307,10 +330,45 @@ async fn user(config: Config, command: UserCommand) -> Result<(), CliError> {
                 .await?;
             println!("{}", user.public_id);
         }
-        UserCommand::List => {
+        UserCommand::List { legacy: false } => {
             for user in services.store.list_users().await? {
                 println!("{}", user_line(&Account::from(user)));
             }
+        }
+        UserCommand::List { legacy: true } => {
+            let mut cursor = None;
+            loop {
+                let page = core
+                    .list_accounts(AccountQuery {
+                        legacy_only: true,
+                        cursor,
+                        limit: MAX_PAGE,
+                        ..AccountQuery::default()
+                    })
+                    .await?;
+                for user in &page.accounts {
+                    println!("{}", user_line(user));
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            eprintln!(
+                "{} accounts on a legacy hash",
+                core.legacy_hash_count().await?
+            );
+        }
+        UserCommand::Import {
+            file,
+            format,
+            dry_run,
+        } => {
+            let format = match format {
+                FormatArg::Jsonl => ImportFormat::Jsonl,
+                FormatArg::Csv => ImportFormat::Csv,
+            };
+            import::import(core, &file, format, dry_run).await?;
         }
         UserCommand::Show { email } => {
             let user = core.account_by_email(&email).await?;

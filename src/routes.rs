@@ -65,6 +65,10 @@ async fn metrics(rqctx: RequestContext<AppState>) -> Result<Response<dropshot::B
                 tracing::warn!(%error, "metrics: cannot read the outbox depth");
             }
         }
+        // One count over the accounts; it also sets the gauge.
+        if let Err(error) = state.core.legacy_hash_count().await {
+            tracing::warn!(%error, "metrics: cannot count the accounts on a legacy hash");
+        }
         let text = state
             .metrics
             .encode()

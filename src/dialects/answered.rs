@@ -24,3 +24,16 @@ where
         Ok(answer.with_headers(cors::answer_headers(cors, rqctx.request.headers())))
     }
 }
+
+/// A handler's body on its `Call`, in the request's span, its answer counted and logged as
+/// every handler's is ([`Answered`]).
+macro_rules! route {
+    ($rqctx:ident, |$call:ident| $body:expr) => {{
+        let call = $crate::dialects::call::Call::new(&$rqctx);
+        let $call = &call;
+        let span = $crate::logging::request_span(&$rqctx.request_id);
+        let answer = tracing::Instrument::instrument($body, span).await;
+        $crate::dialects::answered::Answered::answered(answer, &$rqctx)
+    }};
+}
+pub(super) use route;

@@ -11,6 +11,7 @@ mod call;
 mod cloudreve;
 mod ipcola;
 mod resetd;
+mod resetd_admin;
 mod selfcommunity;
 mod strapi;
 
@@ -19,16 +20,17 @@ pub use call::client_ip;
 
 use dropshot::{
     HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent, Path,
-    RequestContext,
+    Query, RequestContext,
 };
 use resetd_api::errors::{
     CloudreveHttpError, IpcolaHttpError, ResetdHttpError, SelfcommunityHttpError, StrapiHttpError,
 };
 use resetd_api::params::{
-    CloudreveResetPasswordPath, CloudreveV4ResetPasswordPath, ResetdAdminGetUserPath,
-    ResetdAdminIssueRecoveryHeaders, ResetdAdminIssueRecoveryPath, ResetdAdminUpdateUserPath,
-    ResetdLoginHeaders, SelfcommunityResetPasswordHeaders, StrapiApiResetPasswordHeaders,
-    StrapiResetPasswordHeaders,
+    CloudreveResetPasswordPath, CloudreveV4ResetPasswordPath, ResetdAdminChangeEmailPath,
+    ResetdAdminDeleteUserPath, ResetdAdminFindUserQuery, ResetdAdminGetUserPath,
+    ResetdAdminIssueRecoveryHeaders, ResetdAdminIssueRecoveryPath, ResetdAdminListUsersQuery,
+    ResetdAdminSetPasswordHashPath, ResetdAdminUpdateUserPath, ResetdLoginHeaders,
+    SelfcommunityResetPasswordHeaders, StrapiApiResetPasswordHeaders, StrapiResetPasswordHeaders,
 };
 use resetd_api::responses::Answer;
 use resetd_api::types;
@@ -37,8 +39,13 @@ use tracing::Instrument as _;
 
 use crate::logging::request_span;
 use crate::server::AppState;
+use answered::route;
 use answered::Answered as _;
 use call::Call;
+use resetd_admin as admin;
+
+/// What the handlers of resetd's own API answer with.
+type ResetdOk<T> = Result<Answer<HttpResponseOk<T>, ResetdHttpError>, ResetdHttpError>;
 
 /// The headers of an answer that carries a token or a reset code: no cache may keep it
 /// (RFC 6749 §5.1 asks for both fields; `Pragma` is for HTTP/1.0 caches).
@@ -93,10 +100,7 @@ impl ResetdApi for ResetdServer {
         Answer<HttpResponseOk<types::IpcolaCaptchaResponse>, IpcolaHttpError>,
         IpcolaHttpError,
     > {
-        ipcola::get_captcha(&Call::new(&rqctx))
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| ipcola::get_captcha(call))
     }
 
     async fn strapi_forgot_password(
@@ -104,11 +108,9 @@ impl ResetdApi for ResetdServer {
         body: JsonBody<types::StrapiForgotPasswordRequest>,
     ) -> Result<Answer<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>, StrapiHttpError>
     {
-        let call = Call::new(&rqctx);
-        async { strapi::forgot_password(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            strapi::forgot_password(call, call.read(body).await?).await
+        })
     }
 
     async fn strapi_reset_password(
@@ -170,10 +172,7 @@ impl ResetdApi for ResetdServer {
         Answer<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError>,
         CloudreveHttpError,
     > {
-        cloudreve::get_captcha(&Call::new(&rqctx))
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| cloudreve::get_captcha(call))
     }
 
     async fn strapi_api_forgot_password(
@@ -181,11 +180,9 @@ impl ResetdApi for ResetdServer {
         body: JsonBody<types::StrapiForgotPasswordRequest>,
     ) -> Result<Answer<HttpResponseOk<types::StrapiOkResponse>, StrapiHttpError>, StrapiHttpError>
     {
-        let call = Call::new(&rqctx);
-        async { strapi::forgot_password(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            strapi::forgot_password(call, call.read(body).await?).await
+        })
     }
 
     async fn strapi_api_reset_password(
@@ -249,10 +246,7 @@ impl ResetdApi for ResetdServer {
         Answer<HttpResponseOk<types::CloudreveCaptchaResponse>, CloudreveHttpError>,
         CloudreveHttpError,
     > {
-        cloudreve::get_captcha(&Call::new(&rqctx))
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| cloudreve::get_captcha(call))
     }
 
     async fn selfcommunity_verify_validation_code(
@@ -260,11 +254,9 @@ impl ResetdApi for ResetdServer {
         body: JsonBody<types::SelfcommunityValidationCodeRequest>,
     ) -> Result<Answer<HttpResponseUpdatedNoContent, SelfcommunityHttpError>, SelfcommunityHttpError>
     {
-        let call = Call::new(&rqctx);
-        async { selfcommunity::verify_validation_code(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            selfcommunity::verify_validation_code(call, call.read(body).await?).await
+        })
     }
 
     async fn selfcommunity_recover_account(
@@ -272,11 +264,9 @@ impl ResetdApi for ResetdServer {
         body: JsonBody<types::SelfcommunityRecoverRequest>,
     ) -> Result<Answer<HttpResponseUpdatedNoContent, SelfcommunityHttpError>, SelfcommunityHttpError>
     {
-        let call = Call::new(&rqctx);
-        async { selfcommunity::recover_account(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            selfcommunity::recover_account(call, call.read(body).await?).await
+        })
     }
 
     async fn selfcommunity_reset_password(
@@ -304,20 +294,12 @@ impl ResetdApi for ResetdServer {
             .answered(&rqctx)
     }
 
-    async fn resetd_healthz(
-        rqctx: RequestContext<AppState>,
-    ) -> Result<Answer<HttpResponseOk<types::ResetdHealth>, ResetdHttpError>, ResetdHttpError> {
+    async fn resetd_healthz(rqctx: RequestContext<AppState>) -> ResetdOk<types::ResetdHealth> {
         resetd::healthz().answered(&rqctx)
     }
 
-    async fn resetd_readyz(
-        rqctx: RequestContext<AppState>,
-    ) -> Result<Answer<HttpResponseOk<types::ResetdReadiness>, ResetdHttpError>, ResetdHttpError>
-    {
-        resetd::readyz(&Call::new(&rqctx))
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+    async fn resetd_readyz(rqctx: RequestContext<AppState>) -> ResetdOk<types::ResetdReadiness> {
+        route!(rqctx, |call| resetd::readyz(call))
     }
 
     async fn resetd_login(
@@ -343,13 +325,10 @@ impl ResetdApi for ResetdServer {
     async fn resetd_introspect(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::ResetdIntrospectRequest>,
-    ) -> Result<Answer<HttpResponseOk<types::ResetdIntrospection>, ResetdHttpError>, ResetdHttpError>
-    {
-        let call = Call::new(&rqctx);
-        async { resetd::introspect(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+    ) -> ResetdOk<types::ResetdIntrospection> {
+        route!(rqctx, |call| async {
+            resetd::introspect(call, call.read(body).await?).await
+        })
     }
 
     async fn resetd_admin_create_user(
@@ -357,34 +336,30 @@ impl ResetdApi for ResetdServer {
         body: JsonBody<types::ResetdCreateUserRequest>,
     ) -> Result<Answer<HttpResponseCreated<types::ResetdUser>, ResetdHttpError>, ResetdHttpError>
     {
-        let call = Call::new(&rqctx);
-        async { resetd::admin_create_user(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            resetd::admin_create_user(call, call.read(body).await?).await
+        })
     }
 
     async fn resetd_admin_get_user(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminGetUserPath>,
-    ) -> Result<Answer<HttpResponseOk<types::ResetdUser>, ResetdHttpError>, ResetdHttpError> {
-        resetd::admin_get_user(&Call::new(&rqctx), &path.into_inner().id)
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+    ) -> ResetdOk<types::ResetdUser> {
+        route!(rqctx, |call| resetd::admin_get_user(
+            call,
+            &path.into_inner().id
+        ))
     }
 
     async fn resetd_admin_update_user(
         rqctx: RequestContext<AppState>,
         path: Path<ResetdAdminUpdateUserPath>,
         body: JsonBody<types::ResetdUpdateUserRequest>,
-    ) -> Result<Answer<HttpResponseOk<types::ResetdUser>, ResetdHttpError>, ResetdHttpError> {
+    ) -> ResetdOk<types::ResetdUser> {
         let id = path.into_inner().id;
-        let call = Call::new(&rqctx);
-        async { resetd::admin_update_user(&call, &id, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            resetd::admin_update_user(call, &id, call.read(body).await?).await
+        })
     }
 
     async fn resetd_admin_issue_recovery(
@@ -410,5 +385,58 @@ impl ResetdApi for ResetdServer {
                 HttpResponseHeaders::new(answer, no_store!(ResetdAdminIssueRecoveryHeaders))
             })
             .answered(&rqctx)
+    }
+
+    async fn resetd_admin_list_users(
+        rqctx: RequestContext<AppState>,
+        query: Query<ResetdAdminListUsersQuery>,
+    ) -> ResetdOk<types::ResetdUserPage> {
+        route!(rqctx, |call| admin::list_users(call, query.into_inner()))
+    }
+
+    async fn resetd_admin_find_user(
+        rqctx: RequestContext<AppState>,
+        query: Query<ResetdAdminFindUserQuery>,
+    ) -> ResetdOk<types::ResetdUser> {
+        route!(rqctx, |call| admin::find_user(call, query.into_inner()))
+    }
+
+    async fn resetd_admin_import_users(
+        rqctx: RequestContext<AppState>,
+        body: JsonBody<types::ResetdImportRequest>,
+    ) -> ResetdOk<types::ResetdImportResult> {
+        route!(rqctx, |call| async {
+            admin::import_users(call, call.read(body).await?).await
+        })
+    }
+
+    async fn resetd_admin_delete_user(
+        rqctx: RequestContext<AppState>,
+        path: Path<ResetdAdminDeleteUserPath>,
+    ) -> Result<Answer<HttpResponseUpdatedNoContent, ResetdHttpError>, ResetdHttpError> {
+        let id = path.into_inner().id;
+        route!(rqctx, |call| admin::delete_user(call, &id))
+    }
+
+    async fn resetd_admin_change_email(
+        rqctx: RequestContext<AppState>,
+        path: Path<ResetdAdminChangeEmailPath>,
+        body: JsonBody<types::ResetdChangeEmailRequest>,
+    ) -> ResetdOk<types::ResetdUser> {
+        let id = path.into_inner().id;
+        route!(rqctx, |call| async {
+            admin::change_email(call, &id, call.read(body).await?).await
+        })
+    }
+
+    async fn resetd_admin_set_password_hash(
+        rqctx: RequestContext<AppState>,
+        path: Path<ResetdAdminSetPasswordHashPath>,
+        body: JsonBody<types::ResetdSetPasswordHashRequest>,
+    ) -> ResetdOk<types::ResetdUser> {
+        let id = path.into_inner().id;
+        route!(rqctx, |call| async {
+            admin::set_password_hash(call, &id, call.read(body).await?).await
+        })
     }
 }

@@ -154,13 +154,13 @@ pub async fn admin_create_user(
         .create_account(account)
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponseCreated(to_api_user(&user)))
+    Ok(HttpResponseCreated(to_api_user(call, &user)))
 }
 
 pub async fn admin_get_user(call: &Call<'_>, id: &str) -> Answer<ResetdUser> {
     authorize_admin(call)?;
     let user = call.core.account(id).await.map_err(admin_error)?;
-    Ok(HttpResponseOk(to_api_user(&user)))
+    Ok(HttpResponseOk(to_api_user(call, &user)))
 }
 
 pub async fn admin_update_user(
@@ -178,7 +178,7 @@ pub async fn admin_update_user(
         .update_account(id, patch)
         .await
         .map_err(admin_error)?;
-    Ok(HttpResponseOk(to_api_user(&user)))
+    Ok(HttpResponseOk(to_api_user(call, &user)))
 }
 
 pub async fn admin_issue_recovery(
@@ -201,7 +201,7 @@ pub async fn admin_issue_recovery(
     }))
 }
 
-fn authorize_admin(call: &Call<'_>) -> Result<(), ResetdHttpError> {
+pub(super) fn authorize_admin(call: &Call<'_>) -> Result<(), ResetdHttpError> {
     authorize(call, call.core.config().admin_token.as_ref())
 }
 
@@ -225,20 +225,21 @@ fn authorize(call: &Call<'_>, expected: Option<&Secret>) -> Result<(), ResetdHtt
     }
 }
 
-fn admin_error(err: AdminError) -> ResetdHttpError {
+pub(super) fn admin_error(err: AdminError) -> ResetdHttpError {
     let status = match &err {
         AdminError::InvalidEmail
         | AdminError::Password(_)
         | AdminError::Invalid(_)
         | AdminError::DialectDisabled(_) => ErrorStatusCode::BAD_REQUEST,
-        AdminError::EmailTaken => ErrorStatusCode::CONFLICT,
+        AdminError::Hash(_) => ErrorStatusCode::BAD_REQUEST,
+        AdminError::EmailTaken | AdminError::ExternalIdTaken => ErrorStatusCode::CONFLICT,
         AdminError::NotFound => ErrorStatusCode::NOT_FOUND,
         AdminError::Service(service) => return service_error(service),
     };
     error(status, &err.to_string())
 }
 
-fn service_error(err: &ServiceError) -> ResetdHttpError {
+pub(super) fn service_error(err: &ServiceError) -> ResetdHttpError {
     if err.is_unavailable() {
         error(
             ErrorStatusCode::SERVICE_UNAVAILABLE,
@@ -250,7 +251,7 @@ fn service_error(err: &ServiceError) -> ResetdHttpError {
     }
 }
 
-fn error(status: ErrorStatusCode, message: &str) -> ResetdHttpError {
+pub(super) fn error(status: ErrorStatusCode, message: &str) -> ResetdHttpError {
     ResetdHttpError::new(
         status,
         ResetdError {
@@ -260,9 +261,11 @@ fn error(status: ErrorStatusCode, message: &str) -> ResetdHttpError {
     )
 }
 
-fn to_api_user(user: &Account) -> ResetdUser {
+pub(super) fn to_api_user(call: &Call<'_>, user: &Account) -> ResetdUser {
     ResetdUser {
         id: user.public_id.clone(),
+        external_id: user.external_id.clone(),
+        legacy_hash: call.core.has_legacy_hash(user),
         email: user.email.clone(),
         nickname: user.nickname.clone(),
         status: match user.status {
@@ -276,7 +279,7 @@ fn to_api_user(user: &Account) -> ResetdUser {
     }
 }
 
-fn from_api_status(status: ResetdUserStatus) -> AccountStatus {
+pub(super) fn from_api_status(status: ResetdUserStatus) -> AccountStatus {
     match status {
         ResetdUserStatus::Active => AccountStatus::Active,
         ResetdUserStatus::Inactive => AccountStatus::Inactive,

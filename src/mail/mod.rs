@@ -5,6 +5,7 @@
 //! Mail is never sent inside a request: the request queues an outbox row in the same
 //! transaction as its other writes, and [`OutboxWorker`] delivers it.
 
+pub mod email_changed;
 pub mod message;
 pub mod outbox_worker;
 pub mod templates;
@@ -17,8 +18,8 @@ pub use crate::config::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
 pub use message::{build_message, parse_from, MessageError};
 pub use outbox_worker::{DeliveryStats, OutboxWorker, RetryPolicy};
 pub use templates::{
-    MailTemplates, PasswordChangedMail, RenderError, ResetKind, ResetMail, TemplateError,
-    DEFAULT_PRODUCT_NAME,
+    EmailChangedMail, MailTemplates, PasswordChangedMail, RenderError, ResetKind, ResetMail,
+    TemplateError, DEFAULT_PRODUCT_NAME,
 };
 pub use transport::{MailError, MailTransport, TransportError};
 

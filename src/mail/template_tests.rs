@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::templates::{
-    MailKind, MailTemplates, Part, PasswordChangedMail, ResetKind, ResetMail, TemplateError,
-    TemplateOrigin,
+    EmailChangedMail, MailKind, MailTemplates, Part, PasswordChangedMail, ResetKind, ResetMail,
+    TemplateError, TemplateOrigin,
 };
 use crate::store::NewOutboxMessage;
 use crate::templating::Language;
@@ -82,6 +82,13 @@ fn render(templates: &MailTemplates, kind: MailKind, language: &str) -> Mail {
             templates.reset_message(&reset_mail(reset, language, code))
         }
         MailKind::PasswordChanged => templates.password_changed_message(&changed_mail(language)),
+        MailKind::EmailChanged => templates.email_changed_message(&EmailChangedMail {
+            product: "resetd",
+            recipient: "ann@example.com",
+            nickname: Some("Ann"),
+            language,
+            changed_at: CHANGED_AT,
+        }),
     };
     rendered.expect("renders").into()
 }

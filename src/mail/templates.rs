@@ -15,6 +15,7 @@ use std::path::Path;
 use minijinja::value::Value;
 use minijinja::{context, Environment};
 
+pub use super::email_changed::EmailChangedMail;
 use crate::clock::Millis;
 use crate::store::NewOutboxMessage;
 use crate::templating::{self, Failure, Language, TemplateSet, Templates};
@@ -64,6 +65,12 @@ pub(super) static MAIL_TEMPLATES: TemplateSet = TemplateSet {
         "password_changed.zh-CN.subject.j2",
         "password_changed.zh-CN.txt.j2",
         "password_changed.zh-CN.html.j2",
+        "email_changed.en.subject.j2",
+        "email_changed.en.txt.j2",
+        "email_changed.en.html.j2",
+        "email_changed.zh-CN.subject.j2",
+        "email_changed.zh-CN.txt.j2",
+        "email_changed.zh-CN.html.j2",
     ],
 };
 
@@ -95,15 +102,18 @@ pub enum MailKind {
     Reset(ResetKind),
     /// The notice sent after a password was changed.
     PasswordChanged,
+    /// The notice sent to an account's old address after an operator changed it.
+    EmailChanged,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         MailKind::Reset(ResetKind::Ipcola),
         MailKind::Reset(ResetKind::Strapi),
         MailKind::Reset(ResetKind::Cloudreve),
         MailKind::Reset(ResetKind::Selfcommunity),
         MailKind::PasswordChanged,
+        MailKind::EmailChanged,
     ];
 
     /// The start of its templates' file names.
@@ -114,6 +124,7 @@ impl MailKind {
             MailKind::Reset(ResetKind::Cloudreve) => "cloudreve_reset",
             MailKind::Reset(ResetKind::Selfcommunity) => "selfcommunity_reset",
             MailKind::PasswordChanged => "password_changed",
+            MailKind::EmailChanged => "email_changed",
         }
     }
 }
@@ -243,6 +254,16 @@ impl MailTemplates {
         Ok(outbox_message(mail.recipient, rendered))
     }
 
+    /// The "your account's email was changed" notice for `mail`, in the account's language.
+    pub fn email_changed_message(
+        &self,
+        mail: &EmailChangedMail<'_>,
+    ) -> Result<NewOutboxMessage, RenderError> {
+        let language = Language::for_tag(mail.language);
+        let rendered = self.render(MailKind::EmailChanged, language, mail.context(language))?;
+        Ok(outbox_message(mail.recipient, rendered))
+    }
+
     /// Renders one mail with the active templates, else (an override failed) the built-in
     /// ones.
     fn render(
@@ -275,6 +296,14 @@ impl MailTemplates {
                         }
                         .context(language),
                         MailKind::PasswordChanged => PasswordChangedMail {
+                            product: DEFAULT_PRODUCT_NAME,
+                            recipient: "someone@example.com",
+                            nickname,
+                            language: language.tag(),
+                            changed_at: 0,
+                        }
+                        .context(language),
+                        MailKind::EmailChanged => EmailChangedMail {
                             product: DEFAULT_PRODUCT_NAME,
                             recipient: "someone@example.com",
                             nickname,

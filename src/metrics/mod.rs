@@ -11,6 +11,7 @@
 //! cumulative buckets and the `_total`/`_bucket`/`_sum`/`_count` suffixes are its job, not
 //! something this crate hand-rolls.
 
+mod accounts;
 mod argon2;
 mod http;
 mod mail;
@@ -21,6 +22,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+pub use accounts::AccountMetrics;
 pub use argon2::{Argon2Metrics, HashOperation};
 pub use http::HttpMetrics;
 pub use mail::{DeliveryOutcome, MailMetrics};
@@ -48,6 +50,7 @@ pub struct Metrics {
     pub mail: MailMetrics,
     pub argon2: Argon2Metrics,
     pub rate_limits: RateLimitMetrics,
+    pub accounts: AccountMetrics,
 }
 
 impl Metrics {
@@ -63,11 +66,13 @@ impl Metrics {
         let mail = MailMetrics::default();
         let argon2 = Argon2Metrics::default();
         let rate_limits = RateLimitMetrics::default();
+        let accounts = AccountMetrics::default();
         http.register(&mut registry);
         resets.register(&mut registry, &known.dialects);
         mail.register(&mut registry);
         argon2.register(&mut registry);
         rate_limits.register(&mut registry, &known.limit_kinds);
+        accounts.register(&mut registry);
         Metrics {
             registry,
             http,
@@ -75,6 +80,7 @@ impl Metrics {
             mail,
             argon2,
             rate_limits,
+            accounts,
         }
     }
 
@@ -124,6 +130,7 @@ mod tests {
             "resetd_mail_deliveries_total{outcome=\"sent\"} 0",
             "resetd_argon2_duration_seconds_count{operation=\"hash\"} 0",
             "resetd_rate_limit_hits_total{kind=\"ip_requests\"} 0",
+            "resetd_accounts_legacy_hash 0",
         ] {
             assert!(text.contains(family), "{family} missing from:\n{text}");
         }

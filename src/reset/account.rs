@@ -30,6 +30,9 @@ pub struct Account {
     pub language: String,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The product's own id of an imported account, shown by the dialects in place of
+    /// `public_id` where set.
+    pub external_id: Option<String>,
     /// The hash the account had when it was read: a session opened for it is refused if the
     /// password changed since. Only the core sees it.
     pub(super) password_hash: Option<String>,
@@ -69,6 +72,7 @@ impl From<User> for Account {
             language: user.language,
             created_at: user.created_at,
             updated_at: user.updated_at,
+            external_id: user.external_id,
             password_hash: user.password_hash,
         }
     }

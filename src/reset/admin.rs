@@ -13,8 +13,8 @@ use super::policy::{PasswordPolicy, PolicyViolation};
 use super::{email_address, Dialect, ResetCore};
 
 /// Passwords set by operators: resetd's own floor, independent of any dialect.
-const ADMIN_PASSWORD_POLICY: PasswordPolicy = PasswordPolicy::length(8, 128);
-const MAX_NICKNAME_CHARS: usize = 128;
+pub(super) const ADMIN_PASSWORD_POLICY: PasswordPolicy = PasswordPolicy::length(8, 128);
+pub(super) const MAX_NICKNAME_CHARS: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -37,6 +37,10 @@ pub enum AdminError {
     Invalid(&'static str),
     #[error("no such account")]
     NotFound,
+    #[error("password_hash: {0}")]
+    Hash(crate::security::stored_hash::HashFormatError),
+    #[error("external_id belongs to another account")]
+    ExternalIdTaken,
     #[error("the {0} dialect is disabled on this server")]
     DialectDisabled(Dialect),
     #[error(transparent)]
@@ -46,6 +50,9 @@ pub enum AdminError {
 impl From<StoreError> for AdminError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::Conflict {
+                what: "external_id",
+            } => AdminError::ExternalIdTaken,
             StoreError::Conflict { .. } => AdminError::EmailTaken,
             other => AdminError::Service(other.into()),
         }
@@ -97,6 +104,7 @@ impl ResetCore {
                 password_hash,
                 created_at: now,
                 updated_at: now,
+                external_id: None,
             })
             .await?;
         Ok(user.into())

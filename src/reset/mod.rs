@@ -6,6 +6,7 @@
 
 mod account;
 mod admin;
+mod admin_users;
 mod audit;
 mod captcha;
 mod check;
@@ -13,6 +14,7 @@ mod dialect;
 pub mod email_address;
 mod error;
 mod grant;
+pub mod import;
 mod issuer;
 mod limits;
 pub mod policy;
@@ -38,6 +40,7 @@ use crate::store::{NewOutboxMessage, OutboxStatus, Store};
 
 pub use account::{Account, AccountPatch, AccountStatus, OutboxDepth};
 pub use admin::{AdminError, IssuedRecovery, NewAccount};
+pub use admin_users::{AccountPage, AccountQuery, MAX_PAGE};
 pub use captcha::{CaptchaAnswer, CaptchaError, IssuedCaptcha};
 pub use dialect::{Dialect, UnknownDialect};
 pub use error::{AccountProblem, LoginError, RedeemError, RequestError, RetryAfter, ServiceError};

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::security::random;
+use crate::security::stored_hash::StoredHash;
 use crate::store::{AccessTokenKind, NewAccessToken, UserStatus};
 
 use super::account::Account;
@@ -123,20 +124,30 @@ impl ResetCore {
         let stored = user
             .as_ref()
             .filter(|u| u.status == UserStatus::Active)
-            .and_then(|u| u.password_hash.clone());
-        let matches = match stored {
-            Some(phc) => self.passwords.verify(password.to_owned(), phc).await?,
-            None => {
+            .and_then(|u| u.password_hash.as_deref())
+            // Imports refuse what does not parse, so this is a hash written otherwise: it
+            // opens nothing, and costs what an unknown email costs.
+            .and_then(|hash| StoredHash::parse(hash).ok());
+        let decoy = self.decoy_hash().await?;
+        let matches = match &stored {
+            Some(stored) => {
                 self.passwords
-                    .verify(password.to_owned(), self.decoy_hash().await?)
-                    .await?;
+                    .verify_stored(password.to_owned(), stored.clone(), decoy)
+                    .await?
+            }
+            None => {
+                self.passwords.verify(password.to_owned(), decoy).await?;
                 false
             }
         };
-        let session = match user {
-            // A password a reset replaced meanwhile no longer opens anything.
-            Some(user) if matches => {
-                self.open_session(&Account::from(user), &grant.client_id, &grant.scope)
+        let session = match (user, stored) {
+            (Some(user), Some(stored)) if matches => {
+                let mut account = Account::from(user);
+                if !self.passwords.is_current(&stored) {
+                    self.upgrade_hash(&mut account, password).await?;
+                }
+                // A password a reset replaced meanwhile no longer opens anything.
+                self.open_session(&account, &grant.client_id, &grant.scope)
                     .await?
             }
             _ => None,
@@ -170,6 +181,25 @@ impl ResetCore {
             client_id: row.client_id,
             token_type: row.kind.as_str(),
         }))
+    }
+
+    /// Replaces `account`'s verified hash (legacy, or argon2id under other parameters) by
+    /// argon2id under the configured ones, unless a reset or an admin changed it since it was
+    /// read; `account` then holds what is stored.
+    async fn upgrade_hash(&self, account: &mut Account, password: &str) -> Result<(), LoginError> {
+        let Some(verified) = account.password_hash.clone() else {
+            return Ok(());
+        };
+        let upgraded = self.passwords.hash(password.to_owned()).await?;
+        let now = self.clock.now_ms();
+        let replaced = self
+            .store
+            .upgrade_password_hash(account.id, verified, upgraded.clone(), now)
+            .await?;
+        if replaced {
+            account.password_hash = Some(upgraded);
+        }
+        Ok(())
     }
 
     /// A hash with the configured parameters, verified against when there is no account, so

@@ -25,6 +25,8 @@ use tokio::sync::oneshot;
 
 use crate::metrics::{Argon2Metrics, HashOperation};
 
+use super::stored_hash::StoredHash;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("argon2 parameters rejected: {0}")]
@@ -101,6 +103,36 @@ impl PasswordHasher {
             Ok(verify_phc(password.as_bytes(), &phc, memory))
         })
         .await
+    }
+
+    /// Whether `password` matches `stored`, a hash in any format resetd reads. Costs at least
+    /// one argon2 verification with resetd's parameters whatever the format: a legacy hash
+    /// (a fast salted digest, say) is checked after a verification against `decoy`, so an
+    /// imported account answers a login no sooner than a native one or an unknown email
+    /// (issue 16). Slow legacy formats (bcrypt, PBKDF2) cost their own time on top.
+    pub async fn verify_stored(
+        &self,
+        password: String,
+        stored: StoredHash,
+        decoy: String,
+    ) -> Result<bool, HashError> {
+        self.run(HashOperation::Verify, move |memory| {
+            Ok(match stored.argon2_phc() {
+                Some(phc) => verify_phc(password.as_bytes(), phc, memory),
+                None => {
+                    // The verdict is ignored: this is paid for its time only.
+                    let _ = verify_phc(password.as_bytes(), &decoy, memory);
+                    stored.verify(&password)
+                }
+            })
+        })
+        .await
+    }
+
+    /// Whether `stored` is resetd's own argon2id under the configured parameters; anything
+    /// else is replaced after its next successful use.
+    pub fn is_current(&self, stored: &StoredHash) -> bool {
+        stored.is_current(&self.params)
     }
 
     /// Queues `work` for the next free hashing thread and waits for its answer. A caller

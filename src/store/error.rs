@@ -89,8 +89,10 @@ impl From<RunError> for StoreError {
 /// Names what a unique violation was about, from the constraint name (PostgreSQL:
 /// `users_email_key`) or the message (SQLite: `UNIQUE constraint failed: users.email`).
 fn conflict_target(info: &(dyn DatabaseErrorInformation + Send + Sync)) -> &'static str {
-    const TARGETS: [(&str, &str); 6] = [
+    const TARGETS: [(&str, &str); 8] = [
         ("users.email", "email"),
+        ("users.external_id", "external_id"),
+        ("users_external_id", "external_id"),
         ("users_email", "email"),
         ("users.public_id", "public_id"),
         ("users_public_id", "public_id"),

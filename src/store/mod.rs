@@ -80,12 +80,15 @@ mod locks;
 mod migrations;
 mod models;
 mod outbox;
+mod password_upgrade;
 mod rate_limits;
 mod reset_requests;
 mod reset_tokens;
 pub mod schema;
 mod settings;
 mod text_enum;
+mod user_admin;
+mod user_import;
 mod users;
 mod writer_lock;
 
@@ -103,3 +106,5 @@ pub use models::{
 };
 pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;
+pub use user_admin::{EmailFilter, UserFilter};
+pub use user_import::{ImportOutcome, ImportRow};

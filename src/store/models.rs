@@ -73,6 +73,7 @@ pub struct User {
     pub password_hash: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    pub external_id: Option<String>,
 }
 
 impl fmt::Debug for User {
@@ -80,6 +81,7 @@ impl fmt::Debug for User {
         f.debug_struct("User")
             .field("id", &self.id)
             .field("public_id", &self.public_id)
+            .field("external_id", &self.external_id)
             .field("status", &self.status)
             .field("language", &self.language)
             .field("password_hash", &redacted(&self.password_hash))
@@ -89,8 +91,10 @@ impl fmt::Debug for User {
     }
 }
 
-#[derive(Clone, Insertable)]
-#[diesel(table_name = users)]
+/// `treat_none_as_default_value = false`: every INSERT has the same text, so an import's
+/// batches reuse one prepared statement on SQLite (`insert_many.rs`).
+#[derive(Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct NewUser {
     /// Opaque id shown to clients, chosen by the caller (unique; a clash is a `Conflict`).
     pub public_id: String,
@@ -102,12 +106,15 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The product's own id (imports); unique where set.
+    pub external_id: Option<String>,
 }
 
 impl fmt::Debug for NewUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewUser")
             .field("public_id", &self.public_id)
+            .field("external_id", &self.external_id)
             .field("status", &self.status)
             .field("language", &self.language)
             .field("password_hash", &redacted(&self.password_hash))

@@ -11,6 +11,8 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        /// The product's own id of an imported account; unique where set.
+        external_id -> Nullable<Text>,
     }
 }
 

@@ -142,6 +142,7 @@ pub(crate) fn new_user(email: &str, now: Millis) -> NewUser {
         password_hash: Some("$argon2id$old".to_owned()),
         created_at: now,
         updated_at: now,
+        external_id: None,
     }
 }
 

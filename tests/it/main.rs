@@ -7,6 +7,7 @@
 
 mod support;
 
+mod admin_users;
 mod captcha;
 mod cli;
 mod cloudreve;
@@ -16,7 +17,9 @@ mod cors_browser;
 mod every_dialect;
 mod faults;
 mod generated_code;
+mod import;
 mod ipcola;
+mod legacy_login;
 mod logging;
 mod mail_templates;
 mod metrics;

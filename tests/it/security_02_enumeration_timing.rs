@@ -1,6 +1,7 @@
 //! SECURITY.md item 2 and issue 13's item 23, measured: the time to answer must not tell
-//! whether an account exists, for a reset request (by email) and for the two redemption
-//! calls that name an account (IPCola's `reset_password` by email, Cloudreve's
+//! whether an account exists, for a reset request (by email), for a login (whether the
+//! account's hash is resetd's argon2id or an imported fast one, issue 16) and for the two
+//! redemption calls that name an account (IPCola's `reset_password` by email, Cloudreve's
 //! `PATCH /user/reset/{id}`) with a wrong code.
 //!
 //! Benchmarks, not timed tests: ignored by default, they print their figures and fail when
@@ -85,11 +86,11 @@ async fn measure(
     }
     let mut known = Vec::with_capacity(requests / 2);
     let mut unknown = Vec::with_capacity(requests / 2);
-    let (_, _, reference) = send(true).await;
+    let (_, expected_status, reference) = send(true).await;
     let reference = comparable(&reference);
     for i in 0..requests {
         let (elapsed, status, body) = send(i % 2 == 0).await;
-        assert_eq!(status, 200, "{label}");
+        assert_eq!(status, expected_status, "{label}: every status is the same");
         assert_eq!(
             comparable(&body),
             reference,
@@ -219,6 +220,62 @@ async fn security_23_cloudreve_redemption_by_id_takes_the_same_time() {
     .await;
     server.stop().await;
     assert_alike("security_23 Cloudreve", &stats);
+}
+
+/// `/v1/login` with a wrong password for a known account and for an unknown email, the
+/// known account's hash being resetd's own argon2id (`legacy: None`) or a product's imported
+/// one: a fast salted digest must cost what argon2id costs (issue 16).
+async fn login_timing(label: &str, legacy: Option<&str>) -> Option<Comparison> {
+    let (server, _) = server().await?;
+    if let Some(hash) = legacy {
+        let store = server.store().await;
+        let user = store
+            .user_by_email(KNOWN)
+            .await
+            .expect("read")
+            .expect("user");
+        let current = user.password_hash.expect("a hash");
+        let replaced = store.upgrade_password_hash(user.id, current, hash.to_owned(), 1);
+        assert!(replaced.await.expect("write"));
+    }
+    let stats = measure(
+        &server,
+        label,
+        reqwest::Method::POST,
+        |_| "/v1/login".to_owned(),
+        |known| {
+            serde_json::json!({
+                "email": if known { KNOWN } else { UNKNOWN },
+                "password": "not-the-password-1",
+            })
+            .to_string()
+        },
+    )
+    .await;
+    server.stop().await;
+    Some(stats)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
+async fn security_02_login_takes_the_same_time_for_known_and_unknown_emails() {
+    let label = "security_02 (login, argon2id account)";
+    if let Some(stats) = login_timing(label, None).await {
+        assert_alike(label, &stats);
+    }
+}
+
+/// A Cloudreve v4 hash (one SHA-256) verifies in microseconds; the login pays the decoy's
+/// argon2id all the same.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture (see the module docs)"]
+async fn security_02_login_takes_the_same_time_for_an_imported_fast_hash() {
+    let label = "security_02 (login, imported cloudreve_v4 account)";
+    let cloudreve_v4 =
+        "5u6Wwcyh0AmLiL8y:384eed09341e96043e2b1893294b6f4a212e8df4466dcc2038da5bba414f2ab2";
+    if let Some(stats) = login_timing(label, Some(cloudreve_v4)).await {
+        assert_alike(label, &stats);
+    }
 }
 
 struct Summary {

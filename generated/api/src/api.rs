@@ -17,6 +17,71 @@ tags = {"cloudreve" = {description = "Cloudreve v4: email a temporary reset link
 pub trait ResetdApi {
     /// The server state every endpoint receives.
     type Context: Send + Sync + 'static;
+    /// Import accounts (admin)
+    ///
+    /// Upserts up to 1000 accounts, as `resetd user import` does with a file: an item whose
+    /// `external_id`, else `email`, names an account updates it, else it creates one. A
+    /// `password_hash` is kept as the product stored it (bcrypt, Django's formats,
+    /// Cloudreve's, PHC argon2/scrypt/pbkdf2) and replaced by argon2id at the account's
+    /// first successful login; a `password` is checked by the password policy and hashed.
+    /// Each item gets a result (`created`, `updated`, `unchanged`, or `refused` with the
+    /// reason, which never quotes a password or a hash); one refused item does not stop the
+    /// others. With `dry_run` nothing is written. Importing the same items again changes
+    /// nothing (all `unchanged`). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = POST,
+    path = "/admin/import/users",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_import_users(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<crate::types::ResetdImportRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdImportResult>,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
+    /// Find an account by email or external id (admin)
+    ///
+    /// Finds the account with an email address or with the product's own id (`external_id`):
+    /// give exactly one of them. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = GET,
+    path = "/admin/user-lookup",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_find_user(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        query: ::dropshot::Query<crate::params::ResetdAdminFindUserQuery>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
+    /// List accounts (admin)
+    ///
+    /// Lists accounts in the order they were created, a page at a time: pass the answer's
+    /// `next_cursor` as `cursor` for the next page (`null`: the last page). A page is not
+    /// shifted by accounts created or deleted meanwhile. Filters combine. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = GET,
+    path = "/admin/users",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_list_users(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        query: ::dropshot::Query<crate::params::ResetdAdminListUsersQuery>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUserPage>,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
     /// Create an account (admin)
     ///
     /// Creates an account. Without `password` the account has no usable password until it is
@@ -54,6 +119,26 @@ pub trait ResetdApi {
         >,
         crate::errors::ResetdHttpError,
     >;
+    /// Delete an account (admin)
+    ///
+    /// Deletes the account with its reset tokens, sessions, queued mail and pending reset
+    /// requests. The audit trail keeps its events, no longer tied to the account (they never
+    /// held its email). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = DELETE,
+    path = "/admin/users/{id}",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_delete_user(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        path: ::dropshot::Path<crate::params::ResetdAdminDeleteUserPath>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseUpdatedNoContent,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
     /// Change an account's status or nickname (admin)
     ///
     /// Changes an account's status and/or nickname; a field that is absent or `null` is left
@@ -67,6 +152,48 @@ pub trait ResetdApi {
         rqctx: ::dropshot::RequestContext<Self::Context>,
         path: ::dropshot::Path<crate::params::ResetdAdminUpdateUserPath>,
         body: crate::JsonBody<crate::types::ResetdUpdateUserRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
+    /// Change an account's email address (admin)
+    ///
+    /// Moves the account to another email address. The old address gets a notice (which does
+    /// not name the new one); the account's live reset tokens and sessions end. The same
+    /// address again changes nothing. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = PUT,
+    path = "/admin/users/{id}/email",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_change_email(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        path: ::dropshot::Path<crate::params::ResetdAdminChangeEmailPath>,
+        body: crate::JsonBody<crate::types::ResetdChangeEmailRequest>,
+    ) -> ::std::result::Result<
+        crate::responses::Answer<
+            ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
+            crate::errors::ResetdHttpError,
+        >,
+        crate::errors::ResetdHttpError,
+    >;
+    /// Set an account's password hash (admin)
+    ///
+    /// Stores a password hash the product made (it changed the password itself), in any
+    /// format import accepts; it is replaced by argon2id at the next successful login. The
+    /// account's live reset tokens and sessions end, as after a reset. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+    /// admin token is configured and 401 for a missing or wrong token.
+    #[endpoint{method = PUT,
+    path = "/admin/users/{id}/password-hash",
+    tags = ["resetd"],
+    }]
+    async fn resetd_admin_set_password_hash(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        path: ::dropshot::Path<crate::params::ResetdAdminSetPasswordHashPath>,
+        body: crate::JsonBody<crate::types::ResetdSetPasswordHashRequest>,
     ) -> ::std::result::Result<
         crate::responses::Answer<
             ::dropshot::HttpResponseOk<crate::types::ResetdUser>,
@@ -780,6 +907,32 @@ pub trait ResetdApi {
         rqctx: &::dropshot::RequestContext<Self::Context>,
         methods: &'static [::http::Method],
     ) -> ::http::Response<::dropshot::Body>;
+    /// The CORS preflight of `/admin/import/users`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/import/users",
+    unpublished = true,
+    }]
+    async fn preflight_admin_import_users(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+    }
+    /// The CORS preflight of `/admin/user-lookup`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/user-lookup",
+    unpublished = true,
+    }]
+    async fn preflight_admin_user_lookup(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::GET]))
+    }
     /// The CORS preflight of `/admin/users`.
     #[endpoint{method = OPTIONS,
     path = "/admin/users",
@@ -791,7 +944,9 @@ pub trait ResetdApi {
         ::http::Response<::dropshot::Body>,
         ::dropshot::HttpError,
     > {
-        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::POST]))
+        ::std::result::Result::Ok(
+            Self::preflight(&rqctx, &[::http::Method::GET, ::http::Method::POST]),
+        )
     }
     /// The CORS preflight of `/admin/users/{id}`.
     #[endpoint{method = OPTIONS,
@@ -806,8 +961,39 @@ pub trait ResetdApi {
         ::dropshot::HttpError,
     > {
         ::std::result::Result::Ok(
-            Self::preflight(&rqctx, &[::http::Method::GET, ::http::Method::PATCH]),
+            Self::preflight(
+                &rqctx,
+                &[::http::Method::GET, ::http::Method::DELETE, ::http::Method::PATCH],
+            ),
         )
+    }
+    /// The CORS preflight of `/admin/users/{id}/email`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}/email",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id_email(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdEmailPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PUT]))
+    }
+    /// The CORS preflight of `/admin/users/{id}/password-hash`.
+    #[endpoint{method = OPTIONS,
+    path = "/admin/users/{id}/password-hash",
+    unpublished = true,
+    }]
+    async fn preflight_admin_users_id_password_hash(
+        rqctx: ::dropshot::RequestContext<Self::Context>,
+        _path: ::dropshot::Path<crate::params::PreflightAdminUsersIdPasswordHashPath>,
+    ) -> ::std::result::Result<
+        ::http::Response<::dropshot::Body>,
+        ::dropshot::HttpError,
+    > {
+        ::std::result::Result::Ok(Self::preflight(&rqctx, &[::http::Method::PUT]))
     }
     /// The CORS preflight of `/admin/users/{id}/recovery`.
     #[endpoint{method = OPTIONS,
@@ -1110,8 +1296,12 @@ mod tests {
         }
         ids.sort();
         let mut expected = ::std::vec![
+            "resetd_admin_import_users".to_string(), "resetd_admin_find_user"
+            .to_string(), "resetd_admin_list_users".to_string(),
             "resetd_admin_create_user".to_string(), "resetd_admin_get_user".to_string(),
-            "resetd_admin_update_user".to_string(), "resetd_admin_issue_recovery"
+            "resetd_admin_delete_user".to_string(), "resetd_admin_update_user"
+            .to_string(), "resetd_admin_change_email".to_string(),
+            "resetd_admin_set_password_hash".to_string(), "resetd_admin_issue_recovery"
             .to_string(), "strapi_api_forgot_password".to_string(),
             "strapi_api_reset_password".to_string(), "ipcola_get_captcha".to_string(),
             "ipcola_reset_password".to_string(), "ipcola_send_email_vcode".to_string(),

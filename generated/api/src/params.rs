@@ -4,15 +4,60 @@
 //! the headers of success responses that declare some
 //! (`{OperationId}Headers`), and the path variables of the CORS
 //! preflights (`Preflight{Path}Path`).
+/// Query parameters of `resetd_admin_find_user` (`GET /admin/user-lookup`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct ResetdAdminFindUserQuery {
+    /// The account's email address (case-insensitive).
+    pub email: ::std::option::Option<::std::string::String>,
+    /// The product's own id of the account.
+    pub external_id: ::std::option::Option<::std::string::String>,
+}
+/// Query parameters of `resetd_admin_list_users` (`GET /admin/users`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct ResetdAdminListUsersQuery {
+    /// An email address (matched exactly, case-insensitively), or a prefix followed by
+    /// `*` (`ann@*`, `*` alone matches all).
+    pub email: ::std::option::Option<::std::string::String>,
+    /// Only accounts with this status.
+    pub status: ::std::option::Option<crate::types::ResetdUserStatus>,
+    /// Only the account with this external id.
+    pub external_id: ::std::option::Option<::std::string::String>,
+    /// `true`: only accounts whose password hash is not resetd's current argon2id (an
+    /// imported product's hash, replaced at the next successful login).
+    pub legacy: ::std::option::Option<bool>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: ::std::option::Option<::std::string::String>,
+    /// Accounts per page, 1 to 1000; 100 when absent.
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: ::std::option::Option<i64>,
+}
 /// Path parameters of `resetd_admin_get_user` (`GET /admin/users/{id}`).
 #[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
 pub struct ResetdAdminGetUserPath {
     /// The account's opaque id.
     pub id: ::std::string::String,
 }
+/// Path parameters of `resetd_admin_delete_user` (`DELETE /admin/users/{id}`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct ResetdAdminDeleteUserPath {
+    /// The account's opaque id.
+    pub id: ::std::string::String,
+}
 /// Path parameters of `resetd_admin_update_user` (`PATCH /admin/users/{id}`).
 #[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
 pub struct ResetdAdminUpdateUserPath {
+    /// The account's opaque id.
+    pub id: ::std::string::String,
+}
+/// Path parameters of `resetd_admin_change_email` (`PUT /admin/users/{id}/email`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct ResetdAdminChangeEmailPath {
+    /// The account's opaque id.
+    pub id: ::std::string::String,
+}
+/// Path parameters of `resetd_admin_set_password_hash` (`PUT /admin/users/{id}/password-hash`).
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct ResetdAdminSetPasswordHashPath {
     /// The account's opaque id.
     pub id: ::std::string::String,
 }
@@ -87,6 +132,18 @@ pub struct ResetdLoginHeaders {
 /// Path parameters of the CORS preflight of `/admin/users/{id}`.
 #[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
 pub struct PreflightAdminUsersIdPath {
+    #[serde(rename = "id")]
+    pub id: ::std::string::String,
+}
+/// Path parameters of the CORS preflight of `/admin/users/{id}/email`.
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct PreflightAdminUsersIdEmailPath {
+    #[serde(rename = "id")]
+    pub id: ::std::string::String,
+}
+/// Path parameters of the CORS preflight of `/admin/users/{id}/password-hash`.
+#[derive(Debug, Clone, ::serde::Deserialize, ::schemars::JsonSchema)]
+pub struct PreflightAdminUsersIdPasswordHashPath {
     #[serde(rename = "id")]
     pub id: ::std::string::String,
 }

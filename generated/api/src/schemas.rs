@@ -175,6 +175,21 @@ impl ::schemars::JsonSchema for crate::types::IpcolaSendEmailVcodeRequest {
             )
     }
 }
+impl ::schemars::JsonSchema for crate::types::ResetdChangeEmailRequest {
+    fn schema_name() -> ::std::string::String {
+        "ResetdChangeEmailRequest".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Body of `PUT /admin/users/{id}/email`.\",\n  \"properties\": {\n    \"email\": {\n      \"description\": \"The new email address.\",\n      \"example\": \"new@example.com\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"email\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of ResetdChangeEmailRequest was checked by `cargo xtask regen`",
+            )
+    }
+}
 impl ::schemars::JsonSchema for crate::types::ResetdCreateUserRequest {
     fn schema_name() -> ::std::string::String {
         "ResetdCreateUserRequest".to_string()
@@ -228,6 +243,82 @@ impl ::schemars::JsonSchema for crate::types::ResetdHealth {
                 "{\n  \"description\": \"Answer of `GET /healthz`.\",\n  \"properties\": {\n    \"status\": {\n      \"description\": \"Always `ok`.\",\n      \"example\": \"ok\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"status\"\n  ],\n  \"type\": \"object\"\n}",
             )
             .expect("the schema of ResetdHealth was checked by `cargo xtask regen`")
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdImportItemResult {
+    fn schema_name() -> ::std::string::String {
+        "ResetdImportItemResult".to_string()
+    }
+    fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::ResetdImportOutcome>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"The result of one item of an import.\",\n  \"properties\": {\n    \"index\": {\n      \"description\": \"The item's position in `users`, from 0.\",\n      \"example\": 0,\n      \"type\": \"integer\"\n    },\n    \"reason\": {\n      \"description\": \"Why a `refused` item was refused (never quotes a password or a hash); `null` otherwise.\",\n      \"example\": \"password_hash: malformed bcrypt hash: wrong length\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"result\": {\n      \"$ref\": \"#/components/schemas/ResetdImportOutcome\"\n    }\n  },\n  \"required\": [\n    \"index\",\n    \"result\",\n    \"reason\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of ResetdImportItemResult was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdImportOutcome {
+    fn schema_name() -> ::std::string::String {
+        "ResetdImportOutcome".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"What became of one imported item.\",\n  \"enum\": [\n    \"created\",\n    \"updated\",\n    \"unchanged\",\n    \"refused\"\n  ],\n  \"type\": \"string\"\n}",
+            )
+            .expect(
+                "the schema of ResetdImportOutcome was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdImportRequest {
+    fn schema_name() -> ::std::string::String {
+        "ResetdImportRequest".to_string()
+    }
+    fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::ResetdImportUser>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Body of `POST /admin/import/users`.\",\n  \"properties\": {\n    \"dry_run\": {\n      \"description\": \"`true`: work out every result and write nothing.\",\n      \"example\": false,\n      \"nullable\": true,\n      \"type\": \"boolean\"\n    },\n    \"users\": {\n      \"description\": \"The accounts, at most 1000.\",\n      \"items\": {\n        \"$ref\": \"#/components/schemas/ResetdImportUser\"\n      },\n      \"maxItems\": 1000,\n      \"type\": \"array\"\n    }\n  },\n  \"required\": [\n    \"users\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of ResetdImportRequest was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdImportResult {
+    fn schema_name() -> ::std::string::String {
+        "ResetdImportResult".to_string()
+    }
+    fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::ResetdImportItemResult>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Answer of `POST /admin/import/users`.\",\n  \"properties\": {\n    \"created\": {\n      \"example\": 1,\n      \"type\": \"integer\"\n    },\n    \"refused\": {\n      \"example\": 0,\n      \"type\": \"integer\"\n    },\n    \"results\": {\n      \"description\": \"One result per item, in order.\",\n      \"items\": {\n        \"$ref\": \"#/components/schemas/ResetdImportItemResult\"\n      },\n      \"type\": \"array\"\n    },\n    \"unchanged\": {\n      \"example\": 0,\n      \"type\": \"integer\"\n    },\n    \"updated\": {\n      \"example\": 0,\n      \"type\": \"integer\"\n    }\n  },\n  \"required\": [\n    \"created\",\n    \"updated\",\n    \"unchanged\",\n    \"refused\",\n    \"results\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of ResetdImportResult was checked by `cargo xtask regen`",
+            )
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdImportUser {
+    fn schema_name() -> ::std::string::String {
+        "ResetdImportUser".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"One account of `POST /admin/import/users`, with the fields of a `resetd user import`\\nline. Absent, `null` or empty fields leave an existing account's value as it is.\",\n  \"properties\": {\n    \"created_at\": {\n      \"description\": \"When the product created the account (RFC 3339); now when absent.\",\n      \"example\": \"2024-05-01T10:00:00Z\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"email\": {\n      \"description\": \"Email address (required).\",\n      \"example\": \"ann@example.com\",\n      \"type\": \"string\"\n    },\n    \"external_id\": {\n      \"description\": \"The product's own id of the account (unique).\",\n      \"example\": \"42\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"language\": {\n      \"description\": \"Preferred language (a BCP 47 tag); `en-US` for a new account when absent.\",\n      \"example\": \"en-US\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"nickname\": {\n      \"description\": \"Display name.\",\n      \"example\": \"Ann\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"password\": {\n      \"description\": \"A plaintext password, checked by the password policy and hashed.\",\n      \"example\": \"N3w-passw0rd\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"password_hash\": {\n      \"description\": \"The password hash as the product stores it (formats as in\\n`ResetdSetPasswordHashRequest`); at most one of `password_hash` and `password`.\",\n      \"example\": \"$2b$10$XYhQPPhMrRo8o6lxiVlTOuOK9hFG6spHXSNuh06zDrwRsQe2XV5l.\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"status\": {\n      \"description\": \"`active`, `inactive` or `banned`; `active` for a new account when absent.\",\n      \"example\": \"active\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"email\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect("the schema of ResetdImportUser was checked by `cargo xtask regen`")
     }
 }
 impl ::schemars::JsonSchema for crate::types::ResetdIntrospectRequest {
@@ -318,6 +409,21 @@ impl ::schemars::JsonSchema for crate::types::ResetdRecoveryRequest {
             )
     }
 }
+impl ::schemars::JsonSchema for crate::types::ResetdSetPasswordHashRequest {
+    fn schema_name() -> ::std::string::String {
+        "ResetdSetPasswordHashRequest".to_string()
+    }
+    fn json_schema(
+        _generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::serde_json::from_str(
+                "{\n  \"description\": \"Body of `PUT /admin/users/{id}/password-hash`.\",\n  \"properties\": {\n    \"password_hash\": {\n      \"description\": \"The hash as the product stores it: bcrypt (`$2a$`, `$2b$`, `$2y$`), Django's\\n`pbkdf2_sha256$`, `pbkdf2_sha1$`, `argon2$argon2id$`, `bcrypt_sha256$`, Cloudreve's\\n`SALT:HEX` (v3, v4) and `md5:HEX:SALT` (v2), or PHC `$argon2id$`, `$argon2i$`,\\n`$scrypt$`, `$pbkdf2-sha256$`.\",\n      \"example\": \"$2b$10$XYhQPPhMrRo8o6lxiVlTOuOK9hFG6spHXSNuh06zDrwRsQe2XV5l.\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"password_hash\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect(
+                "the schema of ResetdSetPasswordHashRequest was checked by `cargo xtask regen`",
+            )
+    }
+}
 impl ::schemars::JsonSchema for crate::types::ResetdTokenResponse {
     fn schema_name() -> ::std::string::String {
         "ResetdTokenResponse".to_string()
@@ -358,9 +464,23 @@ impl ::schemars::JsonSchema for crate::types::ResetdUser {
     ) -> ::schemars::schema::Schema {
         let _ = generator.subschema_for::<crate::types::ResetdUserStatus>();
         ::serde_json::from_str(
-                "{\n  \"description\": \"An account, as the admin API shows it (never its password or hash).\",\n  \"properties\": {\n    \"created_at\": {\n      \"description\": \"When the account was created.\",\n      \"example\": \"2025-01-01T12:00:00Z\",\n      \"format\": \"date-time\",\n      \"type\": \"string\"\n    },\n    \"email\": {\n      \"description\": \"Email address of the account (unique).\",\n      \"example\": \"user@example.com\",\n      \"type\": \"string\"\n    },\n    \"id\": {\n      \"description\": \"The account's opaque id.\",\n      \"example\": \"u_7Hq2xK9pLm\",\n      \"type\": \"string\"\n    },\n    \"language\": {\n      \"description\": \"Preferred language of the account's emails (a BCP 47 tag).\",\n      \"example\": \"en-US\",\n      \"type\": \"string\"\n    },\n    \"nickname\": {\n      \"description\": \"Display name; `null` when none is set.\",\n      \"example\": \"Johnny\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"status\": {\n      \"allOf\": [\n        {\n          \"$ref\": \"#/components/schemas/ResetdUserStatus\"\n        }\n      ],\n      \"description\": \"Status of the account.\"\n    },\n    \"updated_at\": {\n      \"description\": \"When the account was last changed.\",\n      \"example\": \"2025-01-02T08:30:00Z\",\n      \"format\": \"date-time\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"id\",\n    \"email\",\n    \"nickname\",\n    \"status\",\n    \"language\",\n    \"created_at\",\n    \"updated_at\"\n  ],\n  \"type\": \"object\"\n}",
+                "{\n  \"description\": \"An account, as the admin API shows it (never its password or hash).\",\n  \"properties\": {\n    \"created_at\": {\n      \"description\": \"When the account was created.\",\n      \"example\": \"2025-01-01T12:00:00Z\",\n      \"format\": \"date-time\",\n      \"type\": \"string\"\n    },\n    \"email\": {\n      \"description\": \"Email address of the account (unique).\",\n      \"example\": \"user@example.com\",\n      \"type\": \"string\"\n    },\n    \"external_id\": {\n      \"description\": \"The product's own id of the account (set by an import); `null` when none.\",\n      \"example\": \"42\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"id\": {\n      \"description\": \"The account's opaque id.\",\n      \"example\": \"u_7Hq2xK9pLm\",\n      \"type\": \"string\"\n    },\n    \"language\": {\n      \"description\": \"Preferred language of the account's emails (a BCP 47 tag).\",\n      \"example\": \"en-US\",\n      \"type\": \"string\"\n    },\n    \"legacy_hash\": {\n      \"description\": \"Whether the account's password hash is not resetd's current argon2id (an imported\\nhash, replaced at the next successful login).\",\n      \"example\": false,\n      \"type\": \"boolean\"\n    },\n    \"nickname\": {\n      \"description\": \"Display name; `null` when none is set.\",\n      \"example\": \"Johnny\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"status\": {\n      \"allOf\": [\n        {\n          \"$ref\": \"#/components/schemas/ResetdUserStatus\"\n        }\n      ],\n      \"description\": \"Status of the account.\"\n    },\n    \"updated_at\": {\n      \"description\": \"When the account was last changed.\",\n      \"example\": \"2025-01-02T08:30:00Z\",\n      \"format\": \"date-time\",\n      \"type\": \"string\"\n    }\n  },\n  \"required\": [\n    \"id\",\n    \"email\",\n    \"external_id\",\n    \"legacy_hash\",\n    \"nickname\",\n    \"status\",\n    \"language\",\n    \"created_at\",\n    \"updated_at\"\n  ],\n  \"type\": \"object\"\n}",
             )
             .expect("the schema of ResetdUser was checked by `cargo xtask regen`")
+    }
+}
+impl ::schemars::JsonSchema for crate::types::ResetdUserPage {
+    fn schema_name() -> ::std::string::String {
+        "ResetdUserPage".to_string()
+    }
+    fn json_schema(
+        generator: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        let _ = generator.subschema_for::<crate::types::ResetdUser>();
+        ::serde_json::from_str(
+                "{\n  \"description\": \"One page of `GET /admin/users`.\",\n  \"properties\": {\n    \"next_cursor\": {\n      \"description\": \"The `cursor` of the next page; `null` on the last page.\",\n      \"example\": \"1234\",\n      \"nullable\": true,\n      \"type\": \"string\"\n    },\n    \"users\": {\n      \"description\": \"The accounts of this page, oldest first.\",\n      \"items\": {\n        \"$ref\": \"#/components/schemas/ResetdUser\"\n      },\n      \"type\": \"array\"\n    }\n  },\n  \"required\": [\n    \"users\",\n    \"next_cursor\"\n  ],\n  \"type\": \"object\"\n}",
+            )
+            .expect("the schema of ResetdUserPage was checked by `cargo xtask regen`")
     }
 }
 impl ::schemars::JsonSchema for crate::types::ResetdUserStatus {

@@ -495,6 +495,12 @@ pub struct IpcolaSendEmailVcodeRequest {
 otherwise the answer is `-2`.*/
     pub user_tag: ::std::string::String,
 }
+///Body of `PUT /admin/users/{id}/email`.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdChangeEmailRequest {
+    ///The new email address.
+    pub email: ::std::string::String,
+}
 ///Body of `POST /admin/users`.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ResetdCreateUserRequest {
@@ -591,6 +597,127 @@ pub struct ResetdHealth {
     ///Always `ok`.
     pub status: ::std::string::String,
 }
+///The result of one item of an import.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdImportItemResult {
+    ///The item's position in `users`, from 0.
+    pub index: i64,
+    ///Why a `refused` item was refused (never quotes a password or a hash); `null` otherwise.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub reason: ::std::option::Option<::std::string::String>,
+    pub result: ResetdImportOutcome,
+}
+///What became of one imported item.
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ResetdImportOutcome {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "updated")]
+    Updated,
+    #[serde(rename = "unchanged")]
+    Unchanged,
+    #[serde(rename = "refused")]
+    Refused,
+}
+impl ::std::fmt::Display for ResetdImportOutcome {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Created => f.write_str("created"),
+            Self::Updated => f.write_str("updated"),
+            Self::Unchanged => f.write_str("unchanged"),
+            Self::Refused => f.write_str("refused"),
+        }
+    }
+}
+impl ::std::str::FromStr for ResetdImportOutcome {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "created" => Ok(Self::Created),
+            "updated" => Ok(Self::Updated),
+            "unchanged" => Ok(Self::Unchanged),
+            "refused" => Ok(Self::Refused),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ResetdImportOutcome {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ResetdImportOutcome {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+///Body of `POST /admin/import/users`.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdImportRequest {
+    ///`true`: work out every result and write nothing.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub dry_run: ::std::option::Option<bool>,
+    ///The accounts, at most 1000.
+    pub users: ::std::vec::Vec<ResetdImportUser>,
+}
+///Answer of `POST /admin/import/users`.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdImportResult {
+    pub created: i64,
+    pub refused: i64,
+    ///One result per item, in order.
+    pub results: ::std::vec::Vec<ResetdImportItemResult>,
+    pub unchanged: i64,
+    pub updated: i64,
+}
+/**One account of `POST /admin/import/users`, with the fields of a `resetd user import`
+line. Absent, `null` or empty fields leave an existing account's value as it is.*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdImportUser {
+    ///When the product created the account (RFC 3339); now when absent.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<::std::string::String>,
+    ///Email address (required).
+    pub email: ::std::string::String,
+    ///The product's own id of the account (unique).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub external_id: ::std::option::Option<::std::string::String>,
+    ///Preferred language (a BCP 47 tag); `en-US` for a new account when absent.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub language: ::std::option::Option<::std::string::String>,
+    ///Display name.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub nickname: ::std::option::Option<::std::string::String>,
+    ///A plaintext password, checked by the password policy and hashed.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub password: ::std::option::Option<::std::string::String>,
+    /**The password hash as the product stores it (formats as in
+`ResetdSetPasswordHashRequest`); at most one of `password_hash` and `password`.*/
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub password_hash: ::std::option::Option<::std::string::String>,
+    ///`active`, `inactive` or `banned`; `active` for a new account when absent.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<::std::string::String>,
+}
 ///Body of `POST /v1/introspect`.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ResetdIntrospectRequest {
@@ -674,6 +801,15 @@ pub struct ResetdRecoveryRequest {
     ///The dialect whose token format, lifetime and link to use.
     pub dialect: ResetdDialect,
 }
+///Body of `PUT /admin/users/{id}/password-hash`.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdSetPasswordHashRequest {
+    /**The hash as the product stores it: bcrypt (`$2a$`, `$2b$`, `$2y$`), Django's
+`pbkdf2_sha256$`, `pbkdf2_sha1$`, `argon2$argon2id$`, `bcrypt_sha256$`, Cloudreve's
+`SALT:HEX` (v3, v4) and `md5:HEX:SALT` (v2), or PHC `$argon2id$`, `$argon2i$`,
+`$scrypt$`, `$pbkdf2-sha256$`.*/
+    pub password_hash: ::std::string::String,
+}
 ///Successful token answer, the OAuth 2 shape of RFC 6749 section 5.1.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ResetdTokenResponse {
@@ -705,10 +841,16 @@ pub struct ResetdUser {
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Email address of the account (unique).
     pub email: ::std::string::String,
+    ///The product's own id of the account (set by an import); `null` when none.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub external_id: ::std::option::Option<::std::string::String>,
     ///The account's opaque id.
     pub id: ::std::string::String,
     ///Preferred language of the account's emails (a BCP 47 tag).
     pub language: ::std::string::String,
+    /**Whether the account's password hash is not resetd's current argon2id (an imported
+hash, replaced at the next successful login).*/
+    pub legacy_hash: bool,
     ///Display name; `null` when none is set.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     pub nickname: ::std::option::Option<::std::string::String>,
@@ -716,6 +858,15 @@ pub struct ResetdUser {
     pub status: ResetdUserStatus,
     ///When the account was last changed.
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+}
+///One page of `GET /admin/users`.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct ResetdUserPage {
+    ///The `cursor` of the next page; `null` on the last page.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub next_cursor: ::std::option::Option<::std::string::String>,
+    ///The accounts of this page, oldest first.
+    pub users: ::std::vec::Vec<ResetdUser>,
 }
 /**Status of an account: `active` (may log in and reset), `inactive` (email not yet
 verified), `banned` (blocked).*/

@@ -551,6 +551,17 @@ otherwise the answer is `-2`.*/
             Default::default()
         }
     }
+    ///Body of `PUT /admin/users/{id}/email`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdChangeEmailRequest {
+        ///The new email address.
+        pub email: ::std::string::String,
+    }
+    impl ResetdChangeEmailRequest {
+        pub fn builder() -> builder::ResetdChangeEmailRequest {
+            Default::default()
+        }
+    }
     ///Body of `POST /admin/users`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ResetdCreateUserRequest {
@@ -659,6 +670,147 @@ account has no usable password until it is reset.*/
     }
     impl ResetdHealth {
         pub fn builder() -> builder::ResetdHealth {
+            Default::default()
+        }
+    }
+    ///The result of one item of an import.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdImportItemResult {
+        ///The item's position in `users`, from 0.
+        pub index: i64,
+        ///Why a `refused` item was refused (never quotes a password or a hash); `null` otherwise.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub reason: ::std::option::Option<::std::string::String>,
+        pub result: ResetdImportOutcome,
+    }
+    impl ResetdImportItemResult {
+        pub fn builder() -> builder::ResetdImportItemResult {
+            Default::default()
+        }
+    }
+    ///What became of one imported item.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ResetdImportOutcome {
+        #[serde(rename = "created")]
+        Created,
+        #[serde(rename = "updated")]
+        Updated,
+        #[serde(rename = "unchanged")]
+        Unchanged,
+        #[serde(rename = "refused")]
+        Refused,
+    }
+    impl ::std::fmt::Display for ResetdImportOutcome {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Created => f.write_str("created"),
+                Self::Updated => f.write_str("updated"),
+                Self::Unchanged => f.write_str("unchanged"),
+                Self::Refused => f.write_str("refused"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ResetdImportOutcome {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "created" => Ok(Self::Created),
+                "updated" => Ok(Self::Updated),
+                "unchanged" => Ok(Self::Unchanged),
+                "refused" => Ok(Self::Refused),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ResetdImportOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ResetdImportOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Body of `POST /admin/import/users`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdImportRequest {
+        ///`true`: work out every result and write nothing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dry_run: ::std::option::Option<bool>,
+        ///The accounts, at most 1000.
+        pub users: ::std::vec::Vec<ResetdImportUser>,
+    }
+    impl ResetdImportRequest {
+        pub fn builder() -> builder::ResetdImportRequest {
+            Default::default()
+        }
+    }
+    ///Answer of `POST /admin/import/users`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdImportResult {
+        pub created: i64,
+        pub refused: i64,
+        ///One result per item, in order.
+        pub results: ::std::vec::Vec<ResetdImportItemResult>,
+        pub unchanged: i64,
+        pub updated: i64,
+    }
+    impl ResetdImportResult {
+        pub fn builder() -> builder::ResetdImportResult {
+            Default::default()
+        }
+    }
+    /**One account of `POST /admin/import/users`, with the fields of a `resetd user import`
+line. Absent, `null` or empty fields leave an existing account's value as it is.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdImportUser {
+        ///When the product created the account (RFC 3339); now when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::std::string::String>,
+        ///Email address (required).
+        pub email: ::std::string::String,
+        ///The product's own id of the account (unique).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub external_id: ::std::option::Option<::std::string::String>,
+        ///Preferred language (a BCP 47 tag); `en-US` for a new account when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        ///Display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub nickname: ::std::option::Option<::std::string::String>,
+        ///A plaintext password, checked by the password policy and hashed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        /**The password hash as the product stores it (formats as in
+`ResetdSetPasswordHashRequest`); at most one of `password_hash` and `password`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_hash: ::std::option::Option<::std::string::String>,
+        ///`active`, `inactive` or `banned`; `active` for a new account when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+    }
+    impl ResetdImportUser {
+        pub fn builder() -> builder::ResetdImportUser {
             Default::default()
         }
     }
@@ -775,6 +927,20 @@ resetd's reset page); `null` for dialects whose email carries only the code.*/
             Default::default()
         }
     }
+    ///Body of `PUT /admin/users/{id}/password-hash`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdSetPasswordHashRequest {
+        /**The hash as the product stores it: bcrypt (`$2a$`, `$2b$`, `$2y$`), Django's
+`pbkdf2_sha256$`, `pbkdf2_sha1$`, `argon2$argon2id$`, `bcrypt_sha256$`, Cloudreve's
+`SALT:HEX` (v3, v4) and `md5:HEX:SALT` (v2), or PHC `$argon2id$`, `$argon2i$`,
+`$scrypt$`, `$pbkdf2-sha256$`.*/
+        pub password_hash: ::std::string::String,
+    }
+    impl ResetdSetPasswordHashRequest {
+        pub fn builder() -> builder::ResetdSetPasswordHashRequest {
+            Default::default()
+        }
+    }
     ///Successful token answer, the OAuth 2 shape of RFC 6749 section 5.1.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ResetdTokenResponse {
@@ -816,10 +982,16 @@ resetd's reset page); `null` for dialects whose email carries only the code.*/
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Email address of the account (unique).
         pub email: ::std::string::String,
+        ///The product's own id of the account (set by an import); `null` when none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub external_id: ::std::option::Option<::std::string::String>,
         ///The account's opaque id.
         pub id: ::std::string::String,
         ///Preferred language of the account's emails (a BCP 47 tag).
         pub language: ::std::string::String,
+        /**Whether the account's password hash is not resetd's current argon2id (an imported
+hash, replaced at the next successful login).*/
+        pub legacy_hash: bool,
         ///Display name; `null` when none is set.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub nickname: ::std::option::Option<::std::string::String>,
@@ -830,6 +1002,20 @@ resetd's reset page); `null` for dialects whose email carries only the code.*/
     }
     impl ResetdUser {
         pub fn builder() -> builder::ResetdUser {
+            Default::default()
+        }
+    }
+    ///One page of `GET /admin/users`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetdUserPage {
+        ///The `cursor` of the next page; `null` on the last page.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+        ///The accounts of this page, oldest first.
+        pub users: ::std::vec::Vec<ResetdUser>,
+    }
+    impl ResetdUserPage {
+        pub fn builder() -> builder::ResetdUserPage {
             Default::default()
         }
     }
@@ -2453,6 +2639,46 @@ or its email when it has none.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ResetdChangeEmailRequest {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ResetdChangeEmailRequest {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                }
+            }
+        }
+        impl ResetdChangeEmailRequest {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdChangeEmailRequest>
+        for super::ResetdChangeEmailRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdChangeEmailRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { email: value.email? })
+            }
+        }
+        impl ::std::convert::From<super::ResetdChangeEmailRequest>
+        for ResetdChangeEmailRequest {
+            fn from(value: super::ResetdChangeEmailRequest) -> Self {
+                Self { email: Ok(value.email) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ResetdCreateUserRequest {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
             language: ::std::result::Result<
@@ -2668,6 +2894,439 @@ or its email when it has none.*/
         impl ::std::convert::From<super::ResetdHealth> for ResetdHealth {
             fn from(value: super::ResetdHealth) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdImportItemResult {
+            index: ::std::result::Result<i64, ::std::string::String>,
+            reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            result: ::std::result::Result<
+                super::ResetdImportOutcome,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdImportItemResult {
+            fn default() -> Self {
+                Self {
+                    index: Err("no value supplied for index".to_string()),
+                    reason: Err("no value supplied for reason".to_string()),
+                    result: Err("no value supplied for result".to_string()),
+                }
+            }
+        }
+        impl ResetdImportItemResult {
+            pub fn index<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.index = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for index: {e}")
+                    });
+                self
+            }
+            pub fn reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason: {e}")
+                    });
+                self
+            }
+            pub fn result<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResetdImportOutcome>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.result = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for result: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdImportItemResult>
+        for super::ResetdImportItemResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdImportItemResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    index: value.index?,
+                    reason: value.reason?,
+                    result: value.result?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdImportItemResult>
+        for ResetdImportItemResult {
+            fn from(value: super::ResetdImportItemResult) -> Self {
+                Self {
+                    index: Ok(value.index),
+                    reason: Ok(value.reason),
+                    result: Ok(value.result),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdImportRequest {
+            dry_run: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<
+                ::std::vec::Vec<super::ResetdImportUser>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdImportRequest {
+            fn default() -> Self {
+                Self {
+                    dry_run: Ok(Default::default()),
+                    users: Err("no value supplied for users".to_string()),
+                }
+            }
+        }
+        impl ResetdImportRequest {
+            pub fn dry_run<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dry_run = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dry_run: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ResetdImportUser>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdImportRequest>
+        for super::ResetdImportRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdImportRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    dry_run: value.dry_run?,
+                    users: value.users?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdImportRequest> for ResetdImportRequest {
+            fn from(value: super::ResetdImportRequest) -> Self {
+                Self {
+                    dry_run: Ok(value.dry_run),
+                    users: Ok(value.users),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdImportResult {
+            created: ::std::result::Result<i64, ::std::string::String>,
+            refused: ::std::result::Result<i64, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::ResetdImportItemResult>,
+                ::std::string::String,
+            >,
+            unchanged: ::std::result::Result<i64, ::std::string::String>,
+            updated: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ResetdImportResult {
+            fn default() -> Self {
+                Self {
+                    created: Err("no value supplied for created".to_string()),
+                    refused: Err("no value supplied for refused".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                    unchanged: Err("no value supplied for unchanged".to_string()),
+                    updated: Err("no value supplied for updated".to_string()),
+                }
+            }
+        }
+        impl ResetdImportResult {
+            pub fn created<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created: {e}")
+                    });
+                self
+            }
+            pub fn refused<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refused = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refused: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::ResetdImportItemResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn unchanged<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unchanged = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unchanged: {e}")
+                    });
+                self
+            }
+            pub fn updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdImportResult> for super::ResetdImportResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdImportResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created: value.created?,
+                    refused: value.refused?,
+                    results: value.results?,
+                    unchanged: value.unchanged?,
+                    updated: value.updated?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdImportResult> for ResetdImportResult {
+            fn from(value: super::ResetdImportResult) -> Self {
+                Self {
+                    created: Ok(value.created),
+                    refused: Ok(value.refused),
+                    results: Ok(value.results),
+                    unchanged: Ok(value.unchanged),
+                    updated: Ok(value.updated),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdImportUser {
+            created_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            external_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            language: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            nickname: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            password_hash: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdImportUser {
+            fn default() -> Self {
+                Self {
+                    created_at: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    external_id: Ok(Default::default()),
+                    language: Ok(Default::default()),
+                    nickname: Ok(Default::default()),
+                    password: Ok(Default::default()),
+                    password_hash: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl ResetdImportUser {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn external_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.external_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for language: {e}")
+                    });
+                self
+            }
+            pub fn nickname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.nickname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for nickname: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn password_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password_hash: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdImportUser> for super::ResetdImportUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdImportUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    email: value.email?,
+                    external_id: value.external_id?,
+                    language: value.language?,
+                    nickname: value.nickname?,
+                    password: value.password?,
+                    password_hash: value.password_hash?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdImportUser> for ResetdImportUser {
+            fn from(value: super::ResetdImportUser) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    email: Ok(value.email),
+                    external_id: Ok(value.external_id),
+                    language: Ok(value.language),
+                    nickname: Ok(value.nickname),
+                    password: Ok(value.password),
+                    password_hash: Ok(value.password_hash),
+                    status: Ok(value.status),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -3183,6 +3842,53 @@ or its email when it has none.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ResetdSetPasswordHashRequest {
+            password_hash: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdSetPasswordHashRequest {
+            fn default() -> Self {
+                Self {
+                    password_hash: Err("no value supplied for password_hash".to_string()),
+                }
+            }
+        }
+        impl ResetdSetPasswordHashRequest {
+            pub fn password_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password_hash: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdSetPasswordHashRequest>
+        for super::ResetdSetPasswordHashRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdSetPasswordHashRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    password_hash: value.password_hash?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdSetPasswordHashRequest>
+        for ResetdSetPasswordHashRequest {
+            fn from(value: super::ResetdSetPasswordHashRequest) -> Self {
+                Self {
+                    password_hash: Ok(value.password_hash),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ResetdTokenResponse {
             access_token: ::std::result::Result<
                 ::std::string::String,
@@ -3375,11 +4081,16 @@ or its email when it has none.*/
                 ::std::string::String,
             >,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            external_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             language: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
             >,
+            legacy_hash: ::std::result::Result<bool, ::std::string::String>,
             nickname: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -3398,8 +4109,10 @@ or its email when it has none.*/
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
                     email: Err("no value supplied for email".to_string()),
+                    external_id: Err("no value supplied for external_id".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     language: Err("no value supplied for language".to_string()),
+                    legacy_hash: Err("no value supplied for legacy_hash".to_string()),
                     nickname: Err("no value supplied for nickname".to_string()),
                     status: Err("no value supplied for status".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
@@ -3431,6 +4144,18 @@ or its email when it has none.*/
                     });
                 self
             }
+            pub fn external_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.external_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
+                self
+            }
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3450,6 +4175,18 @@ or its email when it has none.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for language: {e}")
+                    });
+                self
+            }
+            pub fn legacy_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.legacy_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for legacy_hash: {e}")
                     });
                 self
             }
@@ -3498,8 +4235,10 @@ or its email when it has none.*/
                 Ok(Self {
                     created_at: value.created_at?,
                     email: value.email?,
+                    external_id: value.external_id?,
                     id: value.id?,
                     language: value.language?,
+                    legacy_hash: value.legacy_hash?,
                     nickname: value.nickname?,
                     status: value.status?,
                     updated_at: value.updated_at?,
@@ -3511,11 +4250,77 @@ or its email when it has none.*/
                 Self {
                     created_at: Ok(value.created_at),
                     email: Ok(value.email),
+                    external_id: Ok(value.external_id),
                     id: Ok(value.id),
                     language: Ok(value.language),
+                    legacy_hash: Ok(value.legacy_hash),
                     nickname: Ok(value.nickname),
                     status: Ok(value.status),
                     updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ResetdUserPage {
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<
+                ::std::vec::Vec<super::ResetdUser>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ResetdUserPage {
+            fn default() -> Self {
+                Self {
+                    next_cursor: Err("no value supplied for next_cursor".to_string()),
+                    users: Err("no value supplied for users".to_string()),
+                }
+            }
+        }
+        impl ResetdUserPage {
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_cursor: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ResetdUser>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ResetdUserPage> for super::ResetdUserPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetdUserPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    next_cursor: value.next_cursor?,
+                    users: value.users?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ResetdUserPage> for ResetdUserPage {
+            fn from(value: super::ResetdUserPage) -> Self {
+                Self {
+                    next_cursor: Ok(value.next_cursor),
+                    users: Ok(value.users),
                 }
             }
         }
@@ -4776,6 +5581,83 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**Import accounts (admin)
+
+Upserts up to 1000 accounts, as `resetd user import` does with a file: an item whose
+`external_id`, else `email`, names an account updates it, else it creates one. A
+`password_hash` is kept as the product stored it (bcrypt, Django's formats,
+Cloudreve's, PHC argon2/scrypt/pbkdf2) and replaced by argon2id at the account's
+first successful login; a `password` is checked by the password policy and hashed.
+Each item gets a result (`created`, `updated`, `unchanged`, or `refused` with the
+reason, which never quotes a password or a hash); one refused item does not stop the
+others. With `dry_run` nothing is written. Importing the same items again changes
+nothing (all `unchanged`). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `POST` request to `/admin/import/users`
+
+```ignore
+let response = client.resetd_admin_import_users()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_import_users(&self) -> builder::ResetdAdminImportUsers<'_> {
+        builder::ResetdAdminImportUsers::new(self)
+    }
+    /**Find an account by email or external id (admin)
+
+Finds the account with an email address or with the product's own id (`external_id`):
+give exactly one of them. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `GET` request to `/admin/user-lookup`
+
+Arguments:
+- `email`: The account's email address (case-insensitive).
+- `external_id`: The product's own id of the account.
+```ignore
+let response = client.resetd_admin_find_user()
+    .email(email)
+    .external_id(external_id)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_find_user(&self) -> builder::ResetdAdminFindUser<'_> {
+        builder::ResetdAdminFindUser::new(self)
+    }
+    /**List accounts (admin)
+
+Lists accounts in the order they were created, a page at a time: pass the answer's
+`next_cursor` as `cursor` for the next page (`null`: the last page). A page is not
+shifted by accounts created or deleted meanwhile. Filters combine. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `GET` request to `/admin/users`
+
+Arguments:
+- `cursor`: The `next_cursor` of the previous page.
+- `email`: An email address (matched exactly, case-insensitively), or a prefix followed by
+`*` (`ann@*`, `*` alone matches all).
+- `external_id`: Only the account with this external id.
+- `legacy`: `true`: only accounts whose password hash is not resetd's current argon2id (an
+imported product's hash, replaced at the next successful login).
+- `limit`: Accounts per page, 1 to 1000; 100 when absent.
+- `status`: Only accounts with this status.
+```ignore
+let response = client.resetd_admin_list_users()
+    .cursor(cursor)
+    .email(email)
+    .external_id(external_id)
+    .legacy(legacy)
+    .limit(limit)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_list_users(&self) -> builder::ResetdAdminListUsers<'_> {
+        builder::ResetdAdminListUsers::new(self)
+    }
     /**Create an account (admin)
 
 Creates an account. Without `password` the account has no usable password until it is
@@ -4811,6 +5693,26 @@ let response = client.resetd_admin_get_user()
     pub fn resetd_admin_get_user(&self) -> builder::ResetdAdminGetUser<'_> {
         builder::ResetdAdminGetUser::new(self)
     }
+    /**Delete an account (admin)
+
+Deletes the account with its reset tokens, sessions, queued mail and pending reset
+requests. The audit trail keeps its events, no longer tied to the account (they never
+held its email). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `DELETE` request to `/admin/users/{id}`
+
+Arguments:
+- `id`: The account's opaque id.
+```ignore
+let response = client.resetd_admin_delete_user()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_delete_user(&self) -> builder::ResetdAdminDeleteUser<'_> {
+        builder::ResetdAdminDeleteUser::new(self)
+    }
     /**Change an account's status or nickname (admin)
 
 Changes an account's status and/or nickname; a field that is absent or `null` is left
@@ -4831,6 +5733,52 @@ let response = client.resetd_admin_update_user()
 ```*/
     pub fn resetd_admin_update_user(&self) -> builder::ResetdAdminUpdateUser<'_> {
         builder::ResetdAdminUpdateUser::new(self)
+    }
+    /**Change an account's email address (admin)
+
+Moves the account to another email address. The old address gets a notice (which does
+not name the new one); the account's live reset tokens and sessions end. The same
+address again changes nothing. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `PUT` request to `/admin/users/{id}/email`
+
+Arguments:
+- `id`: The account's opaque id.
+- `body`
+```ignore
+let response = client.resetd_admin_change_email()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_change_email(&self) -> builder::ResetdAdminChangeEmail<'_> {
+        builder::ResetdAdminChangeEmail::new(self)
+    }
+    /**Set an account's password hash (admin)
+
+Stores a password hash the product made (it changed the password itself), in any
+format import accepts; it is replaced by argon2id at the next successful login. The
+account's live reset tokens and sessions end, as after a reset. Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
+admin token is configured and 401 for a missing or wrong token.
+
+Sends a `PUT` request to `/admin/users/{id}/password-hash`
+
+Arguments:
+- `id`: The account's opaque id.
+- `body`
+```ignore
+let response = client.resetd_admin_set_password_hash()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn resetd_admin_set_password_hash(
+        &self,
+    ) -> builder::ResetdAdminSetPasswordHash<'_> {
+        builder::ResetdAdminSetPasswordHash::new(self)
     }
     /**Issue a reset code or link (admin)
 
@@ -5502,6 +6450,428 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::resetd_admin_import_users`]
+
+[`Client::resetd_admin_import_users`]: super::Client::resetd_admin_import_users*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminImportUsers<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ResetdImportRequest, String>,
+    }
+    impl<'a> ResetdAdminImportUsers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ResetdImportRequest>,
+            <V as std::convert::TryInto<
+                types::ResetdImportRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ResetdImportRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ResetdImportRequest,
+            ) -> types::builder::ResetdImportRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/admin/import/users`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ResetdImportResult>,
+            Error<types::ResetdError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ResetdImportRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/admin/import/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_import_users",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::resetd_admin_find_user`]
+
+[`Client::resetd_admin_find_user`]: super::Client::resetd_admin_find_user*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminFindUser<'a> {
+        client: &'a super::Client,
+        email: Result<Option<::std::string::String>, String>,
+        external_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ResetdAdminFindUser<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                email: Ok(None),
+                external_id: Ok(None),
+            }
+        }
+        pub fn email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for email failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn external_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.external_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for external_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/admin/user-lookup`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ResetdUser>, Error<types::ResetdError>> {
+            let Self { client, email, external_id } = self;
+            let email = email.map_err(Error::InvalidRequest)?;
+            let external_id = external_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/admin/user-lookup", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("email", &email))
+                .query(&progenitor_client::QueryParam::new("external_id", &external_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_find_user",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::resetd_admin_list_users`]
+
+[`Client::resetd_admin_list_users`]: super::Client::resetd_admin_list_users*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminListUsers<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        email: Result<Option<::std::string::String>, String>,
+        external_id: Result<Option<::std::string::String>, String>,
+        legacy: Result<Option<bool>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        status: Result<Option<types::ResetdUserStatus>, String>,
+    }
+    impl<'a> ResetdAdminListUsers<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                email: Ok(None),
+                external_id: Ok(None),
+                legacy: Ok(None),
+                limit: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for email failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn external_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.external_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for external_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn legacy<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.legacy = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for legacy failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ResetdUserStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ResetdUserStatus` for status failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/admin/users`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ResetdUserPage>, Error<types::ResetdError>> {
+            let Self { client, cursor, email, external_id, legacy, limit, status } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let email = email.map_err(Error::InvalidRequest)?;
+            let external_id = external_id.map_err(Error::InvalidRequest)?;
+            let legacy = legacy.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/admin/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("email", &email))
+                .query(&progenitor_client::QueryParam::new("external_id", &external_id))
+                .query(&progenitor_client::QueryParam::new("legacy", &legacy))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_list_users",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::resetd_admin_create_user`]
 
 [`Client::resetd_admin_create_user`]: super::Client::resetd_admin_create_user*/
@@ -5724,6 +7094,99 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::resetd_admin_delete_user`]
+
+[`Client::resetd_admin_delete_user`]: super::Client::resetd_admin_delete_user*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminDeleteUser<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> ResetdAdminDeleteUser<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/admin/users/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ResetdError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/admin/users/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_delete_user",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::resetd_admin_update_user`]
 
 [`Client::resetd_admin_update_user`]: super::Client::resetd_admin_update_user*/
@@ -5815,6 +7278,289 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "resetd_admin_update_user",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::resetd_admin_change_email`]
+
+[`Client::resetd_admin_change_email`]: super::Client::resetd_admin_change_email*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminChangeEmail<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        body: Result<types::builder::ResetdChangeEmailRequest, String>,
+    }
+    impl<'a> ResetdAdminChangeEmail<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ResetdChangeEmailRequest>,
+            <V as std::convert::TryInto<
+                types::ResetdChangeEmailRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ResetdChangeEmailRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ResetdChangeEmailRequest,
+            ) -> types::builder::ResetdChangeEmailRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/admin/users/{id}/email`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ResetdUser>, Error<types::ResetdError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ResetdChangeEmailRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/admin/users/{}/email", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_change_email",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::resetd_admin_set_password_hash`]
+
+[`Client::resetd_admin_set_password_hash`]: super::Client::resetd_admin_set_password_hash*/
+    #[derive(Debug, Clone)]
+    pub struct ResetdAdminSetPasswordHash<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        body: Result<types::builder::ResetdSetPasswordHashRequest, String>,
+    }
+    impl<'a> ResetdAdminSetPasswordHash<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ResetdSetPasswordHashRequest>,
+            <V as std::convert::TryInto<
+                types::ResetdSetPasswordHashRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ResetdSetPasswordHashRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ResetdSetPasswordHashRequest,
+            ) -> types::builder::ResetdSetPasswordHashRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/admin/users/{id}/password-hash`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ResetdUser>, Error<types::ResetdError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ResetdSetPasswordHashRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/admin/users/{}/password-hash", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "resetd_admin_set_password_hash",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
