@@ -123,6 +123,13 @@ fn only_the_form_carries_the_script_and_the_link() {
          data-validation-code=\"0f\""
     ));
     assert!(html.contains("至少包含以下四类中的 3 类"), "{html}");
+    // The dialect's rule in words, as the policy has it.
+    assert!(form(&templates, Language::English, &code).contains(
+        "<p class=\"hint\" id=\"rules\">Use 8 to 128 characters. Include at least 3 of: \
+         lower case letters, upper case letters, digits, other characters. One character \
+         repeated, only spaces, very common passwords and your email address are not \
+         accepted.</p>"
+    ));
     for language in Language::ALL {
         assert!(!incomplete(&templates, language).contains("<script"));
         let unavailable = unavailable_page(&templates, "Acme", language).expect("renders");
