@@ -25,6 +25,7 @@ use crate::security::password_hash::PasswordHasher;
 use crate::security::random;
 pub use crate::server::{AppState, StartError};
 use crate::store::Store;
+use crate::templating::Templates;
 
 /// What a caller may substitute in a running service: time, and where captcha answers come
 /// from. The CLI uses the defaults ([`Seams::new`]); tests move the clock and learn the
@@ -165,6 +166,34 @@ pub fn api_description() -> Result<ApiDescription<AppState>, StartError> {
     Ok(api)
 }
 
+/// The reset pages' templates, with `pages.templates_dir`'s overrides, all checked.
+pub fn load_page_templates(config: &Config) -> Result<Templates, StartError> {
+    let pages = crate::pages::load_templates(config.pages.templates_dir.as_deref())?;
+    let overridden: Vec<&str> = pages.overridden().collect();
+    if !overridden.is_empty() {
+        tracing::info!(
+            ?overridden,
+            "page templates overridden from pages.templates_dir"
+        );
+    }
+    Ok(pages)
+}
+
+/// Loads every template set with the overrides `config` names, as a start would (for
+/// `resetd config check`): `mail templates overridden: a, b` for each set that has some.
+pub fn template_overrides(config: &Config) -> Result<Vec<String>, StartError> {
+    let mail = MailTemplates::load(config.mail.templates_dir.as_deref())?;
+    let pages = crate::pages::load_templates(config.pages.templates_dir.as_deref())?;
+    Ok([
+        ("mail", mail.overridden().collect::<Vec<_>>()),
+        ("page", pages.overridden().collect()),
+    ]
+    .into_iter()
+    .filter(|(_, names)| !names.is_empty())
+    .map(|(what, names)| format!("{what} templates overridden: {}", names.join(", ")))
+    .collect())
+}
+
 /// Starts the HTTP server, the reset issuer and the outbox worker.
 pub async fn serve(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
     serve_with(config, Seams::new(clock)).await
@@ -177,6 +206,9 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     }
     let transport = MailTransport::from_url(config.mail.url.expose())?;
     let from = crate::mail::parse_from(&config.mail.from)?;
+    // Like the mail templates: a broken page template stops the start before the database
+    // is touched.
+    let pages = load_page_templates(&config)?;
     let services = Services::open_with(config, seams).await?;
     let config = services.config.clone();
 
@@ -240,6 +272,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
         api,
         AppState {
             core: services.core,
+            pages: Arc::new(pages),
             metrics: services.metrics.clone(),
         },
         access_log::dropshot_logger(routes, services.metrics.http.clone()),

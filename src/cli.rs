@@ -11,7 +11,6 @@ mod import;
 use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
-use crate::mail::{MailTemplates, TemplateError};
 use crate::reset::import::stream::ImportFormat;
 use crate::reset::{
     Account, AccountPatch, AccountQuery, AccountStatus, AdminError, NewAccount, MAX_PAGE,
@@ -180,8 +179,6 @@ pub enum CliError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
-    MailTemplates(#[from] TemplateError),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Account(#[from] AdminError),
@@ -255,12 +252,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
-            // The mail templates are part of the configuration: overrides are checked too.
-            let templates = MailTemplates::load(config.mail.templates_dir.as_deref())?;
+            // The mail and page templates are part of the configuration: overrides are
+            // checked too.
+            let overridden = app::template_overrides(&config)?;
             println!("# configuration is valid; effective values:");
-            let overridden: Vec<&str> = templates.overridden().collect();
-            if !overridden.is_empty() {
-                println!("# mail templates overridden: {}", overridden.join(", "));
+            for line in overridden {
+                println!("# {line}");
             }
             print!("{}", crate::config_reference::effective(&config, &sources));
             Ok(())

@@ -18,6 +18,7 @@ mod load;
 mod log;
 mod mail;
 mod mail_url;
+mod pages;
 mod queues;
 mod secret;
 mod security;
@@ -32,6 +33,7 @@ pub use load::{ConfigSource, ConfigSources, CONFIG_FILE_ENV, ENV_KEYS};
 pub use log::{LogConfig, LogFormat};
 pub use mail::MailConfig;
 pub use mail_url::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
+pub use pages::PagesConfig;
 pub use queues::{IssuerConfig, OutboxConfig};
 pub use secret::Secret;
 pub use security::{IntrospectionConfig, MetricsConfig, SecurityConfig, Switch};
@@ -78,6 +80,7 @@ pub struct Config {
     /// Bearer token of the admin API. Unset: the admin API answers 404.
     pub admin_token: Option<Secret>,
     pub mail: MailConfig,
+    pub pages: PagesConfig,
     pub log: LogConfig,
     pub argon2: Argon2Config,
     pub sessions: SessionConfig,
@@ -101,6 +104,7 @@ impl Default for Config {
             admin_token: None,
             product_name: "resetd".to_owned(),
             mail: MailConfig::default(),
+            pages: PagesConfig::default(),
             log: LogConfig::default(),
             argon2: Argon2Config::default(),
             sessions: SessionConfig::default(),

@@ -2,8 +2,8 @@
 
 use minijinja::{context, Value};
 
-use super::language::Language;
 use crate::clock::Millis;
+use crate::templating::Language;
 
 /// The notice sent to an account's old address when an operator moved the account to
 /// another one, so an owner who did not ask notices. It names neither the new address nor

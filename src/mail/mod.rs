@@ -6,14 +6,13 @@
 //! transaction as its other writes, and [`OutboxWorker`] delivers it.
 
 pub mod email_changed;
-mod language;
 pub mod message;
 pub mod outbox_worker;
-mod template_source;
 pub mod templates;
 pub mod transport;
 
-pub use language::Language;
+// Shared with the reset pages (`templating`); named here too, where mail picks its language.
+pub use crate::templating::Language;
 // Parsed by `config` (a leaf); named here too, where transports are built from it.
 pub use crate::config::{MailUrl, MailUrlError, SmtpCredentials, SmtpSecurity};
 pub use message::{build_message, parse_from, MessageError};

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use super::language::Language;
 use super::templates::{
     EmailChangedMail, MailKind, MailTemplates, Part, PasswordChangedMail, ResetKind, ResetMail,
     TemplateError, TemplateOrigin,
 };
 use crate::store::NewOutboxMessage;
+use crate::templating::Language;
 
 const CLOUDREVE_LINK: &str =
     "https://accounts.example.com/session/reset?id=lpua8Ve&secret=Zx81bQ0dPq4RkT7sWm2YhN6cJv9LfG3a";
@@ -134,7 +134,8 @@ fn the_built_in_list_matches_the_template_files() {
         .chain(["layout.html.j2".to_owned()])
         .collect();
     used.sort();
-    let mut listed: Vec<String> = super::template_source::BUILT_IN
+    let mut listed: Vec<String> = super::templates::MAIL_TEMPLATES
+        .built_in
         .iter()
         .map(|(name, _)| (*name).to_owned())
         .collect();

@@ -2,26 +2,77 @@
 //! each a subject, a text part and an HTML part (sent as multipart/alternative).
 //!
 //! The built-in templates are the files under `src/mail/templates/`, compiled into the
-//! binary; an operator may replace any of them from `mail.templates_dir`
-//! (`template_source`). All of them are compiled, and rendered once with sample values, when
+//! binary; an operator may replace any of them from `mail.templates_dir` (the shared
+//! machinery of `crate::templating`). All of them are compiled, and rendered once with sample values, when
 //! [`MailTemplates::load`] runs at start, so a broken override stops the start rather than a
 //! mail.
 //!
 //! HTML templates (`*.html.j2`) escape every value they print; subjects and text parts do
 //! not. Links come only from the configured public base URL (built by the core).
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
-use minijinja::{context, AutoEscape, Environment, Output, State, UndefinedBehavior};
+use minijinja::{context, Environment};
 
 pub use super::email_changed::EmailChangedMail;
-use super::language::Language;
-use super::template_source::{self, OverrideFile};
 use crate::clock::Millis;
 use crate::store::NewOutboxMessage;
+use crate::templating::{self, Failure, Language, TemplateSet, Templates};
+pub use crate::templating::{RenderError, TemplateError, TemplateOrigin};
+
+/// Lists the built-in templates by file name; each is embedded from `templates/`.
+macro_rules! built_in {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+/// The mail templates: the whole set of names, and so the only names an override may have.
+pub(super) static MAIL_TEMPLATES: TemplateSet = TemplateSet {
+    noun: "mail template",
+    dir_key: "mail.templates_dir",
+    example: "src/mail/templates/, e.g. cloudreve_reset.en.html.j2",
+    built_in: built_in![
+        "layout.html.j2",
+        "ipcola_reset.en.subject.j2",
+        "ipcola_reset.en.txt.j2",
+        "ipcola_reset.en.html.j2",
+        "ipcola_reset.zh-CN.subject.j2",
+        "ipcola_reset.zh-CN.txt.j2",
+        "ipcola_reset.zh-CN.html.j2",
+        "strapi_reset.en.subject.j2",
+        "strapi_reset.en.txt.j2",
+        "strapi_reset.en.html.j2",
+        "strapi_reset.zh-CN.subject.j2",
+        "strapi_reset.zh-CN.txt.j2",
+        "strapi_reset.zh-CN.html.j2",
+        "cloudreve_reset.en.subject.j2",
+        "cloudreve_reset.en.txt.j2",
+        "cloudreve_reset.en.html.j2",
+        "cloudreve_reset.zh-CN.subject.j2",
+        "cloudreve_reset.zh-CN.txt.j2",
+        "cloudreve_reset.zh-CN.html.j2",
+        "selfcommunity_reset.en.subject.j2",
+        "selfcommunity_reset.en.txt.j2",
+        "selfcommunity_reset.en.html.j2",
+        "selfcommunity_reset.zh-CN.subject.j2",
+        "selfcommunity_reset.zh-CN.txt.j2",
+        "selfcommunity_reset.zh-CN.html.j2",
+        "password_changed.en.subject.j2",
+        "password_changed.en.txt.j2",
+        "password_changed.en.html.j2",
+        "password_changed.zh-CN.subject.j2",
+        "password_changed.zh-CN.txt.j2",
+        "password_changed.zh-CN.html.j2",
+        "email_changed.en.subject.j2",
+        "email_changed.en.txt.j2",
+        "email_changed.en.html.j2",
+        "email_changed.zh-CN.subject.j2",
+        "email_changed.zh-CN.txt.j2",
+        "email_changed.zh-CN.html.j2",
+    ],
+};
 
 /// A product name for rendering templates with sample values (the configured one is
 /// `product_name`).
@@ -152,84 +203,6 @@ impl PasswordChangedMail<'_> {
     }
 }
 
-/// Where a template came from, for error messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplateOrigin {
-    BuiltIn(String),
-    Override(PathBuf),
-}
-
-impl fmt::Display for TemplateOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TemplateOrigin::BuiltIn(name) => write!(f, "built-in mail template {name}"),
-            TemplateOrigin::Override(path) => write!(f, "mail template {}", path.display()),
-        }
-    }
-}
-
-/// Why the templates could not be loaded; stops the start. Messages name the file.
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
-    #[error("mail.templates_dir {}: cannot read the directory: {source}", dir.display())]
-    ReadDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "mail template {}: not a template name resetd knows (the names are those of \
-         src/mail/templates/, e.g. cloudreve_reset.en.html.j2)",
-        path.display()
-    )]
-    UnknownName { path: PathBuf },
-    #[error("mail template {}: not a regular file", path.display())]
-    NotAFile { path: PathBuf },
-    #[error("mail template {}: cannot read it: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{origin}: syntax error: {message}")]
-    Syntax {
-        origin: TemplateOrigin,
-        message: String,
-    },
-    /// Rendering with sample values failed (an unknown variable, a missing include...).
-    #[error("{origin}: does not render with sample values: {message}")]
-    Render {
-        origin: TemplateOrigin,
-        message: String,
-    },
-}
-
-/// A template that failed while composing a real mail. It names the template and the kind
-/// of failure only: the engine's own message may quote values, and those include the reset
-/// code or link.
-#[derive(Debug, thiserror::Error)]
-#[error("mail template {template} failed to render: {kind} (line {line})")]
-pub struct RenderError {
-    template: String,
-    kind: minijinja::ErrorKind,
-    line: usize,
-}
-
-impl RenderError {
-    fn new(rendering: &str, error: &minijinja::Error) -> Self {
-        RenderError {
-            // The template the failure is in: the one rendered, or one it extends.
-            template: error.name().unwrap_or(rendering).to_owned(),
-            kind: error.kind(),
-            line: error.line().unwrap_or(0),
-        }
-    }
-}
-
-/// A rendering failure with everything the engine says: only for sample values.
-struct Failure {
-    template: String,
-    error: minijinja::Error,
-}
-
 /// A rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rendered {
@@ -238,14 +211,9 @@ struct Rendered {
     html: String,
 }
 
-/// The compiled templates: the built-in ones, with the operator's overrides in place.
+/// The compiled mail templates: the built-in ones, with the operator's overrides in place.
 pub struct MailTemplates {
-    active: Environment<'static>,
-    /// The built-in templates alone, kept when `active` holds overrides: used for a mail an
-    /// override fails to render (with values the start-up check did not try), so the mail
-    /// still goes out.
-    built_in: Option<Environment<'static>>,
-    overridden: Vec<OverrideFile>,
+    templates: Templates,
 }
 
 impl MailTemplates {
@@ -257,32 +225,8 @@ impl MailTemplates {
     /// The built-in templates, each replaced by the file of the same name in `dir` if there
     /// is one; all compiled and rendered once with sample values.
     pub fn load(dir: Option<&Path>) -> Result<MailTemplates, TemplateError> {
-        let built_in = built_in_environment()?;
-        let overridden = match dir {
-            Some(dir) => template_source::read_override_dir(dir)?,
-            None => Vec::new(),
-        };
-        let templates = if overridden.is_empty() {
-            MailTemplates {
-                active: built_in,
-                built_in: None,
-                overridden,
-            }
-        } else {
-            let mut active = built_in.clone();
-            for file in &overridden {
-                active
-                    .add_template_owned(file.name.clone(), file.source.clone())
-                    .map_err(|error| TemplateError::Syntax {
-                        origin: TemplateOrigin::Override(file.path.clone()),
-                        message: error.to_string(),
-                    })?;
-            }
-            MailTemplates {
-                active,
-                built_in: Some(built_in),
-                overridden,
-            }
+        let templates = MailTemplates {
+            templates: Templates::load(&MAIL_TEMPLATES, dir)?,
         };
         templates.check_samples()?;
         Ok(templates)
@@ -290,7 +234,7 @@ impl MailTemplates {
 
     /// The names of the templates replaced from `mail.templates_dir`.
     pub fn overridden(&self) -> impl Iterator<Item = &str> {
-        self.overridden.iter().map(|file| file.name.as_str())
+        self.templates.overridden()
     }
 
     /// The reset email for `mail`, in the account's language.
@@ -328,19 +272,8 @@ impl MailTemplates {
         language: Language,
         context: Value,
     ) -> Result<Rendered, RenderError> {
-        let failure = match render_with(&self.active, kind, language, context.clone()) {
-            Ok(rendered) => return Ok(rendered),
-            Err(failure) => RenderError::new(&failure.template, &failure.error),
-        };
-        let Some(built_in) = &self.built_in else {
-            return Err(failure);
-        };
-        tracing::error!(
-            error = %failure,
-            "an overridden mail template failed; this mail uses the built-in templates"
-        );
-        render_with(built_in, kind, language, context)
-            .map_err(|failure| RenderError::new(&failure.template, &failure.error))
+        self.templates
+            .render(|env| render_with(env, kind, language, context.clone()))
     }
 
     /// Renders every mail in every language with sample values (with and without a
@@ -379,23 +312,12 @@ impl MailTemplates {
                         }
                         .context(language),
                     };
-                    render_with(&self.active, kind, language, context).map_err(|failure| {
-                        TemplateError::Render {
-                            origin: self.origin(&failure.template),
-                            message: failure.error.to_string(),
-                        }
-                    })?;
+                    self.templates
+                        .check(|env| render_with(env, kind, language, context))?;
                 }
             }
         }
         Ok(())
-    }
-
-    fn origin(&self, name: &str) -> TemplateOrigin {
-        match self.overridden.iter().find(|file| file.name == name) {
-            Some(file) => TemplateOrigin::Override(file.path.clone()),
-            None => TemplateOrigin::BuiltIn(name.to_owned()),
-        }
     }
 }
 
@@ -417,10 +339,7 @@ fn render_with(
     context: Value,
 ) -> Result<Rendered, Failure> {
     let render = |part: Part, context: Value| {
-        let template = part.template_name(kind, language);
-        env.get_template(&template)
-            .and_then(|t| t.render(context))
-            .map_err(|error| Failure { template, error })
+        templating::render(env, &part.template_name(kind, language), context)
     };
     let subject = render(Part::Subject, context.clone())?;
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -432,53 +351,6 @@ fn render_with(
         text,
         html,
     })
-}
-
-/// An engine holding the built-in templates.
-fn built_in_environment() -> Result<Environment<'static>, TemplateError> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html.j2") {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
-    // Printing an unknown variable (a typo) fails, and so fails the start-up check; `{% if
-    // name %}` on one is false.
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    // A file's last newline is part of the mail. (The default delimiters always build.)
-    env.set_syntax(
-        SyntaxConfig::builder()
-            .keep_trailing_newline(true)
-            .build()
-            .unwrap_or_default(),
-    );
-    env.set_formatter(format_value);
-    for (name, source) in template_source::BUILT_IN {
-        env.add_template(name, source)
-            .map_err(|error| TemplateError::Syntax {
-                origin: TemplateOrigin::BuiltIn((*name).to_owned()),
-                message: error.to_string(),
-            })?;
-    }
-    Ok(env)
-}
-
-/// Prints a value. Strings in HTML are escaped as element text and quoted attribute values
-/// need (`& < > " '`); minijinja's own escaper also turns every `/` into `&#x2f;`, which
-/// leaves links unreadable in the HTML source. Everything else is minijinja's default.
-fn format_value(
-    out: &mut Output<'_>,
-    state: &mut State<'_, '_>,
-    value: &Value,
-) -> Result<(), minijinja::Error> {
-    match (state.auto_escape(), value.as_str()) {
-        (AutoEscape::Html, Some(text)) if !value.is_safe() => out
-            .write_str(&crate::html::escape(text))
-            .map_err(minijinja::Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    }
 }
 
 #[cfg(test)]
@@ -511,14 +383,31 @@ mod tests {
 
         let kind = MailKind::Reset(ResetKind::Strapi);
         let context = mail.context(Language::English);
-        let Err(failure) = render_with(&templates.active, kind, Language::English, context) else {
+        let Err(failure) = render_with(
+            templates.templates.active(),
+            kind,
+            Language::English,
+            context,
+        ) else {
             panic!("the override rendered");
         };
         assert!(
             failure.error.to_string().contains(code),
             "the engine quotes it"
         );
-        let error = RenderError::new(&failure.template, &failure.error);
+        // Rendered through a set without overrides, so that nothing falls back.
+        let error = MailTemplates::built_in()
+            .expect("built in")
+            .templates
+            .render(|_| {
+                render_with(
+                    templates.templates.active(),
+                    kind,
+                    Language::English,
+                    mail.context(Language::English),
+                )
+            })
+            .expect_err("fails");
         assert!(!error.to_string().contains(code), "{error}");
         assert!(!format!("{error:?}").contains(code), "{error:?}");
         assert_eq!(

@@ -55,6 +55,8 @@ pub fn page_response(status: StatusCode, html: String) -> Result<Response<Body>,
     for (name, value) in FIXED {
         builder = builder.header(name, value);
     }
+    // The language is chosen by `Accept-Language` when the link names none.
+    builder = builder.header(header::VARY, "Accept-Language");
     builder
         .body(html.into())
         .map_err(|err| HttpError::for_internal_error(err.to_string()))

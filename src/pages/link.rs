@@ -34,6 +34,11 @@ impl ResetLink {
     }
 }
 
+/// The language the link asks for (`lang=zh-CN`): the one its email was written in.
+pub fn lang(query: Option<&str>) -> Option<String> {
+    param(query?, "lang")
+}
+
 /// The first value of `name`, unless empty or too long. The query is parsed by hand rather
 /// than by dropshot's `Query` extractor so that a malformed link still gets an HTML page.
 fn param(query: &str, name: &str) -> Option<String> {
@@ -63,6 +68,20 @@ mod tests {
                 validation_code: "0f1e".to_owned(),
             })
         );
+    }
+
+    #[test]
+    fn the_language_hint_is_read_beside_the_link() {
+        let query = Some("id=lpua&secret=Zx81b&lang=zh-CN");
+        assert_eq!(lang(query).as_deref(), Some("zh-CN"));
+        assert!(ResetLink::cloudreve(query).is_some());
+        assert_eq!(
+            lang(Some("validation_code=0f&next=%2F&lang=en")).as_deref(),
+            Some("en")
+        );
+        for query in [None, Some("id=lpua"), Some("lang="), Some("lang=%20")] {
+            assert_eq!(lang(query), None, "{query:?}");
+        }
     }
 
     #[test]

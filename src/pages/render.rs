@@ -1,224 +1,162 @@
-//! The pages' HTML: small templates filled in one pass, every value from outside escaped.
+//! The pages' HTML, rendered from the page templates (`templates/`, overridable from
+//! `pages.templates_dir`) in the reader's language. Values from outside are escaped by the
+//! templates; the script and style sheet are inlined byte for byte.
 
-use crate::reset::policy::PasswordPolicy;
+use minijinja::value::Value;
+use minijinja::{context, Environment};
+
 use crate::reset::Dialect;
+use crate::templating::{self, Failure, Language, RenderError, TemplateSet, Templates};
 
 use super::link::ResetLink;
 
-const PAGE: &str = include_str!("assets/page.html");
-const FORM: &str = include_str!("assets/form.html");
-const INCOMPLETE: &str = include_str!("assets/incomplete.html");
-const UNAVAILABLE: &str = include_str!("assets/unavailable.html");
-
 /// The form's script and the pages' style sheet, inlined byte for byte: the
-/// Content-Security-Policy allows exactly these by their hashes (`headers.rs`).
+/// Content-Security-Policy allows exactly these by their hashes (`headers.rs`). They are not
+/// templates: an operator who could change them would have to change the policy too.
 pub const SCRIPT: &str = include_str!("assets/reset.js");
 pub const STYLE: &str = include_str!("assets/reset.css");
 
-/// Markup safe to insert: escaped text, or one of the templates above.
-struct Html(String);
-
-impl Html {
-    fn text(text: &str) -> Html {
-        Html(crate::html::escape(text))
-    }
-
-    fn trusted(markup: &str) -> Html {
-        Html(markup.to_owned())
-    }
+/// Lists the built-in templates by file name; each is embedded from `templates/`.
+macro_rules! built_in {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
 }
 
-/// Replaces each `{{name}}` in `template` by its slot, in one pass, so that a value that
-/// happens to contain `{{...}}` is never expanded itself.
-fn fill(template: &str, slots: &[(&str, &Html)]) -> String {
-    let mut out = String::with_capacity(template.len() * 2);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else {
-            break;
+/// The page templates: the whole set of names, and so the only names an override may have.
+pub static PAGE_TEMPLATES: TemplateSet = TemplateSet {
+    noun: "page template",
+    dir_key: "pages.templates_dir",
+    example: "src/pages/templates/, e.g. form.zh-CN.html.j2",
+    built_in: built_in![
+        "layout.html.j2",
+        "form.en.html.j2",
+        "form.zh-CN.html.j2",
+        "incomplete.en.html.j2",
+        "incomplete.zh-CN.html.j2",
+        "unavailable.en.html.j2",
+        "unavailable.zh-CN.html.j2",
+    ],
+};
+
+/// The three pages a link can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The new-password form, for a complete link.
+    Form,
+    /// For a link that lacks part of its query.
+    Incomplete,
+    /// For a link of a dialect this server has switched off.
+    Unavailable,
+}
+
+impl Page {
+    pub const ALL: [Page; 3] = [Page::Form, Page::Incomplete, Page::Unavailable];
+
+    /// The template's file name, e.g. `form.zh-CN.html.j2`.
+    pub fn template_name(self, language: Language) -> String {
+        let stem = match self {
+            Page::Form => "form",
+            Page::Incomplete => "incomplete",
+            Page::Unavailable => "unavailable",
         };
-        let name = &rest[start + 2..start + 2 + len];
-        out.push_str(&rest[..start]);
-        match slots.iter().find(|(slot, _)| *slot == name) {
-            Some((_, value)) => out.push_str(&value.0),
-            None => out.push_str(&rest[start..start + 4 + len]),
-        }
-        rest = &rest[start + 4 + len..];
+        format!("{stem}.{}.html.j2", language.tag())
     }
-    out.push_str(rest);
-    out
 }
 
-fn page(product: &str, heading: &str, content: Html, with_script: bool) -> String {
-    let script = if with_script {
-        Html(format!("<script>{SCRIPT}</script>"))
-    } else {
-        Html(String::new())
-    };
-    fill(
-        PAGE,
-        &[
-            ("product", &Html::text(product)),
-            ("heading", &Html::text(heading)),
-            ("style", &Html::trusted(STYLE)),
-            ("content", &content),
-            ("script", &script),
-        ],
-    )
+/// What one page shows: its product and language, and for the form, the link.
+#[derive(Debug, Clone, Copy)]
+pub struct PageView<'a> {
+    pub product: &'a str,
+    pub language: Language,
+    pub link: Option<&'a ResetLink>,
 }
 
-/// The new-password form for a complete link. The link's values travel to the script in
-/// `data-` attributes; nothing about them is checked here. The policy's lengths go along so
-/// that the page can say "too short" itself: the API's own answer to a length outside its
-/// schema is a parser's message, not a sentence for a person.
-pub fn form_page(product: &str, link: &ResetLink) -> String {
-    let (dialect, data) = match link {
-        ResetLink::Cloudreve { user_id, secret } => (
-            Dialect::Cloudreve,
-            [("user-id", user_id), ("secret", secret)]
-                .iter()
-                .map(|(name, value)| data_attribute(name, value))
-                .collect::<String>(),
-        ),
-        ResetLink::Selfcommunity { validation_code } => (
-            Dialect::Selfcommunity,
-            data_attribute("validation-code", validation_code),
-        ),
-    };
-    let policy = dialect.password_policy();
-    let form = fill(
-        FORM,
-        &[
-            ("rules", &Html::text(&rules(policy))),
-            ("dialect", &Html::text(dialect.as_str())),
-            ("min_chars", &Html::text(&policy.min_chars.to_string())),
-            ("max_chars", &Html::text(&policy.max_chars.to_string())),
-            ("data", &Html(data)),
-        ],
-    );
-    page(product, "Choose a new password", Html(form), true)
+impl PageView<'_> {
+    fn page(&self) -> Page {
+        if self.link.is_some() {
+            Page::Form
+        } else {
+            Page::Incomplete
+        }
+    }
+
+    /// The values a page's template gets. The form's also get the dialect's password rule,
+    /// so that the page can say "too short" itself (the API's own answer to a length outside
+    /// its schema is a parser's message, not a sentence for a person), and `form_data`: the
+    /// form element's `data-` attributes, escaped here, that the script reads.
+    fn context(&self) -> Value {
+        let common = context! {
+            product => self.product,
+            lang => self.language.tag(),
+            style => Value::from_safe_string(STYLE.to_owned()),
+        };
+        let Some(link) = self.link else {
+            return common;
+        };
+        let dialect = link_dialect(link);
+        let policy = dialect.password_policy();
+        let mut data = vec![
+            ("dialect", dialect.as_str().to_owned()),
+            ("min-chars", policy.min_chars.to_string()),
+            ("max-chars", policy.max_chars.to_string()),
+        ];
+        match link {
+            ResetLink::Cloudreve { user_id, secret } => {
+                data.push(("user-id", user_id.clone()));
+                data.push(("secret", secret.clone()));
+            }
+            ResetLink::Selfcommunity { validation_code } => {
+                data.push(("validation-code", validation_code.clone()));
+            }
+        }
+        let form_data = data
+            .iter()
+            .map(|(name, value)| format!("data-{name}=\"{}\"", crate::html::escape(value)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        context! {
+            script => Value::from_safe_string(SCRIPT.to_owned()),
+            form_data => Value::from_safe_string(form_data),
+            min_chars => policy.min_chars,
+            max_chars => policy.max_chars,
+            min_classes => policy.min_classes,
+            ..common
+        }
+    }
 }
 
-/// The page for a link that lacks part of its query.
-pub fn incomplete_page(product: &str) -> String {
-    page(
-        product,
-        "This link is incomplete",
-        Html::trusted(INCOMPLETE),
-        false,
-    )
+fn link_dialect(link: &ResetLink) -> Dialect {
+    match link {
+        ResetLink::Cloudreve { .. } => Dialect::Cloudreve,
+        ResetLink::Selfcommunity { .. } => Dialect::Selfcommunity,
+    }
+}
+
+/// Renders `page` for `view` in `env`.
+pub(super) fn render_with(
+    env: &Environment<'static>,
+    page: Page,
+    view: &PageView<'_>,
+) -> Result<String, Failure> {
+    templating::render(env, &page.template_name(view.language), view.context())
+}
+
+/// The form for a complete link, else the page saying the link is incomplete.
+pub fn link_page(templates: &Templates, view: &PageView<'_>) -> Result<String, RenderError> {
+    templates.render(|env| render_with(env, view.page(), view))
 }
 
 /// The page for a link of a dialect this server has switched off.
-pub fn unavailable_page(product: &str) -> String {
-    page(
+pub fn unavailable_page(
+    templates: &Templates,
+    product: &str,
+    language: Language,
+) -> Result<String, RenderError> {
+    let view = PageView {
         product,
-        "Password reset is not available here",
-        Html::trusted(UNAVAILABLE),
-        false,
-    )
-}
-
-fn data_attribute(name: &str, value: &str) -> String {
-    format!(" data-{name}=\"{}\"", Html::text(value).0)
-}
-
-/// The dialect's password rule in words, so that a user meets it on the first try; the
-/// server still decides.
-fn rules(policy: PasswordPolicy) -> String {
-    let mut rules = format!(
-        "Use {} to {} characters.",
-        policy.min_chars, policy.max_chars
-    );
-    if policy.min_classes > 0 {
-        rules.push_str(&format!(
-            " Include at least {} of: lower case letters, upper case letters, digits, \
-             other characters.",
-            policy.min_classes
-        ));
-    }
-    rules.push_str(
-        " One character repeated, only spaces, very common passwords and your email address \
-         are not accepted.",
-    );
-    rules
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cloudreve(user_id: &str, secret: &str) -> ResetLink {
-        ResetLink::Cloudreve {
-            user_id: user_id.to_owned(),
-            secret: secret.to_owned(),
-        }
-    }
-
-    #[test]
-    fn every_slot_is_filled() {
-        let pages = [
-            form_page("Acme", &cloudreve("lpua", "s3cret")),
-            form_page(
-                "Acme",
-                &ResetLink::Selfcommunity {
-                    validation_code: "0f".to_owned(),
-                },
-            ),
-            incomplete_page("Acme"),
-            unavailable_page("Acme"),
-        ];
-        for html in pages {
-            assert!(!html.contains("{{"), "{html}");
-            assert!(html.starts_with("<!doctype html>\n<html lang=\"en\">"));
-            assert!(html.contains("<title>"), "{html}");
-        }
-    }
-
-    #[test]
-    fn values_from_outside_are_escaped() {
-        let html = form_page(
-            "<b>Acme</b> & \"Co\"",
-            &cloudreve("\"><script>alert(1)</script>", "{{script}}'"),
-        );
-        assert!(
-            html.contains("<p class=\"product\">&lt;b&gt;Acme&lt;/b&gt; &amp; &quot;Co&quot;</p>")
-        );
-        assert!(html.contains("<title>Choose a new password · &lt;b&gt;Acme"));
-        assert!(html.contains("data-user-id=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
-        assert!(
-            html.contains("data-secret=\"{{script}}&#39;\""),
-            "a value is never expanded as a slot: {html}"
-        );
-        assert_eq!(html.matches("<script>").count(), 1);
-    }
-
-    #[test]
-    fn only_the_form_carries_the_script() {
-        let form = form_page("Acme", &cloudreve("lpua", "s3cret"));
-        assert!(form.contains(&format!("<script>{SCRIPT}</script>")));
-        assert!(form.contains(
-            "data-dialect=\"cloudreve\" data-min-chars=\"6\" data-max-chars=\"64\" \
-             data-user-id=\"lpua\" data-secret=\"s3cret\""
-        ));
-        assert!(!incomplete_page("Acme").contains("<script"));
-        assert!(!unavailable_page("Acme").contains("<script"));
-    }
-
-    #[test]
-    fn assets_cannot_break_out_of_their_elements() {
-        assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
-        assert!(!STYLE.to_ascii_lowercase().contains("</style"));
-    }
-
-    #[test]
-    fn rules_follow_the_dialect_policy() {
-        assert_eq!(
-            rules(Dialect::Cloudreve.password_policy()),
-            "Use 6 to 64 characters. One character repeated, only spaces, very common passwords \
-             and your email address are not accepted."
-        );
-        assert!(rules(Dialect::Selfcommunity.password_policy())
-            .starts_with("Use 8 to 128 characters. Include at least 3 of: lower case letters"));
-    }
+        language,
+        link: None,
+    };
+    templates.render(|env| render_with(env, Page::Unavailable, &view))
 }

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::mail::Language;
 use crate::metrics::IssuedVia;
 use crate::store::{AuditKind, NewResetToken, NewUser, StoreError};
 
@@ -157,7 +158,13 @@ impl ResetCore {
         let now = self.clock.now_ms();
         let code = dialect.token_format().generate();
         let expires_at = now + self.token_ttl_ms(dialect);
-        let link = dialect.reset_link(&self.config.public_base_url, &user.public_id, &code);
+        // In the account's language, as an emailed link would be.
+        let link = dialect.reset_link(
+            &self.config.public_base_url,
+            &user.public_id,
+            &code,
+            Language::for_tag(&user.language),
+        );
         let row = NewResetToken {
             user_id: user.id,
             dialect: dialect.as_str().to_owned(),

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::policy::PasswordPolicy;
 use super::token_format::TokenFormat;
-use crate::mail::ResetKind;
+use crate::mail::{Language, ResetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dialect {
@@ -82,20 +82,32 @@ impl Dialect {
 
     /// The link the product's clients expect in the email, built on `base` (the configured
     /// public base URL, never the request's Host). `None`: the email carries a code only.
-    pub fn reset_link(self, base: &url::Url, user_public_id: &str, token: &str) -> Option<String> {
+    ///
+    /// It ends in `lang=<the email's language>`, so that resetd's reset page is in the
+    /// language of the email it was opened from; the products' own pages read their
+    /// parameters by name and ignore it.
+    pub fn reset_link(
+        self,
+        base: &url::Url,
+        user_public_id: &str,
+        token: &str,
+        language: Language,
+    ) -> Option<String> {
         let mut url = base.clone();
         match self {
             Dialect::Cloudreve => {
                 url.set_path(&join_path(base, "session/reset"));
                 url.query_pairs_mut()
                     .append_pair("id", user_public_id)
-                    .append_pair("secret", token);
+                    .append_pair("secret", token)
+                    .append_pair("lang", language.tag());
             }
             Dialect::Selfcommunity => {
                 url.set_path(&join_path(base, "account/recover/password"));
                 url.query_pairs_mut()
                     .append_pair("validation_code", token)
-                    .append_pair("next", "/");
+                    .append_pair("next", "/")
+                    .append_pair("lang", language.tag());
             }
             Dialect::Ipcola | Dialect::Strapi => return None,
         }
@@ -138,16 +150,24 @@ mod tests {
     fn links_keep_the_base_path_and_escape_values() {
         let base = url::Url::parse("https://acc.example/portal/").expect("url");
         assert_eq!(
-            Dialect::Cloudreve.reset_link(&base, "u1", "abc").as_deref(),
-            Some("https://acc.example/portal/session/reset?id=u1&secret=abc")
+            Dialect::Cloudreve
+                .reset_link(&base, "u1", "a+c", Language::English)
+                .as_deref(),
+            Some("https://acc.example/portal/session/reset?id=u1&secret=a%2Bc&lang=en")
         );
         assert_eq!(
             Dialect::Selfcommunity
-                .reset_link(&base, "u1", "0f")
+                .reset_link(&base, "u1", "0f", Language::ChineseSimplified)
                 .as_deref(),
-            Some("https://acc.example/portal/account/recover/password?validation_code=0f&next=%2F")
+            Some(
+                "https://acc.example/portal/account/recover/password?validation_code=0f&next=%2F\
+                 &lang=zh-CN"
+            )
         );
-        assert_eq!(Dialect::Strapi.reset_link(&base, "u1", "x"), None);
+        assert_eq!(
+            Dialect::Strapi.reset_link(&base, "u1", "x", Language::English),
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use crate::clock::Millis;
-use crate::mail::{RenderError, ResetMail};
+use crate::mail::{Language, RenderError, ResetMail};
 use crate::metrics::IssuedVia;
 use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
 
@@ -129,7 +129,12 @@ impl ResetCore {
     ) -> Result<(NewResetToken, NewOutboxMessage), RenderError> {
         let token = dialect.token_format().generate();
         let ttl_ms = self.token_ttl_ms(dialect);
-        let link = dialect.reset_link(&self.config.public_base_url, &user.public_id, &token);
+        let link = dialect.reset_link(
+            &self.config.public_base_url,
+            &user.public_id,
+            &token,
+            Language::for_tag(&user.language),
+        );
         let mail = self.mail.reset_message(&ResetMail {
             kind: dialect.reset_mail(),
             product: self.product_name(),

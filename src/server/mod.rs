@@ -15,12 +15,15 @@ use crate::metrics::Metrics;
 use crate::reset::ResetCore;
 use crate::security::password_hash::HashError;
 use crate::store::StoreError;
+use crate::templating::Templates;
 
 pub use route_table::{Route, RouteTable, UNMATCHED};
 
 /// What every request handler can reach.
 pub struct AppState {
     pub core: ResetCore,
+    /// The reset pages' templates (`pages`), overrides in place.
+    pub pages: Arc<Templates>,
     /// What `GET /metrics` shows.
     pub metrics: Arc<Metrics>,
 }
@@ -36,7 +39,7 @@ pub enum StartError {
     #[error("argon2: {0}")]
     Hash(#[from] HashError),
     #[error(transparent)]
-    MailTemplates(#[from] TemplateError),
+    Templates(#[from] TemplateError),
     #[error("building the API: {0}")]
     Api(String),
     #[error("cannot listen on {addr}: {message}")]

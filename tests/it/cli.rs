@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_resetd");
 
 /// Runs `resetd` in `dir` with a clean `RESETD_*` environment plus `env`.
-fn resetd(
+pub(crate) fn resetd(
     dir: &std::path::Path,
     args: &[&str],
     env: &[(&str, &str)],
@@ -34,7 +34,7 @@ fn resetd(
     child.wait_with_output().expect("resetd finishes")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -3,6 +3,7 @@
 //! built-in ones; a broken template stops the start.
 
 use crate::support;
+use crate::support::reset_links;
 
 use std::sync::Arc;
 
@@ -76,6 +77,13 @@ async fn follow_link(server: &TestServer, mail: &ReceivedMail, user: &types::Res
             .unwrap_or_else(|| panic!("no {name} in {link}"))
     };
     assert_eq!(param("id"), user.id);
+    // The page the link opens is told the mail's language.
+    let lang = if user.language.starts_with("zh") {
+        "zh-CN"
+    } else {
+        "en"
+    };
+    assert_eq!(param("lang"), lang, "{link}");
     let answer = server
         .reset_cloudreve_password(&param("id"), &param("secret"), NEW_PASSWORD)
         .await;
@@ -137,10 +145,8 @@ async fn each_account_gets_its_mail_in_its_language(#[case] backend: Backend) {
         .mail_to_after("li@example.com", "您的 resetd 密码已修改", 0)
         .await;
     assert_multipart_alternative(&notice);
-    let secret = zh
-        .find_link(LINK_PREFIX)
-        .and_then(|l| l.split("secret=").nth(1).map(str::to_owned))
-        .expect("secret");
+    let secret = reset_links::param(&zh.find_link(LINK_PREFIX).expect("link"), "secret");
+    assert_eq!(secret.len(), 32);
     for part in [notice.text_body(), notice.html_body()] {
         assert!(part.contains("的密码已于"), "{part}");
         assert!(!part.contains(&secret), "{part}");
@@ -222,7 +228,7 @@ async fn a_broken_template_stops_the_start() {
         Err(err) => err,
     };
     assert!(
-        matches!(err, StartError::MailTemplates(TemplateError::Syntax { .. })),
+        matches!(err, StartError::Templates(TemplateError::Syntax { .. })),
         "{err:?}"
     );
     let shown = err.to_string();

@@ -42,7 +42,7 @@ fn weak_password(dialect: LinkDialect) -> (&'static str, &'static str) {
     }
 }
 
-async fn fill_in(browser: &Browser, password: &str, confirmation: &str) {
+pub(crate) async fn fill_in(browser: &Browser, password: &str, confirmation: &str) {
     for (id, value) in [("password", password), ("confirm", confirmation)] {
         let field = browser
             .client
@@ -73,7 +73,7 @@ async fn attribute(browser: &Browser, id: &str, name: &str) -> Option<String> {
         .expect("attribute")
 }
 
-async fn form_shown(browser: &Browser) -> bool {
+pub(crate) async fn form_shown(browser: &Browser) -> bool {
     browser
         .client
         .find(Locator::Id("reset-form"))
@@ -85,7 +85,7 @@ async fn form_shown(browser: &Browser) -> bool {
 }
 
 /// Evaluates a JavaScript expression in the page.
-async fn eval(browser: &Browser, expression: &str) -> serde_json::Value {
+pub(crate) async fn eval(browser: &Browser, expression: &str) -> serde_json::Value {
     browser
         .client
         .execute(&format!("return {expression};"), vec![])

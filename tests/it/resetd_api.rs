@@ -289,6 +289,7 @@ async fn admin_recovery_issues_a_working_link_without_mail(#[case] backend: Back
         "{link}"
     );
     assert!(link.contains(&recovery.code));
+    assert!(link.ends_with("&lang=en"), "the account's language: {link}");
 
     let answer = server
         .reset_cloudreve_password(&user.id, &recovery.code, "dan-password-2")

@@ -38,6 +38,7 @@ fn assert_page_headers(headers: &HeaderMap) -> String {
     for (name, value) in FIXED_HEADERS {
         assert_eq!(header(headers, name), value, "{name}");
     }
+    assert_eq!(header(headers, "vary"), "Accept-Language");
     let policy = header(headers, "content-security-policy").to_owned();
     for forbidden in [
         "unsafe-inline",

@@ -31,9 +31,11 @@ fn code_of(mail: &ReceivedMail) -> String {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    assert_eq!(pairs.len(), 2, "{link}");
+    assert_eq!(pairs.len(), 3, "{link}");
     assert_eq!(pairs[0].0, "validation_code", "{link}");
     assert_eq!(pairs[1], ("next".to_owned(), "/".to_owned()), "{link}");
+    // resetd's own addition, for its reset page: the email's language.
+    assert_eq!(pairs[2].0, "lang", "{link}");
     let code = pairs[0].1.clone();
     assert_eq!(code.len(), 34, "{link}");
     assert!(

@@ -42,6 +42,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["logging", "config_reference"],
     ),
     (
+        "templates and languages, shared by mail and the reset pages",
+        &["templating"],
+    ),
+    (
         "leaves",
         &["config", "metrics", "clock", "priority", "html"],
     ),

@@ -413,7 +413,9 @@ pub trait ResetdApi {
     /// Recover an account
     ///
     /// Emails a link to reset the password of the account with this email. The link is
-    /// `<public_base_url>/account/recover/password?validation_code=<code>&next=/`; the
+    /// `<public_base_url>/account/recover/password?validation_code=<code>&next=/&lang=<lang>`
+    /// (`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+    /// SelfCommunity's own page ignores it); the
     /// validation code is 34 lowercase hex characters (from a CSPRNG), lives 1 hour
     /// (`[dialects.selfcommunity] token_ttl_secs`) and can be used once. A new request replaces
     /// the account's earlier code.
@@ -546,7 +548,9 @@ pub trait ResetdApi {
     ///
     /// Send a email for an existing account to reset the password.
     ///
-    /// The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`. The
+    /// The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`
+    /// (`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+    /// Cloudreve's own page ignores it). The
     /// secret is 32 characters of `[0-9a-zA-Z]` (from a CSPRNG), lives 1 hour
     /// (`[dialects.cloudreve] token_ttl_secs`) and can be used once; a new request replaces the
     /// account's earlier secret.
@@ -763,7 +767,9 @@ pub trait ResetdApi {
     ///
     /// Send a email for an existing account to reset the password.
     ///
-    /// The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`. The
+    /// The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`
+    /// (`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+    /// Cloudreve's own page ignores it). The
     /// secret is 32 characters of `[0-9a-zA-Z]` (from a CSPRNG), lives 1 hour
     /// (`[dialects.cloudreve] token_ttl_secs`) and can be used once; a new request replaces the
     /// account's earlier secret.

@@ -800,9 +800,11 @@ secret or SelfCommunity validation code.*/
     ///When the token expires.
     pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /**The reset link built from `public_base_url`, for dialects whose email carries a link
-(Cloudreve: `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`;
-SelfCommunity: `<public_base_url>/account/recover/password?validation_code=<code>&next=/`);
-`null` for dialects whose email carries only the code.*/
+(Cloudreve: `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`;
+SelfCommunity:
+`<public_base_url>/account/recover/password?validation_code=<code>&next=/&lang=<lang>`,
+`<lang>` being the account's language as the emails have it, `en` or `zh-CN`, for
+resetd's reset page); `null` for dialects whose email carries only the code.*/
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     pub link: ::std::option::Option<::std::string::String>,
 }

@@ -921,9 +921,11 @@ secret or SelfCommunity validation code.*/
         ///When the token expires.
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
         /**The reset link built from `public_base_url`, for dialects whose email carries a link
-(Cloudreve: `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`;
-SelfCommunity: `<public_base_url>/account/recover/password?validation_code=<code>&next=/`);
-`null` for dialects whose email carries only the code.*/
+(Cloudreve: `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`;
+SelfCommunity:
+`<public_base_url>/account/recover/password?validation_code=<code>&next=/&lang=<lang>`,
+`<lang>` being the account's language as the emails have it, `en` or `zh-CN`, for
+resetd's reset page); `null` for dialects whose email carries only the code.*/
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub link: ::std::option::Option<::std::string::String>,
     }
@@ -6063,7 +6065,9 @@ let response = client.ipcola_send_email_vcode()
     /**Recover an account
 
 Emails a link to reset the password of the account with this email. The link is
-`<public_base_url>/account/recover/password?validation_code=<code>&next=/`; the
+`<public_base_url>/account/recover/password?validation_code=<code>&next=/&lang=<lang>`
+(`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+SelfCommunity's own page ignores it); the
 validation code is 34 lowercase hex characters (from a CSPRNG), lives 1 hour
 (`[dialects.selfcommunity] token_ttl_secs`) and can be used once. A new request replaces
 the account's earlier code.
@@ -6191,7 +6195,9 @@ let response = client.cloudreve_v4_get_captcha()
 
 Send a email for an existing account to reset the password.
 
-The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`. The
+The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`
+(`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+Cloudreve's own page ignores it). The
 secret is 32 characters of `[0-9a-zA-Z]` (from a CSPRNG), lives 1 hour
 (`[dialects.cloudreve] token_ttl_secs`) and can be used once; a new request replaces the
 account's earlier secret.
@@ -6396,7 +6402,9 @@ let response = client.cloudreve_get_captcha()
 
 Send a email for an existing account to reset the password.
 
-The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>`. The
+The email links to `<public_base_url>/session/reset?id=<user_id>&secret=<secret>&lang=<lang>`
+(`lang`: the email's language, `en` or `zh-CN`, which resetd's reset page is shown in;
+Cloudreve's own page ignores it). The
 secret is 32 characters of `[0-9a-zA-Z]` (from a CSPRNG), lives 1 hour
 (`[dialects.cloudreve] token_ttl_secs`) and can be used once; a new request replaces the
 account's earlier secret.

@@ -1,7 +1,9 @@
 // The new-password form: checks that both fields are filled in, that the password's length
 // is within the dialect's rule, and that they match; sends the password to the dialect's own
-// API call on this origin, and says what happened in plain words. The server is the
-// authority on password rules: its reason is shown as it gives it.
+// API call on this origin, and says what happened in plain words, in the page's language:
+// every sentence comes from the page's JSON block (#reset-messages), written by its
+// template. The server is the authority on password rules: its reason is shown as it gives
+// it.
 "use strict";
 
 (() => {
@@ -15,29 +17,17 @@
   const button = form.querySelector("button[type=submit]");
   const status = document.getElementById("status");
 
-  const MESSAGES = {
-    empty: "Enter a new password.",
-    mismatch: "The two passwords do not match. Type the same password in both fields.",
-    pending: "Changing your password…",
-    success: "Your password has been changed. You can now sign in with your new password.",
-    expired:
-      "This link has expired or has already been used. Ask for a new password reset email and use the link in it.",
-    account: "This account cannot be recovered. Contact the site's support.",
-    throttled: "Too many attempts. Wait a few minutes, then try again.",
-    unavailable: "Password reset is not available on this server.",
-    server: "Something went wrong on the server. Try again in a few minutes.",
-    network: "Could not reach the server. Check your connection, then try again.",
-  };
+  const MESSAGES = JSON.parse(document.getElementById("reset-messages").textContent);
 
   // The server's reason, as a sentence after ours.
   const rejected = (reason) => {
     const text = typeof reason === "string" ? reason.trim() : "";
     if (text === "") {
-      return { text: "This password was not accepted. Choose another one.", field: password };
+      return { text: MESSAGES.rejected_no_reason, field: password };
     }
     const sentence = text.charAt(0).toUpperCase() + text.slice(1);
     return {
-      text: "This password was not accepted. " + sentence + (/[.!?]$/.test(sentence) ? "" : "."),
+      text: MESSAGES.rejected + " " + sentence + (/[.!?]$/.test(sentence) ? "" : "."),
       field: password,
     };
   };
@@ -114,8 +104,6 @@
     status.textContent = text;
   };
 
-  const DONE_HEADING = "Password changed";
-
   // Hides the form, and forgets what was typed in it.
   const putAway = () => {
     password.value = "";
@@ -185,11 +173,11 @@
     // Counted in code points, as the server counts.
     const length = Array.from(password.value).length;
     if (length < minChars) {
-      fail("Use at least " + minChars + " characters.", password);
+      fail(MESSAGES.too_short, password);
       return;
     }
     if (length > maxChars) {
-      fail("Use at most " + maxChars + " characters.", password);
+      fail(MESSAGES.too_long, password);
       return;
     }
     if (confirmation.value !== password.value) {
@@ -207,8 +195,8 @@
     if (outcome.ok) {
       putAway();
       const heading = document.querySelector("h1");
-      document.title = document.title.replace(heading.textContent, DONE_HEADING);
-      heading.textContent = DONE_HEADING;
+      document.title = document.title.replace(heading.textContent, MESSAGES.done_heading);
+      heading.textContent = MESSAGES.done_heading;
       say("success", MESSAGES.success);
       status.focus();
       return;

@@ -52,6 +52,12 @@ impl Browser {
     /// Starts chromedriver and a browser session; `None` (after saying so) when chromium or
     /// chromedriver is not installed and `RESETD_TEST_REQUIRE_BROWSER` is not `1`.
     pub async fn start() -> Option<Browser> {
+        Browser::start_in("en-US").await
+    }
+
+    /// [`Browser::start`] with `locale` as the browser's language: its interface and the
+    /// `Accept-Language` it sends.
+    pub async fn start_in(locale: &str) -> Option<Browser> {
         let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
             .into_iter()
             .filter(|program| !Path::new(program).exists())
@@ -72,14 +78,19 @@ impl Browser {
         let driver = Driver::start().await;
         let mut capabilities = serde_json::Map::new();
         let profile = format!("--user-data-dir={}", driver.profile.path().display());
+        let lang = format!("--lang={locale}");
         let args: Vec<&str> = CHROMIUM_ARGS
             .iter()
             .copied()
-            .chain([profile.as_str()])
+            .chain([profile.as_str(), lang.as_str()])
             .collect();
         capabilities.insert(
             "goog:chromeOptions".to_owned(),
-            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": args,
+                "prefs": { "intl.accept_languages": locale },
+            }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)

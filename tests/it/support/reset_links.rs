@@ -27,6 +27,12 @@ impl LinkDialect {
     /// Asks for a reset email through the dialect's own call and returns the link it
     /// carries, as sent (on the public base URL).
     pub async fn request_link(self, server: &TestServer, email: &str) -> String {
+        self.request_link_in(server, email, &subject(server)).await
+    }
+
+    /// [`LinkDialect::request_link`] for an account whose emails have `subject` (another
+    /// language's).
+    pub async fn request_link_in(self, server: &TestServer, email: &str, subject: &str) -> String {
         let since = server.sink.messages().len();
         match self {
             LinkDialect::Cloudreve => {
@@ -52,7 +58,7 @@ impl LinkDialect {
             self.page_path()
         );
         server
-            .mail_to_after(email, &subject(server), since)
+            .mail_to_after(email, subject, since)
             .await
             .find_link(&prefix)
             .unwrap_or_else(|| panic!("the {self:?} email links to {prefix}"))

@@ -1,11 +1,12 @@
-//! The languages emails are written in, how an account's `language` tag picks one, and the
-//! few values (durations, times) the code words for the templates.
+//! The languages emails and reset pages are written in; how an account's `language` tag, a
+//! link's `lang` and a browser's `Accept-Language` pick one; and the few values (durations,
+//! times) the code words for the templates.
 
 use std::fmt;
 
 use crate::clock::Millis;
 
-/// A language resetd has a full set of mail templates for.
+/// A language resetd has a full set of mail and page templates for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
     English,
@@ -22,12 +23,46 @@ impl Language {
     /// Every Chinese tag gets Simplified Chinese, the only Chinese resetd speaks so far: a
     /// reader of Traditional Chinese reads it more easily than English.
     pub fn for_tag(tag: &str) -> Language {
+        Language::recognize(tag).unwrap_or(Language::English)
+    }
+
+    /// The language a tag names by its primary subtag (`en*`, `zh*`), if resetd has it.
+    pub fn recognize(tag: &str) -> Option<Language> {
         let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
         if primary.eq_ignore_ascii_case("zh") {
-            Language::ChineseSimplified
+            Some(Language::ChineseSimplified)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Language::English)
         } else {
-            Language::English
+            None
         }
+    }
+
+    /// The language a browser's `Accept-Language` header prefers among resetd's: its
+    /// ranges in order of weight (`q`, 1 when absent; the header's order among equals), the
+    /// first one resetd has. `None` when it names none of them (`*` included), and for a
+    /// header too long to be a browser's.
+    pub fn for_accept_language(header: &str) -> Option<Language> {
+        const MAX_HEADER_CHARS: usize = 1_024;
+        if header.len() > MAX_HEADER_CHARS {
+            return None;
+        }
+        let mut ranges: Vec<(u16, &str)> = header
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let weight = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1000), weight)?;
+                (weight > 0).then_some((weight, tag))
+            })
+            .collect();
+        // Stable: among equal weights the header's order stands.
+        ranges.sort_by_key(|&(weight, _)| std::cmp::Reverse(weight));
+        ranges
+            .into_iter()
+            .find_map(|(_, tag)| Language::recognize(tag))
     }
 
     /// The BCP 47 tag: in template file names and the HTML `lang` attribute.
@@ -81,6 +116,21 @@ impl Language {
     }
 }
 
+/// A `q` value (`0`, `0.8`, `1.000`) in thousandths; `None` when it is not one.
+fn weight(q: &str) -> Option<u16> {
+    let q = q.trim();
+    let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.tag())
@@ -110,6 +160,43 @@ mod tests {
         ] {
             assert_eq!(Language::for_tag(tag), Language::English, "{tag:?}");
         }
+    }
+
+    #[test]
+    fn only_english_and_chinese_are_recognized() {
+        assert_eq!(Language::recognize("en-GB"), Some(Language::English));
+        assert_eq!(
+            Language::recognize("zh-TW"),
+            Some(Language::ChineseSimplified)
+        );
+        for tag in ["fr", "", "x-zh", "english"] {
+            assert_eq!(Language::recognize(tag), None, "{tag:?}");
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_by_weight_then_order() {
+        let pick = Language::for_accept_language;
+        let zh = Some(Language::ChineseSimplified);
+        let en = Some(Language::English);
+        assert_eq!(pick("zh-CN,zh;q=0.9,en;q=0.8"), zh);
+        assert_eq!(pick("en-US,en;q=0.9,zh-CN;q=0.8"), en);
+        assert_eq!(pick("fr-FR, zh-TW;q=0.5, en;q=0.4"), zh);
+        assert_eq!(pick("en;q=0.2, zh-Hans;q=0.7"), zh);
+        assert_eq!(pick("zh, en"), zh);
+        assert_eq!(pick("zh;q=0, en;q=0.1"), en, "q=0 means not this one");
+        assert_eq!(pick("zh;q=1.0 , en"), zh);
+        for header in [
+            "",
+            "fr-FR,de;q=0.9",
+            "*",
+            "zh;q=2",
+            "zh;q=0.1234",
+            "zh;q=abc",
+        ] {
+            assert_eq!(pick(header), None, "{header:?}");
+        }
+        assert_eq!(pick(&format!("{}zh", "x,".repeat(600))), None);
     }
 
     #[test]
