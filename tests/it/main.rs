@@ -7,6 +7,7 @@
 
 mod support;
 
+mod admin_account_effects;
 mod admin_users;
 mod captcha;
 mod cli;
