@@ -11,7 +11,8 @@ use resetd_client::types::{ResetdChangeEmailRequest, ResetdSetPasswordHashReques
 use rstest::rstest;
 
 use crate::support::dialects::{
-    assert_invalid_secret, assert_redeemed, emailed_secret, redeem_with, request_reset, Dialect, DIALECTS,
+    assert_invalid_secret, assert_redeemed, emailed_secret, redeem_with, request_reset, Dialect,
+    DIALECTS,
 };
 use crate::support::{Backend, TestServer};
 

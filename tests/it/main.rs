@@ -8,6 +8,7 @@
 mod support;
 
 mod admin_account_effects;
+mod admin_bad_input;
 mod admin_users;
 mod captcha;
 mod cli;
