@@ -7,6 +7,8 @@
 
 mod support;
 
+mod admin_account_effects;
+mod admin_bad_input;
 mod admin_users;
 mod captcha;
 mod cli;
