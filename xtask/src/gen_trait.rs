@@ -299,6 +299,10 @@ fn method(op: &Operation) -> TokenStream {
     let path = &op.path;
     let tags = &op.tags;
     let deprecated = op.deprecated.then(|| quote! { deprecated = true, });
+    let max_body = op.max_body_bytes.map(|bytes| {
+        let bytes = Literal::u64_unsuffixed(bytes);
+        quote! { request_body_max_bytes = #bytes, }
+    });
 
     // dropshot reads the first doc paragraph as the operation's summary and
     // the rest as its description.
@@ -367,6 +371,7 @@ fn method(op: &Operation) -> TokenStream {
             path = #path,
             tags = [#(#tags),*],
             #deprecated
+            #max_body
         }]
         async fn #name(
             rqctx: ::dropshot::RequestContext<Self::Context>,

@@ -80,6 +80,8 @@ pub struct Operation {
     /// validator's reading of it is what its tests check.
     #[allow(dead_code)]
     pub retry_after: bool,
+    /// `x-resetd-max-body-bytes`: the operation's own body limit, above the configured one.
+    pub max_body_bytes: Option<u64>,
 }
 
 impl Operation {

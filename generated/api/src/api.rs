@@ -26,12 +26,14 @@ pub trait ResetdApi {
     /// first successful login; a `password` is checked by the password policy and hashed.
     /// Each item gets a result (`created`, `updated`, `unchanged`, or `refused` with the
     /// reason, which never quotes a password or a hash); one refused item does not stop the
-    /// others. With `dry_run` nothing is written. Importing the same items again changes
+    /// others. With `dry_run` nothing is written. The body may be up to 1 MiB, whatever
+    /// `security.max_body_bytes` says. Importing the same items again changes
     /// nothing (all `unchanged`). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
     /// admin token is configured and 401 for a missing or wrong token.
     #[endpoint{method = POST,
     path = "/admin/import/users",
     tags = ["resetd"],
+    request_body_max_bytes = 1048576,
     }]
     async fn resetd_admin_import_users(
         rqctx: ::dropshot::RequestContext<Self::Context>,

@@ -5678,7 +5678,8 @@ Cloudreve's, PHC argon2/scrypt/pbkdf2) and replaced by argon2id at the account's
 first successful login; a `password` is checked by the password policy and hashed.
 Each item gets a result (`created`, `updated`, `unchanged`, or `refused` with the
 reason, which never quotes a password or a hash); one refused item does not stop the
-others. With `dry_run` nothing is written. Importing the same items again changes
+others. With `dry_run` nothing is written. The body may be up to 1 MiB, whatever
+`security.max_body_bytes` says. Importing the same items again changes
 nothing (all `unchanged`). Needs `Authorization: Bearer <admin_token>`; the admin API answers 404 when no
 admin token is configured and 401 for a missing or wrong token.
 

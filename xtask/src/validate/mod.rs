@@ -35,6 +35,9 @@ use crate::model::{Api, ErrorType, TagInfo};
 pub const ERROR_TYPE_EXT: &str = "x-resetd-error-type";
 /// The operation extension that routes malformed bodies into the envelope.
 pub const ENVELOPE_EXT: &str = "x-resetd-envelope-errors";
+/// An operation's own request body limit in bytes, for a body larger than
+/// `security.max_body_bytes` allows everywhere else (a batch import).
+pub const MAX_BODY_EXT: &str = "x-resetd-max-body-bytes";
 const JSON: &str = "application/json";
 
 /// Where an operation is, for messages: `POST /api/x (strapi.yaml)`.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::resolve::{resolve_component, schema_ref_name};
 use super::schemas::is_snake_ident;
-use super::{Problem, ENVELOPE_EXT, JSON};
+use super::{Problem, ENVELOPE_EXT, JSON, MAX_BODY_EXT};
 use crate::model::{ErrorType, HttpMethod, Operation};
 
 pub(super) struct OpContext<'a> {
@@ -77,14 +77,23 @@ impl OpContext<'_> {
         // Every body reaches its handler as `JsonBody<T>`, which hands it the parse result,
         // so the extension no longer changes the generated code: it documents, for readers
         // of the spec, that the dialect answers malformed bodies inside its envelope.
+        let mut max_body_bytes = None;
         for (key, value) in &op.extensions {
             if key == ENVELOPE_EXT {
                 if !matches!(value, Value::Bool(_)) {
                     self.unsupported(format!("`{ENVELOPE_EXT}` must be true or false"));
                 }
+            } else if key == MAX_BODY_EXT {
+                match value.as_u64().filter(|&n| n >= 1024) {
+                    Some(n) if op.request_body.is_some() => max_body_bytes = Some(n),
+                    Some(_) => self.unsupported(format!("`{MAX_BODY_EXT}` without a body")),
+                    None => self.unsupported(format!(
+                        "`{MAX_BODY_EXT}` must be a whole number of bytes, at least 1024"
+                    )),
+                }
             } else if key.starts_with("x-resetd-") {
                 self.unsupported(format!(
-                    "unknown extension `{key}` (known: `{ENVELOPE_EXT}`)"
+                    "unknown extension `{key}` (known: `{ENVELOPE_EXT}`, `{MAX_BODY_EXT}`)"
                 ));
             }
         }
@@ -117,6 +126,7 @@ impl OpContext<'_> {
             success: success?,
             error_type,
             retry_after,
+            max_body_bytes,
         })
     }
 }
