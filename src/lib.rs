@@ -20,4 +20,5 @@ pub mod routes;
 pub mod security;
 pub mod server;
 pub mod store;
+pub mod webhooks;
 pub mod worker;

@@ -65,6 +65,13 @@ async fn metrics(rqctx: RequestContext<AppState>) -> Result<Response<dropshot::B
                 tracing::warn!(%error, "metrics: cannot read the outbox depth");
             }
         }
+        match state.core.webhook_depth().await {
+            Ok((pending, dead)) => state.metrics.webhooks.set_depth(pending, dead),
+            Err(error) => {
+                state.metrics.webhooks.forget_depth();
+                tracing::warn!(%error, "metrics: cannot read the webhook queue depth");
+            }
+        }
         let text = state
             .metrics
             .encode()

@@ -16,6 +16,7 @@ mod http;
 mod mail;
 mod rate_limits;
 mod resets;
+mod webhooks;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::info::Info;
@@ -26,6 +27,7 @@ pub use http::HttpMetrics;
 pub use mail::{DeliveryOutcome, MailMetrics};
 pub use rate_limits::RateLimitMetrics;
 pub use resets::{IssuedVia, ResetMetrics, COMPLETED};
+pub use webhooks::{WebhookMetrics, WebhookOutcome};
 
 /// What `GET /metrics` answers with; Prometheus asks for it by name.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -48,6 +50,7 @@ pub struct Metrics {
     pub mail: MailMetrics,
     pub argon2: Argon2Metrics,
     pub rate_limits: RateLimitMetrics,
+    pub webhooks: WebhookMetrics,
 }
 
 impl Metrics {
@@ -63,11 +66,13 @@ impl Metrics {
         let mail = MailMetrics::default();
         let argon2 = Argon2Metrics::default();
         let rate_limits = RateLimitMetrics::default();
+        let webhooks = WebhookMetrics::default();
         http.register(&mut registry);
         resets.register(&mut registry, &known.dialects);
         mail.register(&mut registry);
         argon2.register(&mut registry);
         rate_limits.register(&mut registry, &known.limit_kinds);
+        webhooks.register(&mut registry);
         Metrics {
             registry,
             http,
@@ -75,6 +80,7 @@ impl Metrics {
             mail,
             argon2,
             rate_limits,
+            webhooks,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::metrics::IssuedVia;
-use crate::store::{AuditKind, NewResetToken, NewUser, StoreError};
+use crate::store::{AuditKind, NewResetToken, NewUser, StoreError, WebhookEvent};
 
 use super::account::{Account, AccountPatch, AccountStatus};
 use super::error::ServiceError;
@@ -84,10 +84,14 @@ impl ResetCore {
             }
             None => None,
         };
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserCreated], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
         let now = self.clock.now_ms();
         let user = self
             .store
-            .create_user(NewUser {
+            .create_user_announced(NewUser {
                 public_id: crate::security::random::alphanumeric(12),
                 email,
                 nickname: account.nickname,
@@ -96,8 +100,11 @@ impl ResetCore {
                 password_hash,
                 created_at: now,
                 updated_at: now,
-            })
+            }, webhooks)
             .await?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         Ok(user.into())
     }
 
@@ -127,11 +134,20 @@ impl ResetCore {
             check_nickname(nickname.as_deref())?;
         }
         let user = self.account(public_id).await?;
-        self.store
-            .update_user(user.id, patch.into(), self.clock.now_ms())
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserUpdated], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
+        let updated = self
+            .store
+            .update_user_announced(user.id, patch.into(), webhooks, self.clock.now_ms())
             .await?
             .map(Account::from)
-            .ok_or(AdminError::NotFound)
+            .ok_or(AdminError::NotFound)?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
+        Ok(updated)
     }
 
     /// Issues a token of `dialect` for the account without emailing it: the operator hands

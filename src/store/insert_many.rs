@@ -10,8 +10,8 @@ use diesel_async::RunQueryDsl;
 
 use super::connection::{PgConn, SqliteConn};
 use super::models::OutboxRow;
-use super::schema::{audit_events, outbox, reset_requests, reset_tokens};
-use super::{NewAuditEvent, NewResetRequest, NewResetToken};
+use super::schema::{audit_events, outbox, reset_requests, reset_tokens, webhook_deliveries};
+use super::{NewAuditEvent, NewResetRequest, NewResetToken, NewWebhookDelivery};
 
 /// A row type [`InsertMany`] can insert.
 pub(super) trait Row: Sized + Send + 'static {
@@ -47,6 +47,7 @@ row!(NewAuditEvent => audit_events::table);
 row!(NewResetToken => reset_tokens::table);
 row!(OutboxRow => outbox::table);
 row!(NewResetRequest => reset_requests::table);
+row!(NewWebhookDelivery => webhook_deliveries::table);
 
 /// Inserting `rows`, in the transaction the connection is in.
 pub(super) trait InsertMany {

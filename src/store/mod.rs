@@ -87,6 +87,8 @@ pub mod schema;
 mod settings;
 mod text_enum;
 mod users;
+mod webhook_rows;
+mod webhooks;
 mod writer_lock;
 
 #[cfg(test)]
@@ -103,3 +105,6 @@ pub use models::{
 };
 pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;
+pub use webhook_rows::{
+    NewWebhookDelivery, PendingWebhook, WebhookDelivery, WebhookEvent, WebhookStatus,
+};

@@ -208,6 +208,8 @@ pub struct CompleteReset {
     /// The reset's audit record (`ResetCompleted`): the trail has it exactly when the
     /// password changed.
     pub audit: NewAuditEvent,
+    /// The webhooks reporting it, queued in the same transaction.
+    pub webhooks: Vec<super::NewWebhookDelivery>,
 }
 
 impl fmt::Debug for CompleteReset {
