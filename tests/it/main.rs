@@ -39,3 +39,4 @@ mod selfcommunity;
 mod spec_conformance;
 mod strapi;
 mod tidy;
+mod webhooks;
