@@ -40,3 +40,4 @@ mod spec_conformance;
 mod strapi;
 mod tidy;
 mod webhooks;
+mod webhooks_faults;

@@ -39,7 +39,7 @@ impl Received {
 struct State {
     received: Mutex<Vec<Received>>,
     failing: AtomicBool,
-    /// Milliseconds to wait before answering.
+    /// Milliseconds to wait before answering (after keeping the request).
     delay_ms: AtomicU64,
 }
 
@@ -159,10 +159,6 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
         }
         let body = buffer[body_start..body_start + length].to_vec();
         buffer.drain(..body_start + length);
-        let delay = state.delay_ms.load(Ordering::SeqCst);
-        if delay > 0 {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-        }
         let status = if state.failing.load(Ordering::SeqCst) {
             "503 Service Unavailable"
         } else {
@@ -177,6 +173,12 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
                 });
             "200 OK"
         };
+        // Received (and kept) before the answer: a sender killed meanwhile never learns
+        // it was delivered, and sends it again.
+        let delay = state.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
         if stream.write_all(answer.as_bytes()).await.is_err() {
             return;
