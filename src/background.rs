@@ -24,8 +24,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::mail::OutboxWorker;
 use crate::reset::{IssuerPolicy, ResetCore};
-use crate::webhooks::WebhookWorker;
 use crate::server::StartError;
+use crate::webhooks::WebhookWorker;
 
 /// The running thread; see [`Background::start`].
 pub struct Background {
@@ -134,7 +134,11 @@ fn spawn_queues(
     let mail_stop = CancellationToken::new();
     if let Some((worker, wake)) = webhooks {
         // Like the mail: stopped once the issuer has queued its last events.
-        tasks.spawn(worker.with_store(store.clone()).run(wake, mail_stop.clone()));
+        tasks.spawn(
+            worker
+                .with_store(store.clone())
+                .run(wake, mail_stop.clone()),
+        );
     }
     tasks.spawn(outbox.with_store(store).run(mail_wake, mail_stop.clone()));
     tasks.spawn(async move {

@@ -9,7 +9,10 @@ use crate::config::{Config, ConfigSources, ENV_KEYS, WEBHOOK_SECRET_ENV, WEBHOOK
 
 /// Variables that add to a key rather than set it: the one endpoint of `webhooks` the
 /// environment may add.
-const ADDING_ENV: &[(&str, &str)] = &[(WEBHOOK_URL_ENV, "webhooks"), (WEBHOOK_SECRET_ENV, "webhooks")];
+const ADDING_ENV: &[(&str, &str)] = &[
+    (WEBHOOK_URL_ENV, "webhooks"),
+    (WEBHOOK_SECRET_ENV, "webhooks"),
+];
 
 /// One key of the reference.
 #[derive(Debug, Clone, PartialEq, Eq)]

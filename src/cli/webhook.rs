@@ -45,12 +45,14 @@ impl From<WebhookStatusArg> for WebhookStatus {
 /// The endpoint as listed: scheme, host, port and path, no credential or query.
 fn shown(endpoint: &str) -> String {
     match url::Url::parse(endpoint) {
-        Ok(url) => format!(
-            "{}://{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or(""),
-            url.port().map_or(String::new(), |p| format!(":{p}"))
-        ) + url.path(),
+        Ok(url) => {
+            format!(
+                "{}://{}{}",
+                url.scheme(),
+                url.host_str().unwrap_or(""),
+                url.port().map_or(String::new(), |p| format!(":{p}"))
+            ) + url.path()
+        }
         Err(_) => "(unparsable)".to_owned(),
     }
 }
@@ -80,16 +82,7 @@ pub(super) async fn run(services: Services, command: WebhookCommand) -> Result<(
             println!("webhook delivery {id} queued");
         }
         WebhookCommand::Retry { id: None, .. } => {
-            let dead = store.list_webhooks(Some(WebhookStatus::Dead)).await?;
-            let mut queued = 0;
-            for delivery in &dead {
-                if store
-                    .retry_webhook(delivery.id, services.clock.now_ms())
-                    .await?
-                {
-                    queued += 1;
-                }
-            }
+            let queued = store.retry_dead_webhooks(services.clock.now_ms()).await?;
             println!("{queued} dead webhook deliveries queued");
         }
     }

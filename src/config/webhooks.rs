@@ -191,10 +191,14 @@ pub(super) fn validate(
             return Err(ConfigError::invalid(key("url"), "is listed twice"));
         }
         if hook.secret.is_empty() {
-            return Err(ConfigError::invalid(key("secret"), "needs at least one secret"));
+            return Err(ConfigError::invalid(
+                key("secret"),
+                "needs at least one secret",
+            ));
         }
         for secret in &hook.secret {
-            secret_key(secret.expose()).map_err(|problem| ConfigError::invalid(key("secret"), problem))?;
+            secret_key(secret.expose())
+                .map_err(|problem| ConfigError::invalid(key("secret"), problem))?;
         }
         if hook.events.is_empty() {
             return Err(ConfigError::invalid(
@@ -213,11 +217,17 @@ pub(super) fn validate(
         ("webhook_delivery.base_delay_ms", delivery.base_delay_ms),
         ("webhook_delivery.timeout_ms", delivery.timeout_ms),
         ("webhook_delivery.lease_ms", delivery.lease_ms),
-        ("webhook_delivery.poll_interval_ms", delivery.poll_interval_ms),
+        (
+            "webhook_delivery.poll_interval_ms",
+            delivery.poll_interval_ms,
+        ),
     ];
     for (key, value) in ms {
         if value == 0 || value > 24 * 3_600_000 {
-            return Err(ConfigError::invalid(key, "must be between 1 ms and one day"));
+            return Err(ConfigError::invalid(
+                key,
+                "must be between 1 ms and one day",
+            ));
         }
     }
     if delivery.base_delay_ms > delivery.max_delay_ms {
@@ -261,6 +271,97 @@ pub(super) fn add_from_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("resetd.toml");
+        std::fs::write(&path, file).expect("write");
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load(Some(&path), &env)
+    }
+
+    fn good_secret() -> String {
+        format!("{SECRET_PREFIX}{}", BASE64.encode([7u8; 32]))
+    }
+
+    #[test]
+    fn endpoints_come_from_the_file_and_one_from_the_environment() {
+        let s = good_secret();
+        let file = format!(
+            "[[webhooks]]\nurl = \"https://a.test/h\"\nsecret = [\"{s}\", \"{s}\"]\n\
+             events = [\"password.changed\"]\npassword_hash = \"django_pbkdf2_sha256\"\n"
+        );
+        let config = load(
+            &file,
+            &[
+                (WEBHOOK_URL_ENV, "http://10.0.0.9/h"),
+                (WEBHOOK_SECRET_ENV, &s),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(config.webhooks.len(), 2);
+        let first = &config.webhooks[0];
+        assert_eq!(first.secret.len(), 2);
+        assert_eq!(first.events, [WebhookEventName::PasswordChanged]);
+        assert_eq!(
+            first.password_hash,
+            Some(ProductHashFormat::DjangoPbkdf2Sha256)
+        );
+        let from_env = &config.webhooks[1];
+        assert_eq!(from_env.events, WebhookEventName::ALL);
+        assert_eq!(from_env.password_hash, None);
+        // Secrets never shown.
+        assert!(!config.to_redacted_toml().contains(&s));
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_naming_the_key() {
+        let s = good_secret();
+        let cases = [
+            (
+                format!(
+                    "url = \"http://10.0.0.9/h\"\nsecret = \"{s}\"\npassword_hash = \"bcrypt\""
+                ),
+                "webhooks[0].url",
+            ),
+            (
+                format!("url = \"ftp://a.test/h\"\nsecret = \"{s}\""),
+                "webhooks[0].url",
+            ),
+            (
+                "url = \"https://a.test/h\"\nsecret = \"not-whsec\"".to_owned(),
+                "webhooks[0].secret",
+            ),
+            (
+                format!(
+                    "url = \"https://a.test/h\"\nsecret = \"{s}\"\nevents = [\"password.stolen\"]"
+                ),
+                "webhooks",
+            ),
+            (
+                format!("url = \"https://a.test/h\"\nsecret = \"{s}\"\nevents = []"),
+                "webhooks[0].events",
+            ),
+            (
+                format!("url = \"https://a.test/h\"\nsecret = \"{s}\"\npassword_hash = \"md5\""),
+                "webhooks",
+            ),
+        ];
+        for (table, key) in cases {
+            let err = load(&format!("[[webhooks]]\n{table}\n"), &[]).expect_err(&table);
+            assert!(err.to_string().contains(key), "{table}: {err}");
+            assert!(!err.to_string().contains(&s), "a secret in {err}");
+        }
+        // A loopback http:// endpoint may take the hash.
+        let ok = format!("[[webhooks]]\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"{s}\"\npassword_hash = \"bcrypt\"\n");
+        assert!(load(&ok, &[]).is_ok());
+        let err = load("", &[(WEBHOOK_URL_ENV, "https://a.test/h")]).expect_err("no secret");
+        assert!(err.to_string().contains("go together"), "{err}");
+    }
 
     #[test]
     fn secrets_are_checked() {

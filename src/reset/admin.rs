@@ -91,16 +91,19 @@ impl ResetCore {
         let now = self.clock.now_ms();
         let user = self
             .store
-            .create_user_announced(NewUser {
-                public_id: crate::security::random::alphanumeric(12),
-                email,
-                nickname: account.nickname,
-                status: account.status.into(),
-                language,
-                password_hash,
-                created_at: now,
-                updated_at: now,
-            }, webhooks)
+            .create_user_announced(
+                NewUser {
+                    public_id: crate::security::random::alphanumeric(12),
+                    email,
+                    nickname: account.nickname,
+                    status: account.status.into(),
+                    language,
+                    password_hash,
+                    created_at: now,
+                    updated_at: now,
+                },
+                webhooks,
+            )
             .await?;
         if announced {
             self.webhook_wake.notify_one();

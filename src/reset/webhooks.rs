@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn every_configured_event_is_a_stored_one() {
         for name in WebhookEventName::ALL {
-            assert_eq!(event_of(name).map(WebhookEvent::as_str), Some(name.as_str()));
+            assert_eq!(
+                event_of(name).map(WebhookEvent::as_str),
+                Some(name.as_str())
+            );
         }
         assert_eq!(WebhookEvent::ALL.len(), WebhookEventName::ALL.len());
     }

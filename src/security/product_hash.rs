@@ -49,7 +49,12 @@ fn bcrypt_2a(password: &str) -> Result<String, HashError> {
 /// `pbkdf2_sha256$ITERATIONS$SALT$BASE64(HASH)`, as Django's `make_password`.
 fn django_pbkdf2_sha256(password: &str, salt: &str, iterations: u32) -> String {
     let mut output = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut output);
+    pbkdf2::pbkdf2_hmac::<Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut output,
+    );
     format!(
         "pbkdf2_sha256${iterations}${salt}${}",
         BASE64.encode(output)

@@ -28,7 +28,10 @@ impl Store {
                 .get_result(conn)
                 .await?;
             let now = new_user.created_at;
-            let rows = webhooks.into_iter().map(|w| w.for_user(&user, now)).collect();
+            let rows = webhooks
+                .into_iter()
+                .map(|w| w.for_user(&user, now))
+                .collect();
             super::webhooks::enqueue(conn, rows).await?;
             Ok(user)
         })
@@ -135,7 +138,10 @@ impl Store {
                 .await
                 .optional()?;
             if let Some(user) = &user {
-                let rows = webhooks.into_iter().map(|w| w.for_user(user, now)).collect();
+                let rows = webhooks
+                    .into_iter()
+                    .map(|w| w.for_user(user, now))
+                    .collect();
                 super::webhooks::enqueue(conn, rows).await?;
             }
             Ok(user)

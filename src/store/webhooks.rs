@@ -116,7 +116,11 @@ impl Store {
     }
 
     /// Records deliveries, in one statement; the password hash they carried goes.
-    pub async fn mark_webhooks_delivered(&self, ids: &[i64], now: Millis) -> Result<(), StoreError> {
+    pub async fn mark_webhooks_delivered(
+        &self,
+        ids: &[i64],
+        now: Millis,
+    ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -258,6 +262,22 @@ impl Store {
         })
     }
 
+    /// Re-queues every `dead` delivery for now, in one statement; how many.
+    pub async fn retry_dead_webhooks(&self, now: Millis) -> Result<usize, StoreError> {
+        run!(self, write, |conn| {
+            let updated = diesel::update(wd::table.filter(wd::status.eq(WebhookStatus::Dead)))
+                .set((
+                    wd::status.eq(WebhookStatus::Pending),
+                    wd::next_attempt_at.eq(now),
+                    wd::attempts.eq(0),
+                    wd::lease_until.eq(None::<Millis>),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(updated)
+        })
+    }
+
     pub async fn count_webhooks(&self, status: WebhookStatus) -> Result<i64, StoreError> {
         run!(self, read, |conn| {
             let count = conn
@@ -265,5 +285,83 @@ impl Store {
                 .await?;
             Ok(count)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::{store_tests, TestStore};
+    use crate::store::{PendingWebhook, User, WebhookEvent, WebhookStatus};
+
+    const LEASE: i64 = 60_000;
+
+    fn pending(user: &User, n: usize, endpoint: &str) -> PendingWebhook {
+        PendingWebhook {
+            webhook_id: format!("{}:{endpoint}:{n}", user.email),
+            endpoint: endpoint.to_owned(),
+            event: WebhookEvent::UserUpdated,
+            dialect: None,
+            occurred_at: 0,
+            password_hash: Some("sealed".to_owned()),
+        }
+    }
+
+    async fn queue(t: &TestStore, user: &User, endpoint: &str, n: usize) {
+        let rows = (0..n)
+            .map(|i| pending(user, i, endpoint).for_user(user, 0))
+            .collect();
+        t.store.enqueue_webhooks(rows).await.expect("enqueue");
+    }
+
+    fn ids(claimed: &[crate::store::WebhookDelivery]) -> Vec<String> {
+        claimed.iter().map(|d| d.webhook_id.clone()).collect()
+    }
+
+    store_tests! {
+        /// One account's deliveries to one endpoint go one at a time, oldest first; other
+        /// accounts and other endpoints do not wait for them.
+        async fn claims_keep_each_accounts_order_per_endpoint(t: TestStore) {
+            let ann = t.user("ann@example.test", 0).await;
+            let bob = t.user("bob@example.test", 0).await;
+            queue(&t, &ann, "a", 3).await;
+            queue(&t, &bob, "a", 1).await;
+            queue(&t, &ann, "b", 1).await;
+            let first = t.store.claim_webhooks(0, LEASE, 10).await.expect("claim");
+            let mut got = ids(&first);
+            got.sort();
+            let expected = ["ann@example.test:a:0", "ann@example.test:b:0", "bob@example.test:a:0"];
+            assert_eq!(got, expected, "ann's first to a, ann's to b, bob's to a");
+            // Nothing more while ann's first to `a` is under way.
+            assert!(t.store.claim_webhooks(0, LEASE, 10).await.expect("claim").is_empty());
+            let ann_a = first.iter().find(|d| d.user_id == ann.id && d.endpoint == "a").expect("ann a");
+            t.store.mark_webhooks_delivered(&[ann_a.id], 1).await.expect("delivered");
+            let next = t.store.claim_webhooks(1, LEASE, 10).await.expect("claim");
+            assert_eq!(ids(&next), ["ann@example.test:a:1"]);
+            // A failure waiting for its retry still holds the next back; a dead one does not.
+            t.store.mark_webhook_failed(next[0].id, "HTTP 500", Some(1_000)).await.expect("failed");
+            assert!(t.store.claim_webhooks(2, LEASE, 10).await.expect("claim").is_empty());
+            t.store.mark_webhook_failed(next[0].id, "HTTP 500", None).await.expect("dead");
+            let last = t.store.claim_webhooks(3, LEASE, 10).await.expect("claim");
+            assert_eq!(ids(&last), ["ann@example.test:a:2"]);
+            // Delivered rows keep no hash.
+            let delivered = t.store.list_webhooks(Some(WebhookStatus::Delivered)).await.expect("list");
+            assert_eq!(delivered.len(), 1);
+            assert_eq!(delivered[0].password_hash, None);
+            // A dead one comes back with `retry_dead_webhooks`.
+            assert_eq!(t.store.retry_dead_webhooks(4).await.expect("retry"), 1);
+            assert_eq!(t.store.count_webhooks(WebhookStatus::Dead).await.expect("count"), 0);
+        }
+
+        /// A worker that died: its claim is due again once the lease has run out.
+        async fn an_abandoned_claim_is_claimed_again(t: TestStore) {
+            let ann = t.user("ann@example.test", 0).await;
+            queue(&t, &ann, "a", 2).await;
+            let first = t.store.claim_webhooks(0, LEASE, 10).await.expect("claim");
+            assert_eq!(ids(&first), ["ann@example.test:a:0"]);
+            assert!(t.store.claim_webhooks(LEASE - 1, LEASE, 10).await.expect("claim").is_empty());
+            let again = t.store.claim_webhooks(LEASE, LEASE, 10).await.expect("claim");
+            assert_eq!(ids(&again), ["ann@example.test:a:0"]);
+            assert_eq!(again[0].attempts, 2);
+        }
     }
 }

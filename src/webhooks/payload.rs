@@ -8,10 +8,9 @@ use crate::clock::Millis;
 use crate::store::WebhookDelivery;
 
 fn rfc3339(at: Millis) -> Value {
-    DateTime::<Utc>::from_timestamp_millis(at)
-        .map_or(Value::Null, |t| {
-            Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        })
+    DateTime::<Utc>::from_timestamp_millis(at).map_or(Value::Null, |t| {
+        Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    })
 }
 
 /// The JSON body of `row`, with `password_hash` (opened) when it carries one.

@@ -98,7 +98,14 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
     let unknown = request_reset(&server, Dialect::Strapi, "nobody@example.test", None).await;
     assert_accepted(Dialect::Strapi, &unknown);
     let code = emailed_secret(&server, Dialect::Strapi, email).await;
-    let answer = redeem_with(&server, Dialect::Strapi, (email, &user.id), &code, NEW_PASSWORD, None);
+    let answer = redeem_with(
+        &server,
+        Dialect::Strapi,
+        (email, &user.id),
+        &code,
+        NEW_PASSWORD,
+        None,
+    );
     assert_redeemed(Dialect::Strapi, &answer.await);
     server
         .set_status(&user.id, resetd_client::types::ResetdUserStatus::Inactive)
@@ -112,7 +119,9 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
         "user.updated",
     ];
     let received = receiver
-        .wait_for(WAIT, |r| first_receipts(r).len() >= expected.len() * FORMATS.len())
+        .wait_for(WAIT, |r| {
+            first_receipts(r).len() >= expected.len() * FORMATS.len()
+        })
         .await;
     let mut hashes = Vec::new();
     for (path, format) in FORMATS {
@@ -126,7 +135,8 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
             assert_eq!(body["data"]["id"], user.id.as_str());
             assert_eq!(body["data"]["email"], email);
             assert!(body["data"].get("external_id").is_some(), "{body}");
-            let carries = body["type"] == "password.reset_completed" || body["type"] == "password.changed";
+            let carries =
+                body["type"] == "password.reset_completed" || body["type"] == "password.changed";
             let hash = body["data"].get("password_hash").and_then(Value::as_str);
             assert_eq!(hash.is_some(), carries, "{path}: {}", body["type"]);
             if let Some(hash) = hash {
@@ -202,7 +212,11 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
     let signatures = result["signatures"].as_array().expect("signatures");
     assert_eq!(signatures.len(), deliveries.len());
     for s in signatures {
-        assert_eq!(s["each"], json!([true, true]), "each secret of the rotation: {s}");
+        assert_eq!(
+            s["each"],
+            json!([true, true]),
+            "each secret of the rotation: {s}"
+        );
         assert_eq!(s["wrong"], false, "{s}");
         assert_eq!(s["tampered"], false, "{s}");
         assert_eq!(s["stale"], false, "{s}");
@@ -211,12 +225,20 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
     // bcrypt, Django and Cloudreve, on both events that carry the password.
     assert_eq!(checked.len(), 6, "{result}");
     for h in checked {
-        assert_eq!((&h["right"], &h["wrong"]), (&json!(true), &json!(false)), "{h}");
+        assert_eq!(
+            (&h["right"], &h["wrong"]),
+            (&json!(true), &json!(false)),
+            "{h}"
+        );
     }
 }
 
 /// `resetd webhook list` shows every delivery delivered, and no hash.
-async fn list_and_check_the_cli(server: &TestServer, count: usize, hashes: &[(ProductHashFormat, String)]) {
+async fn list_and_check_the_cli(
+    server: &TestServer,
+    count: usize,
+    hashes: &[(ProductHashFormat, String)],
+) {
     let out = resetd_cli(server, &["webhook", "list", "--status", "delivered"]);
     assert_eq!(out.lines().count(), count, "{out}");
     for (_, hash) in hashes {
@@ -233,11 +255,18 @@ fn resetd_cli(server: &TestServer, args: &[&str]) -> String {
     let output = std::process::Command::new(BIN)
         .args(args)
         .env("RESETD_DATABASE_URL", &server.config.database_url)
-        .env("RESETD_SECRET", server.config.secret.as_ref().expect("secret").expose())
+        .env(
+            "RESETD_SECRET",
+            server.config.secret.as_ref().expect("secret").expose(),
+        )
         .env("RESETD_LOG", "error")
         .output()
         .expect("resetd runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -258,8 +287,12 @@ async fn a_receiver_down_then_up_gets_every_event_in_order(#[case] backend: Back
     };
     let mut users = Vec::new();
     for n in 0..3 {
-        let user = server.create_user(&format!("u{n}@example.test"), "first-password-1").await;
-        server.set_status(&user.id, resetd_client::types::ResetdUserStatus::Banned).await;
+        let user = server
+            .create_user(&format!("u{n}@example.test"), "first-password-1")
+            .await;
+        server
+            .set_status(&user.id, resetd_client::types::ResetdUserStatus::Banned)
+            .await;
         users.push(user);
     }
     // Nobody listens: the deliveries fail and are retried.
@@ -276,7 +309,9 @@ async fn a_receiver_down_then_up_gets_every_event_in_order(#[case] backend: Back
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let receiver = Receiver::start_on(port).await;
-    let received = receiver.wait_for(WAIT, |r| first_receipts(r).len() >= 6).await;
+    let received = receiver
+        .wait_for(WAIT, |r| first_receipts(r).len() >= 6)
+        .await;
     for user in &users {
         let mine: Vec<Received> = first_receipts(&received)
             .into_iter()
@@ -303,15 +338,25 @@ async fn dead_deliveries_are_retried_by_the_cli(#[case] backend: Backend) {
     else {
         return;
     };
-    server.create_user("dee@example.test", "first-password-1").await;
+    server
+        .create_user("dee@example.test", "first-password-1")
+        .await;
     let store = server.store().await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store.count_webhooks(WebhookStatus::Dead).await.expect("count") == 0 {
+    while store
+        .count_webhooks(WebhookStatus::Dead)
+        .await
+        .expect("count")
+        == 0
+    {
         assert!(tokio::time::Instant::now() < deadline, "never dead");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let dead = resetd_cli(&server, &["webhook", "list", "--status", "dead"]);
-    assert!(dead.contains("HTTP 503") && dead.contains("attempts=2"), "{dead}");
+    assert!(
+        dead.contains("HTTP 503") && dead.contains("attempts=2"),
+        "{dead}"
+    );
     receiver.set_failing(false);
     let out = resetd_cli(&server, &["webhook", "retry", "--all"]);
     assert!(out.contains("1 dead webhook deliveries queued"), "{out}");

@@ -25,7 +25,12 @@ const ACCOUNTS: usize = 20;
 const EVENTS: usize = ACCOUNTS * 3;
 const KILL_AFTER: usize = 10;
 
-async fn admin(http: &reqwest::Client, method: reqwest::Method, url: String, body: serde_json::Value) -> serde_json::Value {
+async fn admin(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: serde_json::Value,
+) -> serde_json::Value {
     let answer = http
         .request(method, url)
         .bearer_auth(ADMIN_TOKEN)
@@ -90,17 +95,32 @@ async fn kill9_mid_delivery_loses_nothing_and_keeps_each_accounts_order(#[case] 
     for n in 0..ACCOUNTS {
         let base = &server.base_url;
         let email = format!("k{n}@example.test");
-        let user = admin(&http, reqwest::Method::POST, format!("{base}/admin/users"), json!({ "email": email })).await;
+        let user = admin(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/admin/users"),
+            json!({ "email": email }),
+        )
+        .await;
         let id = user["id"].as_str().expect("id").to_owned();
         for status in ["banned", "active"] {
             let url = format!("{base}/admin/users/{id}");
-            admin(&http, reqwest::Method::PATCH, url, json!({ "status": status })).await;
+            admin(
+                &http,
+                reqwest::Method::PATCH,
+                url,
+                json!({ "status": status }),
+            )
+            .await;
         }
     }
     receiver.wait_for(WAIT, |r| r.len() >= KILL_AFTER).await;
     server.kill9();
     let at_kill = receiver.received().len();
-    assert!(at_kill < EVENTS, "the kill came part-way through ({at_kill} delivered)");
+    assert!(
+        at_kill < EVENTS,
+        "the kill came part-way through ({at_kill} delivered)"
+    );
 
     let restarted = ResetdProcess::start(Path::new(BIN), Some(&config_file), &env).await;
     let store = Store::open(&db_url).await.expect("open");
@@ -119,7 +139,11 @@ async fn kill9_mid_delivery_loses_nothing_and_keeps_each_accounts_order(#[case] 
     for (at, delivery) in received.iter().enumerate() {
         let id = delivery.webhook_id();
         let body = bodies.entry(id).or_insert(&delivery.body);
-        assert_eq!(*body, delivery.body.as_slice(), "a duplicate of {id} differs");
+        assert_eq!(
+            *body,
+            delivery.body.as_slice(),
+            "a duplicate of {id} differs"
+        );
         first_at.entry(id).or_insert(at);
     }
     // None lost, and each account's in the order the store queued them.
@@ -131,7 +155,10 @@ async fn kill9_mid_delivery_loses_nothing_and_keeps_each_accounts_order(#[case] 
         by_account.entry(row.user_id).or_default().push(*at);
     }
     for (account, order) in &by_account {
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "account {account}: {order:?}");
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "account {account}: {order:?}"
+        );
     }
     println!(
         "webhooks kill -9 ({backend:?}): {EVENTS} events, {at_kill} received before the kill, \
