@@ -160,6 +160,18 @@ async fn kill9_mid_delivery_loses_nothing_and_keeps_each_accounts_order(#[case] 
             "account {account}: {order:?}"
         );
     }
+    // Never logged: the secret, a signature, a body.
+    let logs = format!("{}\n{}", server.log_text(), restarted.log_text());
+    assert!(!logs.contains(&key), "the secret was logged");
+    for delivery in &received {
+        let signature = delivery.header("webhook-signature").expect("signed");
+        let mac = signature.trim_start_matches("v1,");
+        assert!(!logs.contains(mac), "a signature was logged");
+        assert!(
+            !logs.contains(&*String::from_utf8_lossy(&delivery.body)),
+            "a body was logged"
+        );
+    }
     println!(
         "webhooks kill -9 ({backend:?}): {EVENTS} events, {at_kill} received before the kill, \
          {} receipts in all ({} duplicates)",
