@@ -26,6 +26,7 @@ use crate::security::random;
 pub use crate::server::{AppState, StartError};
 use crate::store::Store;
 use crate::templating::Templates;
+use crate::webhooks::{WebhookPolicy, WebhookWorker};
 
 /// What a caller may substitute in a running service: time, and where captcha answers come
 /// from. The CLI uses the defaults ([`Seams::new`]); tests move the clock and learn the
@@ -242,10 +243,25 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
         services.core.outbox_sealer(),
     )
     .with_metrics(services.metrics.mail.clone());
+    let webhooks = if config.webhooks.is_empty() {
+        None
+    } else {
+        let worker = WebhookWorker::new(
+            services.store.clone(),
+            services.clock.clone(),
+            &config.webhooks,
+            WebhookPolicy::from_config(&config.webhook_delivery),
+            services.core.webhook_sealer(),
+            services.metrics.webhooks.clone(),
+        )
+        .map_err(|e| StartError::Background(e.to_string()))?;
+        Some((worker, services.core.webhook_wake()))
+    };
     let queues = Queues {
         issuer,
         outbox,
         mail_wake: services.mail_wake.clone(),
+        webhooks,
     };
     let stop = CancellationToken::new();
     let background = Background::start(

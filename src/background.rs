@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use crate::mail::OutboxWorker;
 use crate::reset::{IssuerPolicy, ResetCore};
 use crate::server::StartError;
+use crate::webhooks::WebhookWorker;
 
 /// The running thread; see [`Background::start`].
 pub struct Background {
@@ -40,6 +41,9 @@ pub struct Queues {
     pub outbox: OutboxWorker,
     /// Notified when mail is queued.
     pub mail_wake: Arc<Notify>,
+    /// The webhook worker, when endpoints are configured, and what wakes it (its store is
+    /// replaced by the thread's own).
+    pub webhooks: Option<(WebhookWorker, Arc<Notify>)>,
 }
 
 impl Background {
@@ -111,8 +115,8 @@ impl Background {
     }
 }
 
-/// The issuer (if any) on `stop`; the outbox worker on a stop of its own, cancelled once
-/// `stop` is and the issuer has ended.
+/// The issuer (if any) on `stop`; the outbox and webhook workers on a stop of their own,
+/// cancelled once `stop` is and the issuer has ended.
 fn spawn_queues(
     tasks: &TaskTracker,
     core: ResetCore,
@@ -124,9 +128,18 @@ fn spawn_queues(
         issuer,
         outbox,
         mail_wake,
+        webhooks,
     } = queues;
     let issuer = issuer.map(|policy| tasks.spawn(core.issuer(policy).run(stop.clone())));
     let mail_stop = CancellationToken::new();
+    if let Some((worker, wake)) = webhooks {
+        // Like the mail: stopped once the issuer has queued its last events.
+        tasks.spawn(
+            worker
+                .with_store(store.clone())
+                .run(wake, mail_stop.clone()),
+        );
+    }
     tasks.spawn(outbox.with_store(store).run(mail_wake, mail_stop.clone()));
     tasks.spawn(async move {
         stop.cancelled().await;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod import;
+mod webhook;
 
 use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
@@ -43,6 +44,9 @@ enum Command {
     /// Inspect and re-queue outgoing mail.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Inspect and re-queue webhook deliveries.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Show the audit trail of resets.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -188,6 +192,8 @@ pub enum CliError {
     EmptyPassword,
     #[error("no outbox message with id {0}")]
     NoSuchMessage(i64),
+    #[error("no dead or pending webhook delivery with id {0}")]
+    NoSuchDelivery(i64),
     #[error("server: {0}")]
     Server(String),
     #[error("cannot open {path}: {error}")]
@@ -228,6 +234,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::User(command) => user(config, command).await,
         Command::Outbox(command) => outbox(config, command).await,
+        Command::Webhook(command) => webhook::run(open(config).await?, command).await,
         Command::Audit(AuditCommand::List { limit }) => {
             let services = open(config).await?;
             for event in services.store.list_audit(limit).await? {

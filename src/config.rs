@@ -23,6 +23,7 @@ mod queues;
 mod secret;
 mod security;
 mod validate;
+mod webhooks;
 
 pub use cidr::{Cidr, InvalidCidr};
 pub use clients::{is_scope_token, ClientConfig, DEFAULT_CLIENT_ID};
@@ -37,6 +38,10 @@ pub use pages::PagesConfig;
 pub use queues::{IssuerConfig, OutboxConfig};
 pub use secret::Secret;
 pub use security::{IntrospectionConfig, MetricsConfig, SecurityConfig, Switch};
+pub use webhooks::{
+    secret_key as webhook_secret_key, ProductHashFormat, WebhookConfig, WebhookDeliveryConfig,
+    WebhookEventName, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV,
+};
 
 /// A configuration problem, always naming the key it is about.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +96,12 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub introspection: IntrospectionConfig,
     pub cors: CorsConfig,
+    /// Endpoints told of every change to an account (`[[webhooks]]` tables of `url`,
+    /// `secret`, `events`, `password_hash`; see the README's webhook section), signed per
+    /// Standard Webhooks and delivered through a durable queue. One endpoint may come from
+    /// `RESETD_WEBHOOK_URL` and `RESETD_WEBHOOK_SECRET` (added to the file's list).
+    pub webhooks: Vec<WebhookConfig>,
+    pub webhook_delivery: WebhookDeliveryConfig,
 }
 
 impl Default for Config {
@@ -115,6 +126,8 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             introspection: IntrospectionConfig::default(),
             cors: CorsConfig::default(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDeliveryConfig::default(),
         }
     }
 }

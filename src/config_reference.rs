@@ -5,14 +5,22 @@
 
 use schemars::schema::{InstanceType, RootSchema, Schema, SchemaObject, SingleOrVec};
 
-use crate::config::{Config, ConfigSources, ENV_KEYS};
+use crate::config::{Config, ConfigSources, ENV_KEYS, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV};
+
+/// Variables that add to a key rather than set it: the one endpoint of `webhooks` the
+/// environment may add.
+const ADDING_ENV: &[(&str, &str)] = &[
+    (WEBHOOK_URL_ENV, "webhooks"),
+    (WEBHOOK_SECRET_ENV, "webhooks"),
+];
 
 /// One key of the reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Dotted TOML key (`security.captcha`).
     pub key: String,
-    pub env: Option<&'static str>,
+    /// The variables that set (or add to) it.
+    pub env: Vec<&'static str>,
     /// The default as TOML, or `unset`.
     pub default: String,
     pub description: String,
@@ -32,7 +40,12 @@ pub fn markdown() -> String {
     let mut out =
         String::from("| key | env | default | description |\n| --- | --- | --- | --- |\n");
     for entry in entries() {
-        let env = entry.env.map_or("—".to_owned(), |e| format!("`{e}`"));
+        let env = if entry.env.is_empty() {
+            "—".to_owned()
+        } else {
+            let names: Vec<String> = entry.env.iter().map(|e| format!("`{e}`")).collect();
+            names.join(", ")
+        };
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             entry.key,
@@ -120,7 +133,12 @@ fn walk(
             .get(name.as_str())
             .map_or_else(|| "unset".to_owned(), inline_toml);
         out.push(Entry {
-            env: ENV_KEYS.iter().find(|(_, k)| *k == key).map(|(e, _)| *e),
+            env: ENV_KEYS
+                .iter()
+                .chain(ADDING_ENV)
+                .filter(|(_, k)| *k == key)
+                .map(|(e, _)| *e)
+                .collect(),
             description: describe(property, &resolved),
             key,
             default,
@@ -239,7 +257,7 @@ mod tests {
         // Every environment variable sets a listed key.
         for (var, key) in ENV_KEYS {
             let entry = entries.iter().find(|e| e.key == *key);
-            assert_eq!(entry.and_then(|e| e.env), Some(*var), "{key}");
+            assert_eq!(entry.map(|e| e.env.clone()), Some(vec![*var]), "{key}");
         }
     }
 

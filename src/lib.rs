@@ -21,4 +21,5 @@ pub mod security;
 pub mod server;
 pub mod store;
 pub mod templating;
+pub mod webhooks;
 pub mod worker;

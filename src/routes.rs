@@ -69,6 +69,13 @@ async fn metrics(rqctx: RequestContext<AppState>) -> Result<Response<dropshot::B
         if let Err(error) = state.core.legacy_hash_count().await {
             tracing::warn!(%error, "metrics: cannot count the accounts on a legacy hash");
         }
+        match state.core.webhook_depth().await {
+            Ok((pending, dead)) => state.metrics.webhooks.set_depth(pending, dead),
+            Err(error) => {
+                state.metrics.webhooks.forget_depth();
+                tracing::warn!(%error, "metrics: cannot read the webhook queue depth");
+            }
+        }
         let text = state
             .metrics
             .encode()

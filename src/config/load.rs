@@ -59,6 +59,11 @@ impl Config {
                 sources.env_keys.insert((*key).to_owned(), var);
             }
         }
+        if super::webhooks::add_from_env(&mut table, env)? {
+            sources
+                .env_keys
+                .insert("webhooks".to_owned(), super::WEBHOOK_URL_ENV);
+        }
         let config: Config =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
                 let key = err.path().to_string();

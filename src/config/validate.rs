@@ -30,6 +30,7 @@ impl Config {
     /// Checks what serde cannot: ranges, URL shapes, parameters other crates must accept.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.cors.validate()?;
+        super::webhooks::validate(&self.webhooks, &self.webhook_delivery)?;
         const SCHEMES: [&str; 3] = ["sqlite://", "postgres://", "postgresql://"];
         if !SCHEMES.iter().any(|s| self.database_url.starts_with(s)) {
             return Err(ConfigError::invalid(

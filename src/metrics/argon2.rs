@@ -22,6 +22,8 @@ pub enum HashOperation {
     Hash,
     /// A password checked against a stored hash (logins).
     Verify,
+    /// A new password in a product's own format, for a webhook (bcrypt, PBKDF2, ...).
+    ProductHash,
 }
 
 impl HashOperation {
@@ -30,6 +32,7 @@ impl HashOperation {
             operation: match self {
                 HashOperation::Hash => "hash",
                 HashOperation::Verify => "verify",
+                HashOperation::ProductHash => "product_hash",
             },
         }
     }
@@ -55,7 +58,11 @@ impl Default for Argon2Metrics {
 
 impl Argon2Metrics {
     pub(super) fn register(&self, registry: &mut Registry) {
-        for operation in [HashOperation::Hash, HashOperation::Verify] {
+        for operation in [
+            HashOperation::Hash,
+            HashOperation::Verify,
+            HashOperation::ProductHash,
+        ] {
             let _ = self.duration.get_or_create(&operation.labels());
             let _ = self.queue_wait.get_or_create(&operation.labels());
         }

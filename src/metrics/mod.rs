@@ -17,6 +17,7 @@ mod http;
 mod mail;
 mod rate_limits;
 mod resets;
+mod webhooks;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::info::Info;
@@ -28,6 +29,7 @@ pub use http::HttpMetrics;
 pub use mail::{DeliveryOutcome, MailMetrics};
 pub use rate_limits::RateLimitMetrics;
 pub use resets::{IssuedVia, ResetMetrics, COMPLETED};
+pub use webhooks::{WebhookMetrics, WebhookOutcome};
 
 /// What `GET /metrics` answers with; Prometheus asks for it by name.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -51,6 +53,7 @@ pub struct Metrics {
     pub argon2: Argon2Metrics,
     pub rate_limits: RateLimitMetrics,
     pub accounts: AccountMetrics,
+    pub webhooks: WebhookMetrics,
 }
 
 impl Metrics {
@@ -67,12 +70,14 @@ impl Metrics {
         let argon2 = Argon2Metrics::default();
         let rate_limits = RateLimitMetrics::default();
         let accounts = AccountMetrics::default();
+        let webhooks = WebhookMetrics::default();
         http.register(&mut registry);
         resets.register(&mut registry, &known.dialects);
         mail.register(&mut registry);
         argon2.register(&mut registry);
         rate_limits.register(&mut registry, &known.limit_kinds);
         accounts.register(&mut registry);
+        webhooks.register(&mut registry);
         Metrics {
             registry,
             http,
@@ -81,6 +86,7 @@ impl Metrics {
             argon2,
             rate_limits,
             accounts,
+            webhooks,
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use crate::mail::Language;
 use crate::metrics::IssuedVia;
-use crate::store::{AuditKind, NewResetToken, NewUser, StoreError};
+use crate::store::{AuditKind, NewResetToken, NewUser, StoreError, WebhookEvent};
 
 use super::account::{Account, AccountPatch, AccountStatus};
 use super::error::ServiceError;
@@ -92,21 +92,31 @@ impl ResetCore {
             }
             None => None,
         };
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserCreated], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
         let now = self.clock.now_ms();
         let user = self
             .store
-            .create_user(NewUser {
-                public_id: crate::security::random::alphanumeric(12),
-                email,
-                nickname: account.nickname,
-                status: account.status.into(),
-                language,
-                password_hash,
-                created_at: now,
-                updated_at: now,
-                external_id: None,
-            })
+            .create_user_announced(
+                NewUser {
+                    public_id: crate::security::random::alphanumeric(12),
+                    email,
+                    nickname: account.nickname,
+                    status: account.status.into(),
+                    language,
+                    password_hash,
+                    created_at: now,
+                    updated_at: now,
+                    external_id: None,
+                },
+                webhooks,
+            )
             .await?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         Ok(user.into())
     }
 
@@ -136,11 +146,20 @@ impl ResetCore {
             check_nickname(nickname.as_deref())?;
         }
         let user = self.account(public_id).await?;
-        self.store
-            .update_user(user.id, patch.into(), self.clock.now_ms())
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserUpdated], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
+        let updated = self
+            .store
+            .update_user_announced(user.id, patch.into(), webhooks, self.clock.now_ms())
             .await?
             .map(Account::from)
-            .ok_or(AdminError::NotFound)
+            .ok_or(AdminError::NotFound)?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
+        Ok(updated)
     }
 
     /// Issues a token of `dialect` for the account without emailing it: the operator hands

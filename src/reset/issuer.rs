@@ -50,6 +50,7 @@ use crate::mail::RenderError;
 use crate::metrics::IssuedVia;
 use crate::store::{
     AuditKind, NewAuditEvent, QueuedIssue, ResetRequest, Settled, Settlement, StoreError, User,
+    WebhookEvent,
 };
 use crate::worker::{Driver, Pass, Queue, Schedule};
 
@@ -128,6 +129,8 @@ enum ProcessError {
     /// leased and is tried again when the lease ends.
     #[error(transparent)]
     Mail(#[from] RenderError),
+    #[error(transparent)]
+    Hash(#[from] crate::security::password_hash::HashError),
 }
 
 /// The background task; see the module documentation.
@@ -431,9 +434,18 @@ impl ResetIssuer {
             }
         };
         let (token, mail) = core.new_reset_token(dialect, user, now)?;
+        // Only now, for an account that gets a token: never for an unknown email, and off the
+        // request path, so the requester cannot tell from the answer or its time.
+        let webhooks = core
+            .webhooks_for(&[WebhookEvent::ResetRequested], Some(dialect), None)
+            .await?
+            .into_iter()
+            .map(|w| w.for_user(user, now))
+            .collect();
         Ok(Settlement::Issue {
             token,
             mail: Some(mail),
+            webhooks,
             // As the request path recorded it before the queue: when and from where the
             // request came.
             request: Some(QueuedIssue {
@@ -465,6 +477,9 @@ impl ResetIssuer {
         }
         if issued {
             self.core.mail_wake.notify_one();
+            if !self.core.config.webhooks.is_empty() {
+                self.core.webhook_wake.notify_one();
+            }
         }
     }
 }

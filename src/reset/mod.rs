@@ -22,6 +22,7 @@ mod redeem;
 mod request;
 mod sessions;
 pub mod token_format;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -52,6 +53,8 @@ pub use sessions::{Introspection, SessionTokens};
 
 /// Purpose of the key that seals queued mail bodies (derived from the token hashing key).
 const OUTBOX_SEAL_PURPOSE: &str = "outbox-seal";
+/// Purpose of the key that seals the password hashes queued for webhooks.
+const WEBHOOK_SEAL_PURPOSE: &str = "webhook-seal";
 
 /// Everything the core needs, shared by all requests.
 #[derive(Clone)]
@@ -75,6 +78,10 @@ pub struct ResetCore {
     captcha_answers: Arc<dyn AnswerSource>,
     /// Seals the bodies of the mail the core queues (`security::sealing`).
     sealer: BodySealer,
+    /// Seals the password hashes of queued webhooks (`webhooks.rs`).
+    webhook_sealer: BodySealer,
+    /// Wakes the webhook worker as soon as a delivery is queued.
+    webhook_wake: Arc<Notify>,
     /// Resets and rate-limit hits are counted here.
     metrics: Arc<Metrics>,
 }
@@ -100,6 +107,7 @@ impl ResetCore {
     ) -> Self {
         let limiter = RateLimiter::new(store.clone(), tokens.clone(), &config.security);
         let sealer = BodySealer::new(tokens.derive_key(OUTBOX_SEAL_PURPOSE));
+        let webhook_sealer = BodySealer::new(tokens.derive_key(WEBHOOK_SEAL_PURPOSE));
         Self {
             store,
             config,
@@ -113,6 +121,8 @@ impl ResetCore {
             decoy: Arc::default(),
             captcha_answers: Arc::new(RandomAnswers),
             sealer,
+            webhook_sealer,
+            webhook_wake: Arc::default(),
             metrics: Arc::new(Metrics::new(&known_labels())),
         }
     }
@@ -149,6 +159,11 @@ impl ResetCore {
             store,
             ..self.clone()
         }
+    }
+
+    /// Notified whenever the core queues a webhook delivery.
+    pub fn webhook_wake(&self) -> Arc<Notify> {
+        self.webhook_wake.clone()
     }
 
     pub fn config(&self) -> &Config {

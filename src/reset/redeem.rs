@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use crate::mail::PasswordChangedMail;
-use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus};
+use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus, WebhookEvent};
 
 use super::account::Account;
 use super::error::{RedeemError, ServiceError};
@@ -173,6 +173,20 @@ impl ResetCore {
             })
             .map_err(ServiceError::from)?;
         let mail = self.sealed(mail);
+        // Queued in the reset's own transaction: the product hears of exactly the resets that
+        // happened.
+        let webhooks = self
+            .webhooks_for(
+                &[WebhookEvent::ResetCompleted, WebhookEvent::PasswordChanged],
+                Some(dialect),
+                Some(redemption.new_password),
+            )
+            .await?;
+        let announced = !webhooks.is_empty();
+        let webhooks = webhooks
+            .into_iter()
+            .map(|w| w.for_user(&user, now))
+            .collect();
         // Recorded in the reset's own transaction.
         let audit = self.audit_event(
             AuditKind::ResetCompleted,
@@ -190,6 +204,7 @@ impl ResetCore {
                     mail,
                     audit,
                     session: session.map_or_else(Vec::new, |s| s.rows(user.id, now)),
+                    webhooks,
                 },
                 now,
             )
@@ -206,6 +221,9 @@ impl ResetCore {
             return Err(RedeemError::InvalidToken);
         };
         self.mail_wake.notify_one();
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         tracing::info!(dialect = %dialect, user_id = updated.id, "password reset completed");
         Ok(updated)
     }

@@ -13,7 +13,9 @@ use std::net::IpAddr;
 use crate::clock::Millis;
 use crate::mail::{Language, RenderError, ResetMail};
 use crate::metrics::IssuedVia;
-use crate::store::{AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus};
+use crate::store::{
+    AuditKind, NewOutboxMessage, NewResetRequest, NewResetToken, User, UserStatus, WebhookEvent,
+};
 
 use super::captcha::CaptchaAnswer;
 use super::error::{AccountProblem, RequestError, ServiceError};
@@ -106,10 +108,23 @@ impl ResetCore {
         let (row, mail) = self
             .new_reset_token(dialect, &user, now)
             .map_err(ServiceError::from)?;
+        // This path reveals the outcome anyway (`reveal_unknown_accounts`): the webhook may
+        // be queued here.
+        let webhooks: Vec<_> = self
+            .webhooks_for(&[WebhookEvent::ResetRequested], Some(dialect), None)
+            .await
+            .map_err(ServiceError::from)?
+            .into_iter()
+            .map(|w| w.for_user(&user, now))
+            .collect();
+        let announced = !webhooks.is_empty();
         self.store
-            .issue_reset_token(row, Some(mail), None, now)
+            .issue_reset_token_announced(row, Some(mail), None, webhooks, now)
             .await?;
         self.mail_wake.notify_one();
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         self.metrics
             .resets
             .issued(dialect.as_str(), IssuedVia::Email);

@@ -10,7 +10,9 @@ pub mod cidr {
 pub mod common_passwords;
 pub mod keyed_hash;
 pub mod password_hash;
+pub mod product_hash;
 pub mod random;
 pub mod rate_limit;
 pub mod sealing;
 pub mod stored_hash;
+pub mod webhook_signature;

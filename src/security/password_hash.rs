@@ -23,6 +23,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use crate::config::ProductHashFormat;
 use crate::metrics::{Argon2Metrics, HashOperation};
 
 use super::stored_hash::StoredHash;
@@ -93,6 +94,21 @@ impl PasswordHasher {
         let params = self.params.clone();
         self.run(HashOperation::Hash, move |memory| {
             hash_into_phc(&params, password.as_bytes(), memory)
+        })
+        .await
+    }
+
+    /// `password` in a product's own format (`security::product_hash`), for a webhook.
+    pub async fn hash_for_product(
+        &self,
+        format: ProductHashFormat,
+        password: String,
+    ) -> Result<String, HashError> {
+        if format == ProductHashFormat::Argon2id {
+            return self.hash(password).await;
+        }
+        self.run(HashOperation::ProductHash, move |_memory| {
+            super::product_hash::hash(format, &password)
         })
         .await
     }

@@ -10,8 +10,10 @@ use diesel_async::RunQueryDsl;
 
 use super::connection::{PgConn, SqliteConn};
 use super::models::OutboxRow;
-use super::schema::{audit_events, outbox, reset_requests, reset_tokens, users};
-use super::{NewAuditEvent, NewResetRequest, NewResetToken, NewUser};
+use super::schema::{
+    audit_events, outbox, reset_requests, reset_tokens, users, webhook_deliveries,
+};
+use super::{NewAuditEvent, NewResetRequest, NewResetToken, NewUser, NewWebhookDelivery};
 
 /// A row type [`InsertMany`] can insert.
 pub(super) trait Row: Sized + Send + 'static {
@@ -48,6 +50,7 @@ row!(NewResetToken => reset_tokens::table);
 row!(OutboxRow => outbox::table);
 row!(NewResetRequest => reset_requests::table);
 row!(NewUser => users::table);
+row!(NewWebhookDelivery => webhook_deliveries::table);
 
 /// Inserting `rows`, in the transaction the connection is in.
 pub(super) trait InsertMany {

@@ -13,6 +13,7 @@ use super::connection::{PgConn, SqliteConn};
 use super::outbox::{abandoned_outbox, most_overdue, waiting_outbox};
 use super::reset_requests::due_reset_request_ids;
 use super::schema::users;
+use super::webhooks::{abandoned_webhooks, waiting_webhooks};
 use crate::clock::Millis;
 
 /// Called on the connection inside a `transaction` (`access.rs`).
@@ -32,6 +33,10 @@ pub(super) trait RowLocks {
     /// The ids of up to `limit` reset requests due at `now` (see `due_reset_request_ids`),
     /// held until commit; rows another transaction holds are skipped rather than waited for.
     async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>>;
+
+    /// The ids of up to `limit` webhook deliveries due at `now`, each first in line for its
+    /// account and endpoint, held until commit; rows another transaction holds are skipped.
+    async fn lock_due_webhooks(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>>;
 }
 
 impl RowLocks for SqliteConn {
@@ -51,6 +56,12 @@ impl RowLocks for SqliteConn {
 
     async fn lock_due_reset_requests(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
         due_reset_request_ids(now, limit).load(self).await
+    }
+
+    async fn lock_due_webhooks(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        let waiting = waiting_webhooks(now, limit).load(self).await?;
+        let abandoned = abandoned_webhooks(now, limit).load(self).await?;
+        Ok(most_overdue(waiting, abandoned, limit))
     }
 }
 
@@ -105,5 +116,21 @@ impl RowLocks for PgConn {
             .skip_locked()
             .load(self)
             .await
+    }
+
+    async fn lock_due_webhooks(&mut self, now: Millis, limit: i64) -> QueryResult<Vec<i64>> {
+        // A row held by another claimer is skipped; the rows behind it of its account stay
+        // behind it (`first_in_line` sees it still open).
+        let waiting = waiting_webhooks(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await?;
+        let abandoned = abandoned_webhooks(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await?;
+        Ok(most_overdue(waiting, abandoned, limit))
     }
 }

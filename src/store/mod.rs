@@ -90,6 +90,8 @@ mod text_enum;
 mod user_admin;
 mod user_import;
 mod users;
+mod webhook_rows;
+mod webhooks;
 mod writer_lock;
 
 #[cfg(test)]
@@ -108,3 +110,6 @@ pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;
 pub use user_admin::{EmailFilter, UserFilter};
 pub use user_import::{ImportOutcome, ImportRow};
+pub use webhook_rows::{
+    NewWebhookDelivery, PendingWebhook, WebhookDelivery, WebhookEvent, WebhookStatus,
+};

@@ -218,6 +218,8 @@ pub struct CompleteReset {
     /// The session the dialect's answer logs the user in with, if it does (Strapi,
     /// SelfCommunity): granted on the new password, after the old sessions are revoked.
     pub session: Vec<NewAccessToken>,
+    /// The webhooks reporting it, queued in the same transaction.
+    pub webhooks: Vec<super::NewWebhookDelivery>,
 }
 
 impl fmt::Debug for CompleteReset {

@@ -498,6 +498,7 @@ mod tests {
                 token: token(user_id, hash),
                 mail: Some(mail("m")),
                 request: answering(id, user_id),
+                webhooks: Vec::new(),
             };
             let settled = store
                 .settle_reset_requests(
@@ -546,12 +547,14 @@ mod tests {
                             token: token(ann.id, "a1"),
                             mail: Some(mail("m")),
                             request: answering(ids[0], ann.id),
+                            webhooks: Vec::new(),
                         },
                         Settlement::Drop { request_id: ids[1] },
                         Settlement::Issue {
                             token: token(ann.id + 1000, "ghost"),
                             mail: Some(mail("m")),
                             request: None,
+                            webhooks: Vec::new(),
                         },
                     ],
                     2,

@@ -12,8 +12,8 @@ use super::models::OutboxRow;
 use super::outbox::insert_outbox;
 use super::schema::{access_tokens, audit_events, reset_requests, reset_tokens, users};
 use super::{
-    CompleteReset, NewAuditEvent, NewOutboxMessage, NewResetToken, QueuedIssue, ResetToken, Store,
-    StoreError, User,
+    CompleteReset, NewAuditEvent, NewOutboxMessage, NewResetToken, NewWebhookDelivery, QueuedIssue,
+    ResetToken, Store, StoreError, User,
 };
 use crate::clock::Millis;
 
@@ -26,6 +26,7 @@ struct SettlePlan {
     /// The last token of each account and dialect.
     tokens: Vec<NewResetToken>,
     mail: Vec<OutboxRow>,
+    webhooks: Vec<NewWebhookDelivery>,
 }
 
 impl SettlePlan {
@@ -37,10 +38,11 @@ impl SettlePlan {
             replaced: BTreeMap::new(),
             tokens: Vec::new(),
             mail: Vec::new(),
+            webhooks: Vec::new(),
         };
         let mut last_token: HashMap<(i64, String), usize> = HashMap::new();
         for settlement in batch {
-            let (token, mail, request) = match settlement {
+            let (token, mail, request, webhooks) = match settlement {
                 Settlement::Drop { .. } => {
                     plan.settled.push(Settled::Dropped);
                     continue;
@@ -49,7 +51,8 @@ impl SettlePlan {
                     token,
                     mail,
                     request,
-                } => (token, mail, request),
+                    webhooks,
+                } => (token, mail, request, webhooks),
             };
             if let Some(request) = request {
                 if !answered_here.contains(&request.request_id) {
@@ -73,6 +76,7 @@ impl SettlePlan {
             if let Some(mail) = mail {
                 plan.mail.push(OutboxRow::new(mail, now));
             }
+            plan.webhooks.extend(webhooks);
             plan.settled.push(Settled::Issued);
         }
         plan
@@ -96,6 +100,8 @@ pub enum Settlement {
         token: NewResetToken,
         mail: Option<NewOutboxMessage>,
         request: Option<QueuedIssue>,
+        /// The webhooks announcing it (`password.reset_requested`), queued with it.
+        webhooks: Vec<NewWebhookDelivery>,
     },
 }
 
@@ -119,10 +125,24 @@ impl Store {
         request: Option<QueuedIssue>,
         now: Millis,
     ) -> Result<Option<ResetToken>, StoreError> {
+        self.issue_reset_token_announced(token, mail, request, Vec::new(), now)
+            .await
+    }
+
+    /// [`Store::issue_reset_token`], queuing `webhooks` with it.
+    pub async fn issue_reset_token_announced(
+        &self,
+        token: NewResetToken,
+        mail: Option<NewOutboxMessage>,
+        request: Option<QueuedIssue>,
+        webhooks: Vec<NewWebhookDelivery>,
+        now: Millis,
+    ) -> Result<Option<ResetToken>, StoreError> {
         let batch = vec![Settlement::Issue {
             token,
             mail,
             request,
+            webhooks,
         }];
         let (_, mut issued) = self.settle(batch, now, true).await?;
         Ok(issued.pop())
@@ -199,6 +219,7 @@ impl Store {
                 replaced,
                 tokens,
                 mail,
+                webhooks,
             } = SettlePlan::new(batch, &answered_here, now);
             // With the tokens, not after them: once the mail exists, so does its record.
             conn.insert_many(audit).await?;
@@ -227,6 +248,7 @@ impl Store {
                 conn.insert_many(tokens).await?;
             }
             conn.insert_many(mail).await?;
+            super::webhooks::enqueue(conn, webhooks).await?;
             Ok((settled, issued))
         })
     }
@@ -426,6 +448,7 @@ impl Store {
                 .values(&reset.audit)
                 .execute(conn)
                 .await?;
+            super::webhooks::enqueue(conn, reset.webhooks).await?;
             Ok(Some(user))
         })
     }
@@ -471,6 +494,7 @@ mod tests {
 
     fn completion(token_id: i64, user_id: i64, password_hash: &str) -> CompleteReset {
         CompleteReset {
+            webhooks: Vec::new(),
             token_id,
             user_id,
             password_hash: password_hash.to_owned(),

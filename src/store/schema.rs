@@ -114,6 +114,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Webhook deliveries (`webhooks`): one per event and endpoint; `password_hash` sealed.
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> Text,
+        endpoint -> Text,
+        event -> Text,
+        user_id -> BigInt,
+        account_id -> Text,
+        email -> Text,
+        dialect -> Nullable<Text>,
+        occurred_at -> BigInt,
+        password_hash -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(reset_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> users (user_id));
 
@@ -126,5 +148,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     rate_limits,
     reset_requests,
-    captchas
+    captchas,
+    webhook_deliveries
 );

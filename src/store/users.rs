@@ -5,19 +5,34 @@ use diesel_async::RunQueryDsl;
 
 use super::access::run;
 use super::schema::users;
-use super::{NewUser, Store, StoreError, User, UserPatch};
+use super::{NewUser, PendingWebhook, Store, StoreError, User, UserPatch};
 use crate::clock::Millis;
 
 impl Store {
     /// Creates an account, durably (see `access.rs`). A taken email (or public id) is
     /// [`StoreError::Conflict`].
     pub async fn create_user(&self, new_user: NewUser) -> Result<User, StoreError> {
+        self.create_user_announced(new_user, Vec::new()).await
+    }
+
+    /// Creates an account and queues `webhooks` about it in the same transaction.
+    pub async fn create_user_announced(
+        &self,
+        new_user: NewUser,
+        webhooks: Vec<PendingWebhook>,
+    ) -> Result<User, StoreError> {
         run!(self, durable_transaction, |conn| {
             let user = diesel::insert_into(users::table)
                 .values(&new_user)
                 .returning(User::as_returning())
                 .get_result(conn)
                 .await?;
+            let now = new_user.created_at;
+            let rows = webhooks
+                .into_iter()
+                .map(|w| w.for_user(&user, now))
+                .collect();
+            super::webhooks::enqueue(conn, rows).await?;
             Ok(user)
         })
     }
@@ -103,6 +118,18 @@ impl Store {
         patch: UserPatch,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
+        self.update_user_announced(id, patch, Vec::new(), now).await
+    }
+
+    /// Changes an account and queues `webhooks` about it in the same transaction (none when
+    /// there is no such account).
+    pub async fn update_user_announced(
+        &self,
+        id: i64,
+        patch: UserPatch,
+        webhooks: Vec<PendingWebhook>,
+        now: Millis,
+    ) -> Result<Option<User>, StoreError> {
         run!(self, durable_transaction, |conn| {
             let user = diesel::update(users::table.find(id))
                 .set((&patch, users::updated_at.eq(now)))
@@ -110,6 +137,13 @@ impl Store {
                 .get_result(conn)
                 .await
                 .optional()?;
+            if let Some(user) = &user {
+                let rows = webhooks
+                    .into_iter()
+                    .map(|w| w.for_user(user, now))
+                    .collect();
+                super::webhooks::enqueue(conn, rows).await?;
+            }
             Ok(user)
         })
     }

@@ -47,3 +47,5 @@ mod selfcommunity;
 mod spec_conformance;
 mod strapi;
 mod tidy;
+mod webhooks;
+mod webhooks_faults;

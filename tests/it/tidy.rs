@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("the reset core", &["reset"]),
     ("mail: templates, transports, the outbox worker", &["mail"]),
+    ("webhooks: the signed deliveries' worker", &["webhooks"]),
     (
         "security: hashing, limits, captchas, sealing",
         &["security"],

@@ -85,13 +85,14 @@ pub struct BenchArgs {
 }
 
 /// Every scenario, by name, in the order a run takes them.
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 7] = [
     "floor-http",
     "request",
     "request-unknown",
     "floor-argon2",
     "redeem",
     "health-under-hash",
+    "webhooks",
 ];
 
 impl Default for BenchArgs {

@@ -22,6 +22,7 @@ mod report;
 mod scenarios;
 mod seed;
 mod server;
+mod webhooks;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -144,8 +145,50 @@ async fn run_db(
         admin_token: random_hex(32)?,
         secret: random_hex(32)?,
         argon2,
+        extra_config: String::new(),
     };
-    let measured = measure_db(db, &setup, args).await;
+    let mut measured = measure_db(db, &setup, args).await;
+    if args.runs("webhooks") {
+        if let Ok(report) = &mut measured {
+            let with_webhooks = measure_webhooks(db, &setup, args).await?;
+            report.rows.extend(with_webhooks.request);
+            report.notes.extend(with_webhooks.notes);
+        }
+    }
+    if let Some(fresh) = fresh {
+        if let Err(err) = fresh.drop_database().await {
+            eprintln!("warning: could not drop the bench database: {err}");
+        }
+    }
+    measured
+}
+
+/// The `webhooks` scenario, on a database of its own (`webhooks.rs`).
+async fn measure_webhooks(
+    db: Db,
+    setup: &ServerSetup,
+    args: &BenchArgs,
+) -> Result<webhooks::Measured, BenchError> {
+    let fresh = match db {
+        Db::Postgres => Some(postgres::FreshDatabase::create().await?),
+        Db::Sqlite => None,
+    };
+    let dir = setup.dir.join("webhooks");
+    std::fs::create_dir_all(&dir).map_err(BenchError::io(&dir))?;
+    let setup = ServerSetup {
+        database_url: match &fresh {
+            Some(fresh) => fresh.url.clone(),
+            None => format!("sqlite://{}", dir.join("resetd.db").display()),
+        },
+        dir,
+        ..setup.clone()
+    };
+    let load = webhooks::Load {
+        timing: args.timing(),
+        connections: args.connections,
+        argon2: setup.argon2,
+    };
+    let measured = webhooks::run(&setup, load).await;
     if let Some(fresh) = fresh {
         if let Err(err) = fresh.drop_database().await {
             eprintln!("warning: could not drop the bench database: {err}");
@@ -248,6 +291,7 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
         Scenario::Redeem,
         Scenario::FloorArgon2,
         Scenario::HealthUnderHash,
+        Scenario::RequestWebhooks,
     ];
     rows.sort_by_key(|r| order.iter().position(|s| *s == r.scenario));
     Ok(DbReport {

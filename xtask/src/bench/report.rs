@@ -15,6 +15,8 @@ pub enum Scenario {
     Redeem,
     FloorArgon2,
     HealthUnderHash,
+    /// `request` with webhook endpoints configured (`webhooks`).
+    RequestWebhooks,
 }
 
 impl Scenario {
@@ -26,6 +28,7 @@ impl Scenario {
             Scenario::Redeem => "redeem",
             Scenario::FloorArgon2 => "floor-argon2",
             Scenario::HealthUnderHash => "health-under-hash",
+            Scenario::RequestWebhooks => "request-webhooks",
         }
     }
 }
@@ -127,6 +130,11 @@ impl DbReport {
                 "request-unknown / request",
                 ratio(rate(Scenario::RequestUnknown), rate(Scenario::Request)),
                 None,
+            ),
+            Target::at_least(
+                "request-webhooks / request",
+                ratio(rate(Scenario::RequestWebhooks), rate(Scenario::Request)),
+                Some(0.95),
             ),
             Target::at_least(
                 "redeem / floor-argon2",

@@ -36,6 +36,8 @@ pub struct ServerSetup {
     pub secret: String,
     /// The `[argon2]` table of the config file.
     pub argon2: Argon2Config,
+    /// More of the config file (the `webhooks` scenario's endpoints).
+    pub extra_config: String,
 }
 
 /// argon2id as configured for the server, and as the `floor-argon2` scenario hashes.
@@ -60,8 +62,9 @@ impl ServerSetup {
     fn config_toml(&self) -> String {
         let a = self.argon2;
         let extra = std::env::var(EXTRA_CONFIG_VAR).unwrap_or_default();
+        let own = &self.extra_config;
         format!(
-            "{extra}\n[argon2]\nmemory_kib = {}\niterations = {}\nparallelism = {}\nmax_concurrent = {}\n",
+            "{extra}\n{own}\n[argon2]\nmemory_kib = {}\niterations = {}\nparallelism = {}\nmax_concurrent = {}\n",
             a.memory_kib, a.iterations, a.parallelism, a.max_concurrent
         )
     }
