@@ -4,7 +4,7 @@
 
 use crate::mail::EmailChangedMail;
 use crate::security::stored_hash::StoredHash;
-use crate::store::{EmailFilter, UserFilter, UserStatus};
+use crate::store::{EmailFilter, UserFilter, UserStatus, WebhookEvent};
 
 use super::account::{Account, AccountStatus};
 use super::admin::AdminError;
@@ -140,12 +140,19 @@ impl ResetCore {
                 changed_at: now,
             })
             .map_err(ServiceError::from)?;
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserUpdated], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
         let changed = self
             .store
-            .change_user_email(user.id, new_email, self.sealed(notice), now)
+            .change_user_email(user.id, new_email, self.sealed(notice), webhooks, now)
             .await?
             .ok_or(AdminError::NotFound)?;
         self.mail_wake.notify_one();
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         Ok(changed.into())
     }
 
@@ -158,11 +165,19 @@ impl ResetCore {
     ) -> Result<Account, AdminError> {
         StoredHash::parse(hash).map_err(AdminError::Hash)?;
         let user = self.account(public_id).await?;
+        // The product changed the password itself: no plaintext, so no hash of it to carry.
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::PasswordChanged], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
         let changed = self
             .store
-            .set_user_password_hash(user.id, hash.to_owned(), self.clock.now_ms())
+            .set_user_password_hash(user.id, hash.to_owned(), webhooks, self.clock.now_ms())
             .await?
             .ok_or(AdminError::NotFound)?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
         Ok(changed.into())
     }
 
@@ -170,10 +185,19 @@ impl ResetCore {
     /// its events, without the account.
     pub async fn delete_account(&self, public_id: &str) -> Result<Account, AdminError> {
         let user = self.account(public_id).await?;
-        self.store
-            .delete_user(user.id)
+        let webhooks = self
+            .webhooks_for(&[WebhookEvent::UserDeleted], None, None)
+            .await?;
+        let announced = !webhooks.is_empty();
+        let deleted = self
+            .store
+            .delete_user(user.id, webhooks, self.clock.now_ms())
             .await?
             .map(Account::from)
-            .ok_or(AdminError::NotFound)
+            .ok_or(AdminError::NotFound)?;
+        if announced {
+            self.webhook_wake.notify_one();
+        }
+        Ok(deleted)
     }
 }

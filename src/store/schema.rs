@@ -124,6 +124,7 @@ diesel::table! {
         user_id -> BigInt,
         account_id -> Text,
         email -> Text,
+        external_id -> Nullable<Text>,
         dialect -> Nullable<Text>,
         occurred_at -> BigInt,
         password_hash -> Nullable<Text>,

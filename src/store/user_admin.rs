@@ -8,7 +8,7 @@ use super::access::run;
 use super::locks::RowLocks as _;
 use super::outbox::insert_outbox;
 use super::schema::{access_tokens, outbox, reset_requests, reset_tokens, users};
-use super::{NewOutboxMessage, Store, StoreError, User, UserStatus};
+use super::{NewOutboxMessage, PendingWebhook, Store, StoreError, User, UserStatus};
 use crate::clock::Millis;
 
 /// Which accounts a page lists; every filter set must match.
@@ -170,12 +170,13 @@ impl Store {
 
     /// Moves the account to `new_email` (lowercased by the caller; taken is a `Conflict`),
     /// ends its live reset tokens and sessions, and queues `notice` (for the old address),
-    /// in one durable transaction. `None` if there is no such account.
+    /// and `webhooks` about it, in one durable transaction. `None` if there is no such account.
     pub async fn change_user_email(
         &self,
         id: i64,
         new_email: String,
         notice: NewOutboxMessage,
+        webhooks: Vec<PendingWebhook>,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
         run!(self, durable_transaction, |conn| {
@@ -191,17 +192,20 @@ impl Store {
             };
             end_tokens!(conn, id, now);
             insert_outbox(notice, now).execute(conn).await?;
+            let rows = webhooks.into_iter().map(|w| w.for_user(&user, now));
+            super::webhooks::enqueue(conn, rows.collect()).await?;
             Ok(Some(user))
         })
     }
 
     /// Sets the account's password hash as given (a product changed the password itself)
-    /// and ends its live reset tokens and sessions, as a reset would. `None` if there is no
-    /// such account.
+    /// and ends its live reset tokens and sessions, as a reset would, queueing `webhooks`
+    /// about it. `None` if there is no such account.
     pub async fn set_user_password_hash(
         &self,
         id: i64,
         password_hash: String,
+        webhooks: Vec<PendingWebhook>,
         now: Millis,
     ) -> Result<Option<User>, StoreError> {
         run!(self, durable_transaction, |conn| {
@@ -219,15 +223,23 @@ impl Store {
                 return Ok(None);
             };
             end_tokens!(conn, id, now);
+            let rows = webhooks.into_iter().map(|w| w.for_user(&user, now));
+            super::webhooks::enqueue(conn, rows.collect()).await?;
             Ok(Some(user))
         })
     }
 
     /// Deletes the account with its tokens and sessions (the foreign keys cascade), the mail
     /// queued for its address and its pending reset requests. Audit events stay, with the
-    /// account's id set to NULL by the foreign key: they never held the email. Returns the
-    /// deleted account, or `None`.
-    pub async fn delete_user(&self, id: i64) -> Result<Option<User>, StoreError> {
+    /// account's id set to NULL by the foreign key: they never held the email. `webhooks`
+    /// (`user.deleted`) are queued in the same transaction; their rows do not depend on the
+    /// account's. Returns the deleted account, or `None`.
+    pub async fn delete_user(
+        &self,
+        id: i64,
+        webhooks: Vec<PendingWebhook>,
+        now: Millis,
+    ) -> Result<Option<User>, StoreError> {
         run!(self, durable_transaction, |conn| {
             let Some(user) = diesel::delete(users::table.find(id))
                 .returning(User::as_returning())
@@ -243,6 +255,8 @@ impl Store {
             diesel::delete(reset_requests::table.filter(reset_requests::email.eq(&user.email)))
                 .execute(conn)
                 .await?;
+            let rows = webhooks.into_iter().map(|w| w.for_user(&user, now));
+            super::webhooks::enqueue(conn, rows.collect()).await?;
             Ok(Some(user))
         })
     }

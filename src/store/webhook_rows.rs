@@ -60,6 +60,8 @@ pub struct WebhookDelivery {
     /// The account's public id.
     pub account_id: String,
     pub email: String,
+    /// The product's own id of the account, when it has one.
+    pub external_id: Option<String>,
     pub dialect: Option<String>,
     /// When the change happened (and the row was queued).
     pub occurred_at: Millis,
@@ -122,6 +124,7 @@ impl PendingWebhook {
             user_id: user.id,
             account_id: user.public_id.clone(),
             email: user.email.clone(),
+            external_id: user.external_id.clone(),
             dialect: self.dialect,
             occurred_at: self.occurred_at,
             password_hash: self.password_hash,
@@ -143,6 +146,8 @@ pub struct NewWebhookDelivery {
     pub user_id: i64,
     pub account_id: String,
     pub email: String,
+    /// The product's own id of the account, when it has one.
+    pub external_id: Option<String>,
     pub dialect: Option<String>,
     pub occurred_at: Millis,
     pub password_hash: Option<String>,

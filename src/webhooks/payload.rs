@@ -17,8 +17,7 @@ fn rfc3339(at: Millis) -> Value {
 pub fn body(row: &WebhookDelivery, password_hash: Option<&str>) -> Vec<u8> {
     let mut data = json!({
         "id": row.account_id,
-        // The product's own id of the account: not known to resetd yet (issue 17).
-        "external_id": Value::Null,
+        "external_id": row.external_id,
         "email": row.email,
         "dialect": row.dialect,
         "occurred_at": rfc3339(row.occurred_at),
@@ -50,6 +49,7 @@ mod tests {
             user_id: 7,
             account_id: "abc".to_owned(),
             email: "ann@example.test".to_owned(),
+            external_id: Some("1042".to_owned()),
             dialect: Some("strapi".to_owned()),
             occurred_at: 1_700_000_000_123,
             password_hash: None,
@@ -64,7 +64,7 @@ mod tests {
         assert_eq!(value["type"], "password.changed");
         assert_eq!(value["timestamp"], "2023-11-14T22:13:20.123Z");
         assert_eq!(value["data"]["id"], "abc");
-        assert_eq!(value["data"]["external_id"], Value::Null);
+        assert_eq!(value["data"]["external_id"], "1042");
         assert_eq!(value["data"]["email"], "ann@example.test");
         assert_eq!(value["data"]["dialect"], "strapi");
         assert_eq!(value["data"]["password_hash"], "$2a$10$x");

@@ -48,4 +48,5 @@ mod spec_conformance;
 mod strapi;
 mod tidy;
 mod webhooks;
+mod webhooks_admin;
 mod webhooks_faults;

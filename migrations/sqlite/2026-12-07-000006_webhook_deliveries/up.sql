@@ -24,6 +24,8 @@ CREATE TABLE webhook_deliveries (
     user_id BIGINT NOT NULL,
     account_id TEXT NOT NULL,
     email TEXT NOT NULL,
+    -- The product's own id of the account (users.external_id) when the event happened.
+    external_id TEXT,
     dialect TEXT,
     -- When the change happened, which is when the row was queued (its transaction).
     occurred_at BIGINT NOT NULL,
