@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use crate::config::{ProductHashFormat, WebhookEventName};
 use crate::security::password_hash::HashError;
 use crate::security::sealing::BodySealer;
-use crate::store::{PendingWebhook, WebhookEvent, WebhookStatus};
+use crate::store::{new_webhook_id, PendingWebhook, WebhookEvent, WebhookStatus};
 
 use super::{Dialect, ResetCore};
 
@@ -44,7 +44,7 @@ impl ResetCore {
                 if !endpoint.events.iter().any(|&e| event_of(e) == Some(event)) {
                     continue;
                 }
-                let webhook_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+                let webhook_id = new_webhook_id();
                 let password_hash = match (endpoint.password_hash, new_password) {
                     (Some(format), Some(password)) if event.carries_password() => {
                         let hash = match hashes.get(&format) {

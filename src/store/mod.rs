@@ -109,7 +109,8 @@ pub use models::{
 pub use reset_tokens::{Settled, Settlement};
 pub use text_enum::UnknownVariant;
 pub use user_admin::{EmailFilter, UserFilter};
-pub use user_import::{ImportOutcome, ImportRow};
+pub use user_import::{ImportAnnouncements, ImportOutcome, ImportRow};
 pub use webhook_rows::{
-    NewWebhookDelivery, PendingWebhook, WebhookDelivery, WebhookEvent, WebhookStatus,
+    new_webhook_id, NewWebhookDelivery, PendingWebhook, WebhookDelivery, WebhookEvent,
+    WebhookStatus,
 };

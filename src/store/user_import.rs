@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use super::access::run;
 use super::insert_many::InsertMany as _;
 use super::schema::users;
-use super::{NewUser, Store, StoreError, User, UserStatus};
+use super::{NewUser, NewWebhookDelivery, PendingWebhook, Store, StoreError, User, UserStatus};
 use crate::clock::Millis;
 
 /// One account as an import line wants it. `None`: the account's value stays (a new account
@@ -52,11 +52,32 @@ pub enum ImportOutcome {
     ExternalIdMismatch,
 }
 
+/// The webhooks an import queues, one of each per account it concerns (none configured:
+/// empty), in the transaction that writes the accounts.
+#[derive(Debug, Clone, Default)]
+pub struct ImportAnnouncements {
+    pub created: Vec<PendingWebhook>,
+    pub updated: Vec<PendingWebhook>,
+    /// For an account whose password hash the import replaced.
+    pub password_changed: Vec<PendingWebhook>,
+}
+
+impl ImportAnnouncements {
+    fn rows(templates: &[PendingWebhook], user: &User, now: Millis) -> Vec<NewWebhookDelivery> {
+        templates
+            .iter()
+            .map(|t| t.for_another_account().for_user(user, now))
+            .collect()
+    }
+}
+
 /// An account the batch touches: one that was there, or one it creates.
 struct Slot {
     user: User,
     existing: bool,
     changed: bool,
+    /// The hash the account had before the batch.
+    original_hash: Option<String>,
 }
 
 /// Every column an import may change.
@@ -84,6 +105,7 @@ impl Store {
         rows: Vec<ImportRow>,
         now: Millis,
         write: bool,
+        announce: ImportAnnouncements,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
         run!(self, transaction, |conn| {
             let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
@@ -105,8 +127,22 @@ impl Store {
                 rows.into_iter().map(|row| batch.apply(row, now)).collect();
             if write {
                 let (created, changed) = batch.into_writes();
+                let created_ids: Vec<String> =
+                    created.iter().map(|u| u.public_id.clone()).collect();
                 conn.insert_many(created).await?;
-                for user in &changed {
+                let mut deliveries = Vec::new();
+                if !announce.created.is_empty() && !created_ids.is_empty() {
+                    let created: Vec<User> = users::table
+                        .filter(users::public_id.eq_any(&created_ids))
+                        .order(users::id)
+                        .select(User::as_select())
+                        .load(conn)
+                        .await?;
+                    for user in &created {
+                        deliveries.extend(ImportAnnouncements::rows(&announce.created, user, now));
+                    }
+                }
+                for (user, original_hash) in &changed {
                     diesel::update(users::table.find(user.id))
                         .set(ImportChanges {
                             email: &user.email,
@@ -120,7 +156,13 @@ impl Store {
                         })
                         .execute(conn)
                         .await?;
+                    deliveries.extend(ImportAnnouncements::rows(&announce.updated, user, now));
+                    if user.password_hash != *original_hash {
+                        let changed = &announce.password_changed;
+                        deliveries.extend(ImportAnnouncements::rows(changed, user, now));
+                    }
                 }
+                super::webhooks::enqueue(conn, deliveries).await?;
             }
             Ok(outcomes)
         })
@@ -154,6 +196,7 @@ impl Batch {
             self.by_external_id.insert(external_id.clone(), index);
         }
         self.slots.push(Slot {
+            original_hash: user.password_hash.clone(),
             user,
             existing,
             changed: false,
@@ -199,8 +242,8 @@ impl Batch {
         ImportOutcome::Updated
     }
 
-    /// The accounts to insert, and the existing ones to update.
-    fn into_writes(self) -> (Vec<NewUser>, Vec<User>) {
+    /// The accounts to insert, and the existing ones to update with their hash before.
+    fn into_writes(self) -> (Vec<NewUser>, Vec<(User, Option<String>)>) {
         let mut created = Vec::new();
         let mut changed = Vec::new();
         for slot in self.slots {
@@ -217,7 +260,7 @@ impl Batch {
                     external_id: slot.user.external_id,
                 });
             } else if slot.changed {
-                changed.push(slot.user);
+                changed.push((slot.user, slot.original_hash));
             }
         }
         (created, changed)

@@ -114,7 +114,22 @@ impl fmt::Debug for PendingWebhook {
     }
 }
 
+/// A fresh Standard Webhooks message id: stable across the retries of one delivery.
+pub fn new_webhook_id() -> String {
+    format!("msg_{}", uuid::Uuid::new_v4().simple())
+}
+
 impl PendingWebhook {
+    /// The same delivery for another account, under an id of its own. Only for deliveries
+    /// without a password hash: a hash is sealed for its delivery's id.
+    pub fn for_another_account(&self) -> PendingWebhook {
+        PendingWebhook {
+            webhook_id: new_webhook_id(),
+            password_hash: None,
+            ..self.clone()
+        }
+    }
+
     /// The row for `user`'s account, due at once.
     pub fn for_user(self, user: &User, now: Millis) -> NewWebhookDelivery {
         NewWebhookDelivery {

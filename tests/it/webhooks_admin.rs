@@ -1,5 +1,6 @@
 //! The admin API's account changes reach the product as webhooks (issue 17), each queued in
-//! the transaction that makes the change: a change of email (`user.updated`), a password
+//! the transaction that makes the change: an import (`user.created`; `user.updated` and
+//! `password.changed` when it replaces the hash), a change of email (`user.updated`), a password
 //! hash the product set itself (`password.changed`, without a hash: resetd never had the
 //! password), a delete (`user.deleted`, delivered although the account is gone); all name the
 //! account by the product's own id.
@@ -17,6 +18,8 @@ use support::webhook_receiver::Receiver;
 use support::{Backend, TestServer};
 
 const BCRYPT: &str = "$2b$10$XYhQPPhMrRo8o6lxiVlTOuOK9hFG6spHXSNuh06zDrwRsQe2XV5l.";
+const CLOUDREVE_V4: &str =
+    "5u6Wwcyh0AmLiL8y:384eed09341e96043e2b1893294b6f4a212e8df4466dcc2038da5bba414f2ab2";
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
@@ -40,28 +43,31 @@ async fn admin_changes_reach_the_product_in_order(#[case] backend: Backend) {
         return;
     };
     let admin = server.admin_client();
-    let imported = admin
-        .resetd_admin_import_users()
-        .body(types::ResetdImportRequest {
-            users: vec![types::ResetdImportUser {
-                email: "ann@example.test".to_owned(),
-                external_id: Some("77".to_owned()),
-                nickname: None,
-                status: None,
-                language: None,
-                created_at: None,
-                password_hash: Some(BCRYPT.to_owned()),
-                password: None,
-            }],
-            dry_run: None,
-        })
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(
-        imported.results[0].result,
-        types::ResetdImportOutcome::Created
-    );
+    // Created, then imported again with another hash: updated, and its password changed.
+    for hash in [BCRYPT, CLOUDREVE_V4] {
+        let imported = admin
+            .resetd_admin_import_users()
+            .body(types::ResetdImportRequest {
+                users: vec![types::ResetdImportUser {
+                    email: "ann@example.test".to_owned(),
+                    external_id: Some("77".to_owned()),
+                    nickname: None,
+                    status: None,
+                    language: None,
+                    created_at: None,
+                    password_hash: Some(hash.to_owned()),
+                    password: None,
+                }],
+                dry_run: None,
+            })
+            .send()
+            .await
+            .expect("import");
+        assert_ne!(
+            imported.results[0].result,
+            types::ResetdImportOutcome::Refused
+        );
+    }
     let ann = admin
         .resetd_admin_find_user()
         .external_id("77")
@@ -96,15 +102,30 @@ async fn admin_changes_reach_the_product_in_order(#[case] backend: Backend) {
         .expect("deleted");
 
     let received = receiver
-        .wait_for(Duration::from_secs(60), |r| r.len() >= 3)
+        .wait_for(Duration::from_secs(60), |r| r.len() >= 6)
         .await;
     let bodies: Vec<serde_json::Value> = received.iter().map(|r| r.json()).collect();
     let kinds: Vec<&str> = bodies.iter().filter_map(|b| b["type"].as_str()).collect();
-    assert_eq!(kinds, ["user.updated", "password.changed", "user.deleted"]);
-    for body in &bodies {
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "user.updated",
+            "password.changed",
+            "user.updated",
+            "password.changed",
+            "user.deleted"
+        ]
+    );
+    for (n, body) in bodies.iter().enumerate() {
         assert_eq!(body["data"]["id"], ann.id.as_str(), "{body}");
         assert_eq!(body["data"]["external_id"], "77", "{body}");
-        assert_eq!(body["data"]["email"], "ann.new@example.test", "{body}");
+        let email = if n < 3 {
+            "ann@example.test"
+        } else {
+            "ann.new@example.test"
+        };
+        assert_eq!(body["data"]["email"], email, "{body}");
         assert!(body["data"].get("password_hash").is_none(), "{body}");
     }
     server.stop().await;

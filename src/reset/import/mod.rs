@@ -13,7 +13,9 @@ pub mod line;
 pub mod stream;
 
 use crate::security::random;
-use crate::store::{ImportOutcome, ImportRow, StoreError, UserStatus};
+use crate::store::{
+    ImportAnnouncements, ImportOutcome, ImportRow, StoreError, UserStatus, WebhookEvent,
+};
 
 use self::line::{ImportRecord, LineError, Secret};
 use super::error::ServiceError;
@@ -75,15 +77,29 @@ impl ResetCore {
                 Err(refusal) => results.push(Some(RecordResult::Refused(refusal))),
             }
         }
+        let announce = self.import_announcements().await?;
         let now = self.clock.now_ms();
-        let outcomes = match self.store.import_users(rows.clone(), now, !dry_run).await {
+        let imported = self
+            .store
+            .import_users(rows.clone(), now, !dry_run, announce.clone());
+        let outcomes = match imported.await {
             Ok(outcomes) => outcomes
                 .into_iter()
                 .map(|o| Some(RecordResult::from(o)))
                 .collect(),
-            Err(StoreError::Conflict { .. }) => self.import_one_by_one(rows, dry_run).await?,
+            Err(StoreError::Conflict { .. }) => {
+                self.import_one_by_one(rows, dry_run, &announce).await?
+            }
             Err(other) => return Err(other.into()),
         };
+        let announced = [
+            &announce.created,
+            &announce.updated,
+            &announce.password_changed,
+        ];
+        if !dry_run && announced.iter().any(|a| !a.is_empty()) {
+            self.webhook_wake.notify_one();
+        }
         for (position, outcome) in positions.into_iter().zip(outcomes) {
             results[position] = outcome;
         }
@@ -98,11 +114,15 @@ impl ResetCore {
         &self,
         rows: Vec<ImportRow>,
         dry_run: bool,
+        announce: &ImportAnnouncements,
     ) -> Result<Vec<Option<RecordResult>>, ServiceError> {
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             let now = self.clock.now_ms();
-            let outcome = match self.store.import_users(vec![row], now, !dry_run).await {
+            let imported = self
+                .store
+                .import_users(vec![row], now, !dry_run, announce.clone());
+            let outcome = match imported.await {
                 Ok(mut one) => one.pop().map(RecordResult::from),
                 Err(StoreError::Conflict { what }) => Some(RecordResult::Refused(
                     LineError::Conflict(if what == "external_id" {
@@ -116,6 +136,22 @@ impl ResetCore {
             outcomes.push(outcome);
         }
         Ok(outcomes)
+    }
+
+    /// What an import announces, one of each per account (no password hash: an import
+    /// carries the product's own hash, or a password the product already has).
+    async fn import_announcements(&self) -> Result<ImportAnnouncements, ServiceError> {
+        Ok(ImportAnnouncements {
+            created: self
+                .webhooks_for(&[WebhookEvent::UserCreated], None, None)
+                .await?,
+            updated: self
+                .webhooks_for(&[WebhookEvent::UserUpdated], None, None)
+                .await?,
+            password_changed: self
+                .webhooks_for(&[WebhookEvent::PasswordChanged], None, None)
+                .await?,
+        })
     }
 
     /// The store's row for `record`: its password hashed, unless the account's argon2 hash
