@@ -101,6 +101,9 @@ async fn run(root: &Path, args: &BenchArgs, resetd: &Path) -> Result<u64, BenchE
         eprintln!("bench: {} ...", db.title());
         let report = run_db(db, resetd, args, argon2).await?;
         eprintln!("{}", report::table(&report.rows));
+        if !report.imports.is_empty() {
+            eprintln!("{}", import::table(&report.imports));
+        }
         reports.push(report);
     }
     let setup = setup(args, argon2);
