@@ -82,10 +82,12 @@ pub struct BenchArgs {
     pub connections: usize,
     /// Scenario names to run; empty: all.
     pub only: Vec<String>,
+    /// Accounts in the `import` scenario's larger file; `None`: the timing's.
+    pub import_accounts: Option<u64>,
 }
 
 /// Every scenario, by name, in the order a run takes them.
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "floor-http",
     "request",
     "request-unknown",
@@ -93,6 +95,7 @@ pub const SCENARIOS: [&str; 7] = [
     "redeem",
     "health-under-hash",
     "webhooks",
+    "import",
 ];
 
 impl Default for BenchArgs {
@@ -104,6 +107,7 @@ impl Default for BenchArgs {
             profile: Profile::Release,
             connections: 16,
             only: Vec::new(),
+            import_accounts: None,
         }
     }
 }
@@ -126,12 +130,28 @@ impl BenchArgs {
         if !self.only.is_empty() {
             args.extend(["--only".to_owned(), self.only.join(",")]);
         }
+        if let Some(accounts) = self.import_accounts {
+            args.extend(["--import-accounts".to_owned(), accounts.to_string()]);
+        }
         args
     }
 
     /// Whether the scenario named `name` is to run.
     pub fn runs(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|n| n == name)
+    }
+
+    /// Whether any scenario other than `import` (which needs no server) is to run.
+    pub fn runs_server(&self) -> bool {
+        SCENARIOS
+            .iter()
+            .any(|&name| name != "import" && self.runs(name))
+    }
+
+    /// Accounts in the `import` scenario's larger file (the smaller has a tenth).
+    pub fn import_accounts(&self) -> u64 {
+        self.import_accounts
+            .unwrap_or_else(|| self.timing().import_accounts)
     }
 
     pub fn timing(&self) -> Timing {
@@ -158,6 +178,8 @@ pub struct Timing {
     pub drain_timeout: Duration,
     /// Accounts seeded for the request scenarios.
     pub accounts: usize,
+    /// Accounts in the `import` scenario's larger file.
+    pub import_accounts: u64,
 }
 
 impl Timing {
@@ -170,6 +192,7 @@ impl Timing {
         health_under_hash: Duration::from_secs(15),
         drain_timeout: Duration::from_secs(300),
         accounts: 1000,
+        import_accounts: 1_000_000,
     };
 
     pub const QUICK: Timing = Timing {
@@ -181,6 +204,7 @@ impl Timing {
         health_under_hash: Duration::from_millis(1000),
         drain_timeout: Duration::from_secs(60),
         accounts: 40,
+        import_accounts: 2_000,
     };
 }
 
@@ -214,6 +238,10 @@ pub struct BenchCli {
     /// without both sides read n/a.
     #[arg(long, value_delimiter = ',', value_parser = scenario)]
     only: Vec<String>,
+    /// Accounts in the `import` scenario's larger file; it also imports a tenth as many, to
+    /// compare memory [default: 1000000, with --quick 2000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..))]
+    import_accounts: Option<u64>,
 }
 
 /// One name of [`SCENARIOS`], spaces around it allowed (`--only "redeem, floor-argon2"`).
@@ -241,6 +269,7 @@ impl From<BenchCli> for BenchArgs {
             profile: cli.profile,
             connections: usize::from(cli.connections),
             only: cli.only,
+            import_accounts: cli.import_accounts,
         }
     }
 }
@@ -286,6 +315,8 @@ mod tests {
             "dev",
             "--connections",
             "4",
+            "--import-accounts",
+            "5000",
         ]))
         .expect("valid");
         assert_eq!(
@@ -297,9 +328,11 @@ mod tests {
                 profile: Profile::Dev,
                 connections: 4,
                 only: Vec::new(),
+                import_accounts: Some(5000),
             }
         );
         assert_eq!(parsed.timing(), Timing::QUICK);
+        assert_eq!(parsed.import_accounts(), 5000);
     }
 
     #[test]
@@ -321,6 +354,8 @@ mod tests {
             &["--quick=yes"],
             &["--verbose"],
             &["--only", "redeem,nap"],
+            &["--import-accounts", "9"],
+            &["--import-accounts", "-5"],
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?} accepted");
         }
@@ -333,6 +368,12 @@ mod tests {
         let some = parse(&args(&["--only", "redeem, floor-argon2"])).expect("valid");
         assert!(some.runs("redeem") && some.runs("floor-argon2"));
         assert!(!some.runs("request"));
+        assert!(some.runs_server());
+        let import = parse(&args(&["--only", "import"])).expect("valid");
+        assert!(import.runs("import") && !import.runs_server());
+        assert_eq!(import.import_accounts(), 1_000_000);
+        let quick = parse(&args(&["--quick"])).expect("valid");
+        assert_eq!(quick.import_accounts(), 2_000);
     }
 
     #[test]
@@ -344,6 +385,7 @@ mod tests {
             profile: Profile::Release,
             connections: 3,
             only: vec!["redeem".to_owned(), "floor-argon2".to_owned()],
+            import_accounts: Some(20_000),
         };
         let rerun = original.to_args();
         assert_eq!(rerun[0], "bench");

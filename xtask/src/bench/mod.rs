@@ -6,7 +6,8 @@
 //! `server` (the resetd process), `postgres` (a fresh database), `seed` (accounts and
 //! tokens through the admin API), `dialects` (the four APIs' requests), `http` and `load`
 //! (the load generator), `argon2_floor`, `scenarios`, `ceiling` (how close `redeem` can come
-//! to its floor), `machine` and `report`.
+//! to its floor), `import` and `import_file` (`resetd user import` of a large file, without
+//! the server), `machine` and `report`.
 
 mod argon2_floor;
 mod binaries;
@@ -15,6 +16,8 @@ mod cli;
 mod dialects;
 mod error;
 mod http;
+mod import;
+mod import_file;
 mod load;
 mod machine;
 mod postgres;
@@ -99,6 +102,9 @@ async fn run(root: &Path, args: &BenchArgs, resetd: &Path) -> Result<u64, BenchE
         eprintln!("bench: {} ...", db.title());
         let report = run_db(db, resetd, args, argon2).await?;
         eprintln!("{}", report::table(&report.rows));
+        if !report.imports.is_empty() {
+            eprintln!("{}", import::table(&report.imports));
+        }
         reports.push(report);
     }
     let setup = setup(args, argon2);
@@ -130,17 +136,51 @@ async fn run_db(
         .prefix("resetd-bench-")
         .tempdir()
         .map_err(BenchError::io(std::env::temp_dir()))?;
+    let mut report = if args.runs_server() {
+        serve_and_measure(db, resetd, args, argon2, dir.path()).await?
+    } else {
+        DbReport {
+            db,
+            rows: Vec::new(),
+            memory: None,
+            server_errors: 0,
+            notes: Vec::new(),
+            imports: Vec::new(),
+        }
+    };
+    if args.runs("import") {
+        // After the server has stopped: the importer has the machine to itself.
+        report.imports = import::measure(db, resetd, dir.path(), args.import_accounts()).await?;
+        for run in &report.imports {
+            if let Some(failure) = &run.failure {
+                report
+                    .notes
+                    .push(format!("`import` of {} accounts: {failure}", run.accounts));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The HTTP scenarios, against `resetd serve` on a fresh database.
+async fn serve_and_measure(
+    db: Db,
+    resetd: &Path,
+    args: &BenchArgs,
+    argon2: Argon2Config,
+    dir: &Path,
+) -> Result<DbReport, BenchError> {
     let fresh = match db {
         Db::Postgres => Some(postgres::FreshDatabase::create().await?),
         Db::Sqlite => None,
     };
     let database_url = match &fresh {
         Some(fresh) => fresh.url.clone(),
-        None => format!("sqlite://{}", dir.path().join("resetd.db").display()),
+        None => format!("sqlite://{}", dir.join("resetd.db").display()),
     };
     let setup = ServerSetup {
         binary: resetd.to_path_buf(),
-        dir: dir.path().to_path_buf(),
+        dir: dir.to_path_buf(),
         database_url,
         admin_token: random_hex(32)?,
         secret: random_hex(32)?,
@@ -300,6 +340,7 @@ async fn measure_db(db: Db, setup: &ServerSetup, args: &BenchArgs) -> Result<DbR
         memory,
         server_errors: server_errors.len() + usize::from(!status.success()),
         notes,
+        imports: Vec::new(),
     })
 }
 
@@ -371,6 +412,19 @@ fn setup(args: &BenchArgs, argon2: Argon2Config) -> Setup {
             "Server CPU and bench CPU: CPU time over the scenario's wall time, in cores. Server \
              peak RSS: `VmHWM` of `/proc/PID/status`, reset before each scenario."
                 .to_owned(),
+            format!(
+                "`import`: after the server has stopped, `resetd user import FILE` (the same \
+                 binary, `RESETD_LOG=warn`, no terminal so no progress bar) on a fresh database \
+                 migrated beforehand by `resetd migrate`, for a JSON Lines file of {} accounts \
+                 and one of {} (written to disk line by line beforehand), each line a distinct \
+                 email and numeric `external_id` and the same real bcrypt hash (`$2b$10$`, \
+                 from tests/fixtures/legacy_hashes.jsonl). Accounts/s: accounts over the \
+                 importer's wall time (start to exit, connecting included); its CPU and peak \
+                 RSS (`ru_maxrss`) from `wait4`. The run fails unless the importer exits 0 \
+                 having created every account.",
+                args.import_accounts(),
+                (args.import_accounts() / 10).max(1)
+            ),
         ],
     }
 }

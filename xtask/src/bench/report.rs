@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::cli::Db;
+use super::import::{self, ImportRun};
 use super::load::LoadResult;
 use super::machine::{format_kib, Machine};
 
@@ -106,6 +107,8 @@ pub struct DbReport {
     /// Errors logged by the server itself.
     pub server_errors: usize,
     pub notes: Vec<String>,
+    /// The `import` scenario's runs, smaller file first.
+    pub imports: Vec<ImportRun>,
 }
 
 impl DbReport {
@@ -114,12 +117,16 @@ impl DbReport {
     }
 
     pub fn errors(&self) -> u64 {
-        self.rows.iter().map(|r| r.errors).sum::<u64>() + self.server_errors as u64
+        let failed_imports = self.imports.iter().filter(|r| r.failure.is_some()).count();
+        self.rows.iter().map(|r| r.errors).sum::<u64>()
+            + self.server_errors as u64
+            + failed_imports as u64
     }
 
-    pub fn targets(&self) -> Vec<Target> {
+    /// The HTTP scenarios' ratios against their floors.
+    fn ratio_targets(&self) -> Vec<Target> {
         let rate = |s| self.row(s).map(|r| r.rate);
-        let mut targets = vec![
+        vec![
             Target::at_least(
                 "request / floor-http",
                 ratio(rate(Scenario::Request), rate(Scenario::FloorHttp)),
@@ -141,7 +148,15 @@ impl DbReport {
                 ratio(rate(Scenario::Redeem), rate(Scenario::FloorArgon2)),
                 Some(0.9),
             ),
-        ];
+        ]
+    }
+
+    pub fn targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        // A run of `import` alone has no ratios to miss.
+        if !self.rows.is_empty() {
+            targets.extend(self.ratio_targets());
+        }
         if let Some(health) = self.row(Scenario::HealthUnderHash) {
             targets.push(Target {
                 what: "health-under-hash p99".to_owned(),
@@ -150,6 +165,7 @@ impl DbReport {
                 met: Some(health.p99_us < 10_000),
             });
         }
+        targets.extend(import::targets(self.db, &self.imports));
         targets.push(Target {
             what: "errors".to_owned(),
             measured: self.errors().to_string(),
@@ -252,8 +268,14 @@ pub fn markdown(report: &Report<'_>) -> String {
     }
     for db in report.dbs {
         let _ = writeln!(out, "\n## {}\n", db.db.title());
-        out.push_str(&table(&db.rows));
-        let _ = writeln!(out);
+        if !db.rows.is_empty() {
+            out.push_str(&table(&db.rows));
+            let _ = writeln!(out);
+        }
+        if !db.imports.is_empty() {
+            out.push_str(&import::table(&db.imports));
+            let _ = writeln!(out);
+        }
         out.push_str(&targets_table(&db.targets()));
         if !db.notes.is_empty() {
             let _ = writeln!(out);
@@ -367,6 +389,7 @@ mod tests {
             }),
             server_errors: 0,
             notes: vec!["a note".to_owned()],
+            imports: Vec::new(),
         }
     }
 

@@ -1,0 +1,341 @@
+//! The `import` scenario: `resetd user import FILE` (the release binary, as an operator runs
+//! it) on a fresh database, for a file of N accounts and one of N/10, with the importer's
+//! wall time, CPU time and peak resident memory from `wait4` (exact, unlike sampling
+//! `/proc`). Two sizes show whether memory grows with the file.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::cli::Db;
+use super::error::BenchError;
+use super::import_file;
+use super::machine::format_kib;
+use super::postgres::FreshDatabase;
+use super::report::{format_rate, Target};
+
+/// The SQLite target, in accounts per second (issue 16).
+const SQLITE_TARGET_RATE: f64 = 50_000.0;
+/// How much more memory the larger file may take than the smaller: bounded memory means
+/// none, this leaves room for allocator noise.
+const RSS_GROWTH_LIMIT: f64 = 1.2;
+
+/// One import, measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRun {
+    pub accounts: u64,
+    pub file_bytes: u64,
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub peak_rss_kib: u64,
+    /// `/proc/loadavg` as the import started.
+    pub load: String,
+    /// Why the import did not bring every account in; `None` when it did.
+    pub failure: Option<String>,
+}
+
+impl ImportRun {
+    pub fn rate(&self) -> f64 {
+        self.accounts as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Imports `accounts / 10` then `accounts` accounts, each into a database of its own.
+pub async fn measure(
+    db: Db,
+    resetd: &Path,
+    dir: &Path,
+    accounts: u64,
+) -> Result<Vec<ImportRun>, BenchError> {
+    let hash = import_file::bcrypt_hash()?;
+    let mut runs = Vec::new();
+    for n in [(accounts / 10).max(1), accounts] {
+        eprintln!("bench: import of {n} accounts ({}) ...", db.title());
+        let file = dir.join(format!("import-{n}.jsonl"));
+        let (path, hash) = (file.clone(), hash.clone());
+        let file_bytes = blocking("the import file", move || {
+            import_file::write(&path, n, &hash)
+        })
+        .await?;
+        let fresh = match db {
+            Db::Postgres => Some(FreshDatabase::create().await?),
+            Db::Sqlite => None,
+        };
+        let database_url = match &fresh {
+            Some(fresh) => fresh.url.clone(),
+            None => format!("sqlite://{}", dir.join(format!("import-{n}.db")).display()),
+        };
+        let job = Job {
+            resetd: resetd.to_path_buf(),
+            database_url,
+            file: file.clone(),
+            accounts: n,
+            file_bytes,
+            log: dir.join(format!("import-{n}.log")),
+        };
+        let run = blocking("the import", move || job.run()).await;
+        if let Some(fresh) = fresh {
+            if let Err(err) = fresh.drop_database().await {
+                eprintln!("warning: could not drop the import's database: {err}");
+            }
+        }
+        // A million lines take some 130 MB: not kept for the next size.
+        let _ = std::fs::remove_file(&file);
+        runs.push(run?);
+    }
+    Ok(runs)
+}
+
+async fn blocking<T: Send + 'static>(
+    step: &str,
+    work: impl FnOnce() -> Result<T, BenchError> + Send + 'static,
+) -> Result<T, BenchError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BenchError::unexpected(step, e.to_string()))?
+}
+
+/// One import to run.
+struct Job {
+    resetd: PathBuf,
+    database_url: String,
+    file: PathBuf,
+    accounts: u64,
+    file_bytes: u64,
+    /// The importer's standard error.
+    log: PathBuf,
+}
+
+impl Job {
+    fn command(&self, args: &[&str]) -> Result<Command, BenchError> {
+        let log = std::fs::File::create(&self.log).map_err(BenchError::io(&self.log))?;
+        let mut command = Command::new(&self.resetd);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("RESETD_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .args(args)
+            .env("RESETD_DATABASE_URL", &self.database_url)
+            .env("RESETD_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        Ok(command)
+    }
+
+    /// Migrates first, so that the import's time is the import's alone.
+    fn run(self) -> Result<ImportRun, BenchError> {
+        let migrate = self
+            .command(&["migrate"])?
+            .output()
+            .map_err(|source| BenchError::Spawn {
+                command: "resetd migrate".to_owned(),
+                source,
+            })?;
+        if !migrate.status.success() {
+            return Err(BenchError::CommandFailed {
+                command: format!("resetd migrate (its log: {})", self.log.display()),
+                status: migrate.status,
+            });
+        }
+        let file = self.file.display().to_string();
+        let mut command = self.command(&["user", "import", &file])?;
+        // The summary is one short line: a file, not a pipe nobody reads while it runs.
+        let summary_path = self.log.with_extension("out");
+        let summary_file =
+            std::fs::File::create(&summary_path).map_err(BenchError::io(&summary_path))?;
+        command.stdout(summary_file);
+        let load = load_average();
+        let measured = run_measured(&mut command)?;
+        let summary = std::fs::read_to_string(&summary_path).unwrap_or_default();
+        let expected = format!(
+            "created {}, updated 0, unchanged 0, refused 0",
+            self.accounts
+        );
+        let failure = if !measured.status.success() {
+            Some(format!(
+                "exited with {} (its log: {})",
+                measured.status,
+                self.log.display()
+            ))
+        } else if summary.trim() != expected {
+            Some(format!("said {:?}, not {expected:?}", summary.trim()))
+        } else {
+            None
+        };
+        Ok(ImportRun {
+            accounts: self.accounts,
+            file_bytes: self.file_bytes,
+            wall: measured.wall,
+            cpu: measured.cpu,
+            peak_rss_kib: measured.peak_rss_kib,
+            load,
+            failure,
+        })
+    }
+}
+
+struct Measured {
+    status: ExitStatus,
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: u64,
+}
+
+/// Runs `command` to its end; its resource use from `wait4`.
+fn run_measured(command: &mut Command) -> Result<Measured, BenchError> {
+    let started = Instant::now();
+    let child = command.spawn().map_err(|source| BenchError::Spawn {
+        command: "resetd user import".to_owned(),
+        source,
+    })?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our child, not waited for yet (std's `Child` waits only when
+        // asked); both pointers are to live locals.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if waited == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(BenchError::unexpected(
+                "waiting for the import",
+                error.to_string(),
+            ));
+        }
+    }
+    let wall = started.elapsed();
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Ok(Measured {
+        status: ExitStatus::from_raw(status),
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        // Linux gives kilobytes.
+        peak_rss_kib: usage.ru_maxrss.max(0) as u64,
+    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The runs as a markdown table.
+pub fn table(runs: &[ImportRun]) -> String {
+    let mut out = String::from(
+        "| `import` accounts | file | accounts/s | wall | importer CPU | importer peak RSS | load average at start |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for r in runs {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} s | {:.2} | {} | {} |\n",
+            r.accounts,
+            format_kib(r.file_bytes / 1024),
+            format_rate(r.rate()),
+            r.wall.as_secs_f64(),
+            r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-9),
+            format_kib(r.peak_rss_kib),
+            r.load,
+        ));
+    }
+    out
+}
+
+/// The rate of the largest import (a target on SQLite), and its memory against the
+/// smallest's.
+pub fn targets(db: Db, runs: &[ImportRun]) -> Vec<Target> {
+    let (Some(small), Some(large)) = (
+        runs.iter().min_by_key(|r| r.accounts),
+        runs.iter().max_by_key(|r| r.accounts),
+    ) else {
+        return Vec::new();
+    };
+    let rate = large.rate();
+    let growth = large.peak_rss_kib as f64 / small.peak_rss_kib.max(1) as f64;
+    vec![
+        Target {
+            what: format!("`import` accounts/s ({} accounts)", large.accounts),
+            measured: format_rate(rate),
+            target: match db {
+                Db::Sqlite => format!("≥ {SQLITE_TARGET_RATE:.0}"),
+                Db::Postgres => "—".to_owned(),
+            },
+            met: (db == Db::Sqlite).then_some(rate >= SQLITE_TARGET_RATE),
+        },
+        Target {
+            what: format!(
+                "`import` peak RSS, {} / {} accounts",
+                large.accounts, small.accounts
+            ),
+            measured: format!(
+                "{} / {} = {growth:.2}",
+                format_kib(large.peak_rss_kib),
+                format_kib(small.peak_rss_kib)
+            ),
+            target: format!("≤ {RSS_GROWTH_LIMIT:.2}"),
+            met: Some(growth <= RSS_GROWTH_LIMIT),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(accounts: u64, secs: f64, peak_rss_kib: u64) -> ImportRun {
+        ImportRun {
+            accounts,
+            file_bytes: accounts * 120,
+            wall: Duration::from_secs_f64(secs),
+            cpu: Duration::from_secs_f64(secs * 1.5),
+            peak_rss_kib,
+            load: "1.00 2.00 3.00".to_owned(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn the_rate_target_holds_on_sqlite_and_memory_must_not_grow() {
+        let runs = [run(100_000, 1.5, 20_000), run(1_000_000, 16.0, 21_000)];
+        let sqlite = targets(Db::Sqlite, &runs);
+        assert_eq!(sqlite[0].measured, "62500");
+        assert_eq!(sqlite[0].met, Some(true));
+        assert_eq!(sqlite[1].met, Some(true));
+        assert!(
+            sqlite[1].measured.ends_with("= 1.05"),
+            "{}",
+            sqlite[1].measured
+        );
+
+        let slow_and_growing = [run(100_000, 3.0, 20_000), run(1_000_000, 40.0, 90_000)];
+        let missed = targets(Db::Sqlite, &slow_and_growing);
+        assert_eq!((missed[0].met, missed[1].met), (Some(false), Some(false)));
+        // PostgreSQL's rate is reported only.
+        assert_eq!(targets(Db::Postgres, &slow_and_growing)[0].met, None);
+        assert!(targets(Db::Sqlite, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_table_shows_rate_memory_and_load() {
+        let text = table(&[run(1_000_000, 16.0, 21_000)]);
+        assert!(
+            text.contains(
+                "| 1000000 | 114.4 MiB | 62500 | 16.0 s | 1.50 | 20.5 MiB | 1.00 2.00 3.00 |"
+            ),
+            "{text}"
+        );
+    }
+}
