@@ -1,21 +1,18 @@
 //! The `resetd` command line (INTERFACE.md). Errors print one line and exit non-zero.
 
-use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod import;
+mod user;
 mod webhook;
 
 use crate::app::{self, Services, StartError};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
-use crate::reset::import::stream::ImportFormat;
-use crate::reset::{
-    Account, AccountPatch, AccountQuery, AccountStatus, AdminError, NewAccount, MAX_PAGE,
-};
+use crate::reset::{AccountStatus, AdminError};
 use crate::store::{OutboxStatus, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -232,7 +229,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::User(command) => user(config, command).await,
+        Command::User(command) => user::user(config, command).await,
         Command::Outbox(command) => outbox(config, command).await,
         Command::Webhook(command) => webhook::run(open(config).await?, command).await,
         Command::Audit(AuditCommand::List { limit }) => {
@@ -310,94 +307,6 @@ async fn shutdown_signal() {
     }
 }
 
-async fn user(config: Config, command: UserCommand) -> Result<(), CliError> {
-    let services = open(config).await?;
-    let core = &services.core;
-    match command {
-        UserCommand::Add {
-            email,
-            password,
-            password_stdin,
-            nickname,
-            status,
-        } => {
-            let password = if password_stdin {
-                Some(read_password_line()?)
-            } else {
-                password
-            };
-            let user = core
-                .create_account(NewAccount {
-                    email,
-                    password,
-                    nickname,
-                    status: status.into(),
-                    language: None,
-                })
-                .await?;
-            println!("{}", user.public_id);
-        }
-        UserCommand::List { legacy: false } => {
-            for user in services.store.list_users().await? {
-                println!("{}", user_line(&Account::from(user)));
-            }
-        }
-        UserCommand::List { legacy: true } => {
-            let mut cursor = None;
-            loop {
-                let page = core
-                    .list_accounts(AccountQuery {
-                        legacy_only: true,
-                        cursor,
-                        limit: MAX_PAGE,
-                        ..AccountQuery::default()
-                    })
-                    .await?;
-                for user in &page.accounts {
-                    println!("{}", user_line(user));
-                }
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
-            eprintln!(
-                "{} accounts on a legacy hash",
-                core.legacy_hash_count().await?
-            );
-        }
-        UserCommand::Import {
-            file,
-            format,
-            dry_run,
-        } => {
-            let format = match format {
-                FormatArg::Jsonl => ImportFormat::Jsonl,
-                FormatArg::Csv => ImportFormat::Csv,
-            };
-            import::import(core, &file, format, dry_run).await?;
-        }
-        UserCommand::Show { email } => {
-            let user = core.account_by_email(&email).await?;
-            println!("{}", user_line(&user));
-        }
-        UserCommand::SetStatus { email, status } => {
-            let user = core.account_by_email(&email).await?;
-            let user = core
-                .update_account(
-                    &user.public_id,
-                    AccountPatch {
-                        status: Some(status.into()),
-                        nickname: None,
-                    },
-                )
-                .await?;
-            println!("{}", user_line(&user));
-        }
-    }
-    Ok(())
-}
-
 async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> {
     let services = open(config).await?;
     match command {
@@ -446,32 +355,4 @@ async fn outbox(config: Config, command: OutboxCommand) -> Result<(), CliError> 
         }
     }
     Ok(())
-}
-
-fn user_line(user: &Account) -> String {
-    format!(
-        "{}\t{}\t{}\t{}\t{}",
-        user.public_id,
-        user.email,
-        user.status.as_str(),
-        user.nickname.as_deref().unwrap_or("-"),
-        if user.has_password() {
-            "password set"
-        } else {
-            "no password"
-        },
-    )
-}
-
-fn read_password_line() -> Result<String, CliError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(CliError::Stdin)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    if password.is_empty() {
-        return Err(CliError::EmptyPassword);
-    }
-    Ok(password)
 }

@@ -190,45 +190,11 @@ async fn serve_and_measure(
     let mut measured = measure_db(db, &setup, args).await;
     if args.runs("webhooks") {
         if let Ok(report) = &mut measured {
-            let with_webhooks = measure_webhooks(db, &setup, args).await?;
+            let with_webhooks = webhooks::measure_on_its_own_database(db, &setup, args).await?;
             report.rows.extend(with_webhooks.request);
             report.notes.extend(with_webhooks.notes);
         }
     }
-    if let Some(fresh) = fresh {
-        if let Err(err) = fresh.drop_database().await {
-            eprintln!("warning: could not drop the bench database: {err}");
-        }
-    }
-    measured
-}
-
-/// The `webhooks` scenario, on a database of its own (`webhooks.rs`).
-async fn measure_webhooks(
-    db: Db,
-    setup: &ServerSetup,
-    args: &BenchArgs,
-) -> Result<webhooks::Measured, BenchError> {
-    let fresh = match db {
-        Db::Postgres => Some(postgres::FreshDatabase::create().await?),
-        Db::Sqlite => None,
-    };
-    let dir = setup.dir.join("webhooks");
-    std::fs::create_dir_all(&dir).map_err(BenchError::io(&dir))?;
-    let setup = ServerSetup {
-        database_url: match &fresh {
-            Some(fresh) => fresh.url.clone(),
-            None => format!("sqlite://{}", dir.join("resetd.db").display()),
-        },
-        dir,
-        ..setup.clone()
-    };
-    let load = webhooks::Load {
-        timing: args.timing(),
-        connections: args.connections,
-        argon2: setup.argon2,
-    };
-    let measured = webhooks::run(&setup, load).await;
     if let Some(fresh) = fresh {
         if let Err(err) = fresh.drop_database().await {
             eprintln!("warning: could not drop the bench database: {err}");

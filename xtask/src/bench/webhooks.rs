@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::cli::Timing;
+use super::cli::{BenchArgs, Db, Timing};
 use super::error::BenchError;
 use super::report::{Row, Scenario};
 use super::scenarios::Scenarios;
@@ -274,4 +274,38 @@ async fn wait_until(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(())
+}
+
+/// The scenario, on a database of its own.
+pub(super) async fn measure_on_its_own_database(
+    db: Db,
+    setup: &ServerSetup,
+    args: &BenchArgs,
+) -> Result<Measured, BenchError> {
+    let fresh = match db {
+        Db::Postgres => Some(super::postgres::FreshDatabase::create().await?),
+        Db::Sqlite => None,
+    };
+    let dir = setup.dir.join("webhooks");
+    std::fs::create_dir_all(&dir).map_err(BenchError::io(&dir))?;
+    let setup = ServerSetup {
+        database_url: match &fresh {
+            Some(fresh) => fresh.url.clone(),
+            None => format!("sqlite://{}", dir.join("resetd.db").display()),
+        },
+        dir,
+        ..setup.clone()
+    };
+    let load = Load {
+        timing: args.timing(),
+        connections: args.connections,
+        argon2: setup.argon2,
+    };
+    let measured = run(&setup, load).await;
+    if let Some(fresh) = fresh {
+        if let Err(err) = fresh.drop_database().await {
+            eprintln!("warning: could not drop the bench database: {err}");
+        }
+    }
+    measured
 }
