@@ -149,14 +149,22 @@ impl ResetCore {
             // Imports refuse what does not parse, so this is a hash written otherwise: it
             // opens nothing, and costs what an unknown email costs.
             .and_then(|hash| StoredHash::parse(hash).ok());
-        let decoy = self.decoy_hash().await?;
         let matches = match &stored {
-            Some(stored) => {
-                self.passwords
-                    .verify_stored(password.to_owned(), stored.clone(), decoy)
-                    .await?
-            }
+            Some(stored) => match stored.argon2_phc() {
+                Some(phc) => {
+                    self.passwords
+                        .verify(password.to_owned(), phc.to_owned())
+                        .await?
+                }
+                None => {
+                    let decoy = self.decoy_hash().await?;
+                    self.passwords
+                        .verify_legacy(password.to_owned(), stored.clone(), decoy)
+                        .await?
+                }
+            },
             None => {
+                let decoy = self.decoy_hash().await?;
                 self.passwords.verify(password.to_owned(), decoy).await?;
                 false
             }

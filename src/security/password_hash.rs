@@ -121,26 +121,21 @@ impl PasswordHasher {
         .await
     }
 
-    /// Whether `password` matches `stored`, a hash in any format resetd reads. Costs at least
-    /// one argon2 verification with resetd's parameters whatever the format: a legacy hash
-    /// (a fast salted digest, say) is checked after a verification against `decoy`, so an
-    /// imported account answers a login no sooner than a native one or an unknown email
-    /// (issue 16). Slow legacy formats (bcrypt, PBKDF2) cost their own time on top.
-    pub async fn verify_stored(
+    /// Whether `password` matches `stored`, a hash that is not argon2 (those go to
+    /// [`Self::verify`]). It first pays one argon2 verification against `decoy`, a hash with
+    /// resetd's parameters, so an imported account on a fast salted digest answers a login
+    /// no sooner than a native one or an unknown email (issue 16). Slow legacy formats
+    /// (bcrypt, PBKDF2) cost their own time on top.
+    pub async fn verify_legacy(
         &self,
         password: String,
         stored: StoredHash,
         decoy: String,
     ) -> Result<bool, HashError> {
         self.run(HashOperation::Verify, move |memory| {
-            Ok(match stored.argon2_phc() {
-                Some(phc) => verify_phc(password.as_bytes(), phc, memory),
-                None => {
-                    // The verdict is ignored: this is paid for its time only.
-                    let _ = verify_phc(password.as_bytes(), &decoy, memory);
-                    stored.verify(&password)
-                }
-            })
+            // The verdict is ignored: this is paid for its time only.
+            let _ = verify_phc(password.as_bytes(), &decoy, memory);
+            Ok(stored.verify(&password))
         })
         .await
     }
