@@ -19,7 +19,7 @@ pub const JSON_MEDIA_TYPE: &str = "application/json";
 /// would.
 #[derive(Debug)]
 pub struct JsonBody<T> {
-    unread: ::std::result::Result<Unread, HttpError>,
+    unread: ::std::result::Result<Unread, Refused>,
     parsed: PhantomData<fn() -> T>,
 }
 #[derive(Debug)]
@@ -27,6 +27,19 @@ struct Unread {
     body: ::dropshot::Body,
     max_bytes: usize,
 }
+/// A body refused on its headers, and the body itself when the client
+/// sends it anyway (it did not ask with `Expect: 100-continue`).
+#[derive(Debug)]
+struct Refused {
+    error: HttpError,
+    linger: Option<::dropshot::Body>,
+}
+/// How much of a refused body is read and dropped before the answer.
+/// Closing a connection with unread bytes in its buffer resets it, and
+/// a client still sending then loses the refusal it was about to read;
+/// so, like nginx's lingering close, the rest of a body up to this size
+/// is read first (within the read deadline).
+const LINGER_BYTES: usize = 1 << 20;
 impl<T> JsonBody<T>
 where
     T: ::serde::de::DeserializeOwned,
@@ -38,7 +51,15 @@ where
     /// length over the limit). On a timeout the rest of the body is
     /// never read: hyper closes the connection after the answer.
     pub async fn read(self, timeout: Duration) -> ::std::result::Result<T, HttpError> {
-        let Unread { body, max_bytes } = self.unread?;
+        let Unread { body, max_bytes } = match self.unread {
+            Ok(unread) => unread,
+            Err(Refused { error, linger }) => {
+                if let Some(body) = linger {
+                    let _ = ::tokio::time::timeout(timeout, drain(body)).await;
+                }
+                return Err(error);
+            }
+        };
         let bytes = ::tokio::time::timeout(timeout, collect(body, max_bytes))
             .await
             .map_err(|_| {
@@ -72,8 +93,16 @@ where
         let max_bytes = rqctx.request_body_max_bytes();
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let unread = check_headers(&parts.headers, max_bytes)
-                .map(|()| Unread { body, max_bytes });
+            let asked_first = parts.headers.contains_key(::http::header::EXPECT);
+            let unread = match check_headers(&parts.headers, max_bytes) {
+                Ok(()) => Ok(Unread { body, max_bytes }),
+                Err(error) => {
+                    Err(Refused {
+                        error,
+                        linger: (!asked_first).then_some(body),
+                    })
+                }
+            };
             Ok(Self {
                 unread,
                 parsed: PhantomData,
@@ -157,6 +186,16 @@ async fn collect(
         out.extend_from_slice(&data);
     }
     Ok(out)
+}
+/// Reads and drops the body, up to [`LINGER_BYTES`].
+async fn drain(mut body: ::dropshot::Body) {
+    let mut read = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, |data| data.len());
+        if read > LINGER_BYTES {
+            return;
+        }
+    }
 }
 /// `bytes` as one JSON object of type `T`, with nothing after it. The
 /// messages are dropshot's (`unable to parse JSON body: ...`, serde's
