@@ -36,15 +36,7 @@ fn one_per_scheme() -> Vec<Fixture> {
 /// An account for `email` whose stored hash is `hash`, written as an import writes it.
 async fn account_with_hash(server: &TestServer, email: &str, hash: &str) {
     server.create_user(email, "placeholder-password-1").await;
-    let store = server.store().await;
-    let user = store
-        .user_by_email(email)
-        .await
-        .expect("read")
-        .expect("user");
-    let current = user.password_hash.expect("a hash");
-    let replaced = store.upgrade_password_hash(user.id, current, hash.to_owned(), 1);
-    assert!(replaced.await.expect("write"), "hash set");
+    server.set_stored_hash(email, hash).await;
 }
 
 async fn stored_hash(server: &TestServer, email: &str) -> String {
@@ -131,13 +123,7 @@ async fn a_reset_replaces_a_legacy_hash(#[case] backend: Backend) {
     let link = mail
         .find_link(support::PUBLIC_BASE_URL)
         .expect("a reset link");
-    let url = url::Url::parse(&link).expect("link is a URL");
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| panic!("link has no {name}: {link}"))
-    };
+    let param = |name: &str| support::reset_links::param(&link, name);
     let answer = server
         .reset_cloudreve_password(&param("id"), &param("secret"), "brand-new-password-3")
         .await;

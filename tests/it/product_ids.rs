@@ -164,13 +164,7 @@ async fn cloudreve_and_introspection_show_the_product_id(#[case] backend: Backen
     server.request_cloudreve_reset("cloud@example.com").await;
     let mail = server.mail(1).await;
     let link = mail.find_link(support::PUBLIC_BASE_URL).expect("a link");
-    let url = url::Url::parse(&link).expect("a URL");
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| panic!("link has no {name}"))
-    };
+    let param = |name: &str| support::reset_links::param(&link, name);
     assert_ne!(param("id"), "lpua", "links keep resetd's own id");
     let answer = server
         .reset_cloudreve_password(&param("id"), &param("secret"), NEW_PASSWORD)

@@ -317,6 +317,20 @@ impl TestServer {
             .expect("store opens")
     }
 
+    /// Writes `hash` as `email`'s stored password hash, as an import of a product's hash
+    /// leaves it (through the store's compare-and-set on the hash it has now).
+    pub async fn set_stored_hash(&self, email: &str, hash: &str) {
+        let store = self.store().await;
+        let user = store
+            .user_by_email(email)
+            .await
+            .expect("read")
+            .expect("user");
+        let current = user.password_hash.expect("a hash");
+        let replaced = store.upgrade_password_hash(user.id, current, hash.to_owned(), 1);
+        assert!(replaced.await.expect("write"), "hash set");
+    }
+
     /// Every mail the server sends for what has happened so far. Waits until the issuer's
     /// queue is empty, no outbox row is waiting or being sent, and every sent row has reached
     /// the sink: after that nothing more arrives without new requests, so a test asserting
