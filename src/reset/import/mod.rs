@@ -67,10 +67,11 @@ impl ResetCore {
         let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(records.len());
         let mut rows = Vec::new();
         let mut positions = Vec::new();
+        let mut ids = random::IdRun::new();
         for (position, record) in records.into_iter().enumerate() {
             match record {
                 Ok(record) => {
-                    rows.push(self.import_row(record).await?);
+                    rows.push(self.import_row(record, ids.next_id()).await?);
                     positions.push(position);
                     results.push(None);
                 }
@@ -154,9 +155,13 @@ impl ResetCore {
         })
     }
 
-    /// The store's row for `record`: its password hashed, unless the account's argon2 hash
-    /// is of this very password already.
-    async fn import_row(&self, record: ImportRecord) -> Result<ImportRow, ServiceError> {
+    /// The store's row for `record`, with `public_id` if it creates the account: its password
+    /// hashed, unless the account's argon2 hash is of this very password already.
+    async fn import_row(
+        &self,
+        record: ImportRecord,
+        public_id: String,
+    ) -> Result<ImportRow, ServiceError> {
         let password_hash = match &record.secret {
             None => None,
             Some(Secret::Hash(hash)) => Some(hash.clone()),
@@ -176,7 +181,7 @@ impl ResetCore {
             language: record.language,
             created_at: record.created_at,
             password_hash,
-            public_id: random::alphanumeric(12),
+            public_id,
         })
     }
 
