@@ -6,12 +6,11 @@
 //! verifier); per-account order; no event for an unknown email; a receiver that is down and
 //! comes back gets everything; `resetd webhook list/retry`.
 //!
-//! The node part needs `tests/clients/node_modules` (`npm ci`); without it the test says it
-//! skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1`.
+//! The node part needs node and `tests/clients/node_modules` (`npm ci`); without them the test
+//! says it skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1` (`support::verifiers`).
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -22,6 +21,7 @@ use serde_json::{json, Value};
 
 use support::dialects::{assert_accepted, assert_redeemed, emailed_secret, redeem_with};
 use support::dialects::{request_reset, Dialect};
+use support::verifiers;
 use support::webhook_receiver::{Received, Receiver};
 use support::{Backend, TestServer};
 
@@ -165,20 +165,38 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
     server.stop().await;
 }
 
-fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+/// The hashes in the products' formats as the verifiers read them: `{format, password, hash}`
+/// for the formats in `formats`.
+fn hash_items(hashes: &[(ProductHashFormat, String)], formats: &[ProductHashFormat]) -> Vec<Value> {
+    hashes
+        .iter()
+        .filter(|(f, _)| formats.contains(f))
+        .map(|(f, h)| {
+            json!({
+                "format": serde_json::to_value(f).expect("format"),
+                "password": NEW_PASSWORD,
+                "hash": h,
+            })
+        })
+        .collect()
+}
+
+/// Each checked hash verifies with the new password and not with a wrong one.
+fn assert_right_not_wrong(checked: &[Value]) {
+    for h in checked {
+        assert_eq!(
+            (&h["right"], &h["wrong"]),
+            (&json!(true), &json!(false)),
+            "{h}"
+        );
+    }
 }
 
 /// The signatures and product hashes, judged by node's libraries.
 fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)]) {
-    if !suite_dir().join("node_modules").is_dir() {
-        assert!(
-            std::env::var("RESETD_TEST_REQUIRE_CLIENTS").map_or(true, |v| v != "1"),
-            "RESETD_TEST_REQUIRE_CLIENTS=1 but tests/clients/node_modules is missing"
-        );
-        eprintln!("skipping the node checks: run `npm ci` in tests/clients");
+    let Some(node) = verifiers::node("the node checks") else {
         return;
-    }
+    };
     let input = json!({
         "secrets": [secret(1), secret(2)],
         "wrong_secret": secret(3),
@@ -188,27 +206,13 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
             "signature": d.header("webhook-signature"),
             "body": String::from_utf8_lossy(&d.body),
         })).collect::<Vec<_>>(),
-        "hashes": hashes.iter().filter(|(f, _)| *f != ProductHashFormat::Argon2id).map(|(f, h)| json!({
-            "format": serde_json::to_value(f).expect("format"),
-            "password": NEW_PASSWORD,
-            "hash": h,
-        })).collect::<Vec<_>>(),
+        "hashes": hash_items(hashes, &[
+            ProductHashFormat::Bcrypt,
+            ProductHashFormat::DjangoPbkdf2Sha256,
+            ProductHashFormat::CloudreveV4,
+        ]),
     });
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("deliveries.json");
-    std::fs::write(&file, input.to_string()).expect("write");
-    let output = std::process::Command::new("node")
-        .arg("verify-webhooks.mjs")
-        .arg(&file)
-        .current_dir(suite_dir())
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).expect("node prints JSON");
+    let result = node.run_json("verify-webhooks.mjs", &input);
     let signatures = result["signatures"].as_array().expect("signatures");
     assert_eq!(signatures.len(), deliveries.len());
     for s in signatures {
@@ -224,13 +228,7 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
     let checked = result["hashes"].as_array().expect("hashes");
     // bcrypt, Django and Cloudreve, on both events that carry the password.
     assert_eq!(checked.len(), 6, "{result}");
-    for h in checked {
-        assert_eq!(
-            (&h["right"], &h["wrong"]),
-            (&json!(true), &json!(false)),
-            "{h}"
-        );
-    }
+    assert_right_not_wrong(checked);
 }
 
 /// `resetd webhook list` shows every delivery delivered, and no hash.
