@@ -2,12 +2,15 @@
 //! API reach a receiver signed per Standard Webhooks, checked by the `standardwebhooks` npm
 //! package (a rotated secret, a wrong one, a tampered body, a stale timestamp); the new
 //! password in each product's format, checked the way the product checks it (bcryptjs for
-//! Strapi, Django's and Cloudreve's published algorithms in node, argon2id by resetd's own
-//! verifier); per-account order; no event for an unknown email; a receiver that is down and
-//! comes back gets everything; `resetd webhook list/retry`.
+//! Strapi, Django's and Cloudreve's published algorithms in node; Python's `bcrypt`, Django's
+//! own `check_password` and Cloudreve's algorithm in Python, `tests/python`; argon2id by
+//! resetd's own verifier); per-account order; no event for an unknown email; a receiver that
+//! is down and comes back gets everything; `resetd webhook list/retry`.
 //!
-//! The node part needs node and `tests/clients/node_modules` (`npm ci`); without them the test
-//! says it skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1` (`support::verifiers`).
+//! The node part needs node and `tests/clients/node_modules` (`npm ci`), the Python part the
+//! venv `target/test-python` (see `tests/python/requirements.txt`); without them the test
+//! says it skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1` /
+//! `RESETD_TEST_REQUIRE_PYTHON=1` (see `support::verifiers`).
 
 use crate::support;
 
@@ -161,6 +164,7 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
         .filter(|r| r.path == "/bcrypt")
         .collect();
     verify_in_node(&bcrypt_deliveries, &hashes);
+    verify_in_python(&hashes);
     list_and_check_the_cli(&server, expected.len() * FORMATS.len(), &hashes).await;
     server.stop().await;
 }
@@ -229,6 +233,50 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
     // bcrypt, Django and Cloudreve, on both events that carry the password.
     assert_eq!(checked.len(), 6, "{result}");
     assert_right_not_wrong(checked);
+}
+
+/// The hashes judged by the products' own verifiers in Python: `bcrypt.checkpw`, Django's
+/// `check_password` (which must not want to rehash it: Django's current iterations) and
+/// Cloudreve v4's algorithm.
+fn verify_in_python(hashes: &[(ProductHashFormat, String)]) {
+    let Some(python) = verifiers::python("the Python checks") else {
+        return;
+    };
+    let formats = [
+        ProductHashFormat::Bcrypt,
+        ProductHashFormat::DjangoPbkdf2Sha256,
+        ProductHashFormat::CloudreveV4,
+    ];
+    let result = python.run_json(
+        "verify_product_hashes.py",
+        &Value::Array(hash_items(hashes, &formats)),
+    );
+    let checked = result.as_array().expect("a list");
+    // bcrypt, Django and Cloudreve, on both events that carry the password.
+    let mut seen: Vec<&str> = checked
+        .iter()
+        .map(|h| h["format"].as_str().expect("format"))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "bcrypt",
+            "bcrypt",
+            "cloudreve_v4",
+            "cloudreve_v4",
+            "django_pbkdf2_sha256",
+            "django_pbkdf2_sha256"
+        ],
+        "{result}"
+    );
+    assert_right_not_wrong(checked);
+    for h in checked
+        .iter()
+        .filter(|h| h["format"] == "django_pbkdf2_sha256")
+    {
+        assert_eq!(h["must_update"], false, "Django would rehash it: {h}");
+    }
 }
 
 /// `resetd webhook list` shows every delivery delivered, and no hash.

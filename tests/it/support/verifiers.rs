@@ -1,12 +1,14 @@
 //! The products' own libraries, run from the tests as child processes: node with the npm
-//! packages in `tests/clients/` (the published clients, `bcryptjs`, `standardwebhooks`).
+//! packages in `tests/clients/` (the published clients, `bcryptjs`, `standardwebhooks`) and
+//! Python in the venv `target/test-python` (Django, `bcrypt`).
 //!
-//! node is looked for once per test; missing, the test says it skipped that part, unless
-//! `RESETD_TEST_REQUIRE_CLIENTS=1` (as in `.ci/run`), which turns the skip into a failure.
+//! Each is looked for once per test; missing, the test says it skipped that part, unless
+//! `RESETD_TEST_REQUIRE_CLIENTS=1` (node) or `RESETD_TEST_REQUIRE_PYTHON=1` (Python), as in
+//! `.ci/run`, which turns the skip into a failure.
 //!
 //! ```ignore
-//! if let Some(node) = support::verifiers::node("the node checks") {
-//!     let result = node.run_json("verify-webhooks.mjs", &input);
+//! if let Some(python) = support::verifiers::python("the Python checks") {
+//!     let result = python.run_json("verify_product_hashes.py", &items);
 //! }
 //! ```
 
@@ -16,10 +18,18 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 pub const REQUIRE_CLIENTS_ENV: &str = "RESETD_TEST_REQUIRE_CLIENTS";
+pub const REQUIRE_PYTHON_ENV: &str = "RESETD_TEST_REQUIRE_PYTHON";
+/// Names a Python interpreter to use instead of `target/test-python/bin/python`.
+pub const PYTHON_ENV: &str = "RESETD_TEST_PYTHON";
 
 /// `tests/clients`: the npm packages and the node scripts.
 pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// `tests/python`: the Python scripts and their requirements.
+pub fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")
 }
 
 /// An interpreter and the directory its scripts live in.
@@ -63,6 +73,26 @@ pub fn node(part: &str) -> Option<Verifier> {
     Some(Verifier {
         program: "node".into(),
         dir: clients_dir(),
+    })
+}
+
+/// The venv's Python (or `RESETD_TEST_PYTHON`), or `None` (saying so) when it is missing.
+pub fn python(part: &str) -> Option<Verifier> {
+    let program = std::env::var_os(PYTHON_ENV).map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-python/bin/python"),
+        PathBuf::from,
+    );
+    if !program.is_file() {
+        let missing = format!(
+            "{} (python3 -m venv target/test-python && target/test-python/bin/pip install \
+             -r tests/python/requirements.txt)",
+            program.display()
+        );
+        return skip(REQUIRE_PYTHON_ENV, part, &missing);
+    }
+    Some(Verifier {
+        program,
+        dir: python_dir(),
     })
 }
 
