@@ -1,6 +1,6 @@
 //! The products' own libraries, run from the tests as child processes: node with the npm
-//! packages in `tests/clients/` (the published clients, `bcryptjs`, `standardwebhooks`) and
-//! Python in the venv `target/test-python` (Django, `bcrypt`).
+//! packages in `tests/clients/` (the published clients, `bcryptjs`, `standardwebhooks`,
+//! `jsonwebtoken`) and Python in the venv `target/test-python` (Django, `bcrypt`).
 //!
 //! Each is looked for once per test; missing, the test says it skipped that part, unless
 //! `RESETD_TEST_REQUIRE_CLIENTS=1` (node) or `RESETD_TEST_REQUIRE_PYTHON=1` (Python), as in
