@@ -1,13 +1,16 @@
 //! The product's own user ids where the dialects show an account (issue 16), and the Strapi
 //! JWT the Strapi backend accepts (issue 17): HS256 over `{"id", "iat", "exp"}` with the
-//! project's secret, checked here by a JWT library with that secret.
+//! project's secret, checked here with that secret by Rust's `jsonwebtoken` crate and, as a
+//! Strapi backend checks it, by the npm `jsonwebtoken` package (`tests/clients`; skipped,
+//! saying so, without `npm ci` there, unless `RESETD_TEST_REQUIRE_CLIENTS=1`).
 
 use crate::support;
 
 use rstest::rstest;
+use serde_json::json;
 
 use resetd_client::types;
-use support::{Backend, TestServer};
+use support::{verifiers, Backend, TestServer};
 
 const STRAPI_SECRET: &str = "the-strapi-projects-jwt-secret";
 const PASSWORD: &str = "imported-password-1";
@@ -112,7 +115,37 @@ async fn strapi_reset_answers_with_the_jwt_strapi_issues(#[case] backend: Backen
     assert!(claims.iat.abs_diff(now as i64) < 60, "issued now");
     let other = jsonwebtoken::DecodingKey::from_secret(b"another-secret");
     assert!(jsonwebtoken::decode::<StrapiClaims>(&answer.jwt, &other, &validation).is_err());
+    verify_as_strapi_does(&answer.jwt, 1042);
     server.stop().await;
+}
+
+/// The token through Strapi's own check (users-permissions' `jwt.verify(token, secret, {})`
+/// with the npm `jsonwebtoken`): accepted under the project's secret, naming `id` as a
+/// number, living Strapi's 30 days; refused under another secret for its signature.
+fn verify_as_strapi_does(token: &str, id: i64) {
+    let Some(node) = verifiers::node("the Strapi JWT check in node") else {
+        return;
+    };
+    let script = "verify-strapi-jwt.mjs";
+    let accepted = node.run_json(script, &json!({"token": token, "secret": STRAPI_SECRET}));
+    let payload = &accepted["payload"];
+    let mut claims: Vec<&str> = payload
+        .as_object()
+        .unwrap_or_else(|| panic!("Strapi refuses it: {accepted}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    claims.sort_unstable();
+    assert_eq!(claims, ["exp", "iat", "id"], "{payload}");
+    assert_eq!(payload["id"], json!(id), "the id as a number: {payload}");
+    let lifetime = payload["exp"].as_i64().expect("exp") - payload["iat"].as_i64().expect("iat");
+    assert_eq!(lifetime, THIRTY_DAYS, "{payload}");
+
+    let refused = node.run_json(script, &json!({"token": token, "secret": "another-secret"}));
+    assert_eq!(
+        refused,
+        json!({"error": {"name": "JsonWebTokenError", "message": "invalid signature"}})
+    );
 }
 
 /// Without a numeric product id a JWT could only name resetd's own id, which in Strapi's

@@ -8,8 +8,6 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 
 use rstest::rstest;
@@ -19,44 +17,16 @@ use tokio::net::{TcpListener, TcpStream};
 use support::dialects::{reset_subject, secret_of, Dialect};
 use support::{Backend, TestServer, ADMIN_TOKEN, INTROSPECTION_TOKEN};
 
-const REQUIRE_CLIENTS_ENV: &str = "RESETD_TEST_REQUIRE_CLIENTS";
 /// Small per-IP limits so the suite reaches them; every test in it has its own client IP.
 const IP_REQUESTS_PER_WINDOW: u32 = 4;
 const IP_FAILURES_PER_WINDOW: u32 = 4;
-
-fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
-/// Whether the suite can run here; panics instead of skipping when it is required.
-fn suite_available() -> bool {
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let packages = suite_dir().join("node_modules").is_dir();
-    if node && packages {
-        return true;
-    }
-    let missing = if node {
-        "tests/clients/node_modules (run `npm ci` in tests/clients)"
-    } else {
-        "node"
-    };
-    if std::env::var(REQUIRE_CLIENTS_ENV).is_ok_and(|v| v == "1") {
-        panic!("{REQUIRE_CLIENTS_ENV}=1 but {missing} is missing");
-    }
-    eprintln!("skipping the real clients' suite: {missing} is missing");
-    false
-}
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread")]
 async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
-    if !suite_available() {
+    if support::verifiers::node("the real clients' suite").is_none() {
         return;
     }
     let Some(server) = TestServer::start_with(backend, |config| {
@@ -79,7 +49,7 @@ async fn the_products_npm_clients_work_unchanged(#[case] backend: Backend) {
 
     let output = tokio::process::Command::new("node")
         .arg("--test")
-        .current_dir(suite_dir())
+        .current_dir(support::verifiers::clients_dir())
         .env("RESETD_URL", &server.base_url)
         .env("RESETD_MAILBOX_URL", &mailbox_url)
         .env("RESETD_ADMIN_TOKEN", ADMIN_TOKEN)

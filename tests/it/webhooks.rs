@@ -2,16 +2,18 @@
 //! API reach a receiver signed per Standard Webhooks, checked by the `standardwebhooks` npm
 //! package (a rotated secret, a wrong one, a tampered body, a stale timestamp); the new
 //! password in each product's format, checked the way the product checks it (bcryptjs for
-//! Strapi, Django's and Cloudreve's published algorithms in node, argon2id by resetd's own
-//! verifier); per-account order; no event for an unknown email; a receiver that is down and
-//! comes back gets everything; `resetd webhook list/retry`.
+//! Strapi and Cloudreve's published algorithm in node; Python's `bcrypt`, Django's own
+//! `check_password` and Cloudreve's algorithm in Python, `tests/python`; argon2id by resetd's
+//! own verifier); per-account order; no event for an unknown email; a receiver that is down
+//! and comes back gets everything; `resetd webhook list/retry`.
 //!
-//! The node part needs `tests/clients/node_modules` (`npm ci`); without it the test says it
-//! skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1`.
+//! The node part needs node and `tests/clients/node_modules` (`npm ci`), the Python part the
+//! venv `target/test-python` (see `tests/python/requirements.txt`); without them the test
+//! says it skipped that part, unless `RESETD_TEST_REQUIRE_CLIENTS=1` /
+//! `RESETD_TEST_REQUIRE_PYTHON=1` (see `support::verifiers`).
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -22,6 +24,7 @@ use serde_json::{json, Value};
 
 use support::dialects::{assert_accepted, assert_redeemed, emailed_secret, redeem_with};
 use support::dialects::{request_reset, Dialect};
+use support::verifiers;
 use support::webhook_receiver::{Received, Receiver};
 use support::{Backend, TestServer};
 
@@ -161,24 +164,44 @@ async fn a_reset_reaches_the_product_signed_in_order_with_its_own_hash(#[case] b
         .filter(|r| r.path == "/bcrypt")
         .collect();
     verify_in_node(&bcrypt_deliveries, &hashes);
+    verify_in_python(&hashes);
     list_and_check_the_cli(&server, expected.len() * FORMATS.len(), &hashes).await;
     server.stop().await;
 }
 
-fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+/// The hashes in the products' formats as the verifiers read them: `{format, password, hash}`
+/// for the formats in `formats`.
+fn hash_items(hashes: &[(ProductHashFormat, String)], formats: &[ProductHashFormat]) -> Vec<Value> {
+    hashes
+        .iter()
+        .filter(|(f, _)| formats.contains(f))
+        .map(|(f, h)| {
+            json!({
+                "format": serde_json::to_value(f).expect("format"),
+                "password": NEW_PASSWORD,
+                "hash": h,
+            })
+        })
+        .collect()
 }
 
-/// The signatures and product hashes, judged by node's libraries.
-fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)]) {
-    if !suite_dir().join("node_modules").is_dir() {
-        assert!(
-            std::env::var("RESETD_TEST_REQUIRE_CLIENTS").map_or(true, |v| v != "1"),
-            "RESETD_TEST_REQUIRE_CLIENTS=1 but tests/clients/node_modules is missing"
+/// Each checked hash verifies with the new password and not with a wrong one.
+fn assert_right_not_wrong(checked: &[Value]) {
+    for h in checked {
+        assert_eq!(
+            (&h["right"], &h["wrong"]),
+            (&json!(true), &json!(false)),
+            "{h}"
         );
-        eprintln!("skipping the node checks: run `npm ci` in tests/clients");
-        return;
     }
+}
+
+/// The signatures, bcrypt and Cloudreve, judged by node's libraries (`standardwebhooks`, and
+/// `bcryptjs`, Strapi's own).
+fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)]) {
+    let Some(node) = verifiers::node("the node checks") else {
+        return;
+    };
     let input = json!({
         "secrets": [secret(1), secret(2)],
         "wrong_secret": secret(3),
@@ -188,27 +211,9 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
             "signature": d.header("webhook-signature"),
             "body": String::from_utf8_lossy(&d.body),
         })).collect::<Vec<_>>(),
-        "hashes": hashes.iter().filter(|(f, _)| *f != ProductHashFormat::Argon2id).map(|(f, h)| json!({
-            "format": serde_json::to_value(f).expect("format"),
-            "password": NEW_PASSWORD,
-            "hash": h,
-        })).collect::<Vec<_>>(),
+        "hashes": hash_items(hashes, &[ProductHashFormat::Bcrypt, ProductHashFormat::CloudreveV4]),
     });
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("deliveries.json");
-    std::fs::write(&file, input.to_string()).expect("write");
-    let output = std::process::Command::new("node")
-        .arg("verify-webhooks.mjs")
-        .arg(&file)
-        .current_dir(suite_dir())
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).expect("node prints JSON");
+    let result = node.run_json("verify-webhooks.mjs", &input);
     let signatures = result["signatures"].as_array().expect("signatures");
     assert_eq!(signatures.len(), deliveries.len());
     for s in signatures {
@@ -222,14 +227,52 @@ fn verify_in_node(deliveries: &[Received], hashes: &[(ProductHashFormat, String)
         assert_eq!(s["stale"], false, "{s}");
     }
     let checked = result["hashes"].as_array().expect("hashes");
+    // bcrypt and Cloudreve, on both events that carry the password.
+    assert_eq!(checked.len(), 4, "{result}");
+    assert_right_not_wrong(checked);
+}
+
+/// The hashes judged by the products' own verifiers in Python: `bcrypt.checkpw`, Django's
+/// `check_password` (which must not want to rehash it: Django's current iterations) and
+/// Cloudreve v4's algorithm.
+fn verify_in_python(hashes: &[(ProductHashFormat, String)]) {
+    let Some(python) = verifiers::python("the Python checks") else {
+        return;
+    };
+    let formats = [
+        ProductHashFormat::Bcrypt,
+        ProductHashFormat::DjangoPbkdf2Sha256,
+        ProductHashFormat::CloudreveV4,
+    ];
+    let result = python.run_json(
+        "verify_product_hashes.py",
+        &Value::Array(hash_items(hashes, &formats)),
+    );
+    let checked = result.as_array().expect("a list");
     // bcrypt, Django and Cloudreve, on both events that carry the password.
-    assert_eq!(checked.len(), 6, "{result}");
-    for h in checked {
-        assert_eq!(
-            (&h["right"], &h["wrong"]),
-            (&json!(true), &json!(false)),
-            "{h}"
-        );
+    let mut seen: Vec<&str> = checked
+        .iter()
+        .map(|h| h["format"].as_str().expect("format"))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "bcrypt",
+            "bcrypt",
+            "cloudreve_v4",
+            "cloudreve_v4",
+            "django_pbkdf2_sha256",
+            "django_pbkdf2_sha256"
+        ],
+        "{result}"
+    );
+    assert_right_not_wrong(checked);
+    for h in checked
+        .iter()
+        .filter(|h| h["format"] == "django_pbkdf2_sha256")
+    {
+        assert_eq!(h["must_update"], false, "Django would rehash it: {h}");
     }
 }
 

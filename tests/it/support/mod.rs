@@ -26,6 +26,7 @@ pub mod process;
 pub mod reset_links;
 pub mod spec_diff;
 pub mod tcp_proxy;
+pub mod verifiers;
 pub mod webhook_receiver;
 
 use std::net::SocketAddr;
