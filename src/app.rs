@@ -211,6 +211,7 @@ pub async fn serve_with(config: Config, seams: Seams) -> Result<RunningServer, S
     // is touched.
     let pages = load_page_templates(&config)?;
     let services = Services::open_with(config, seams).await?;
+    services.core.prepare_login().await?;
     let config = services.config.clone();
 
     let issuer = if config.issuer.enabled {

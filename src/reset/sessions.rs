@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::clock::Millis;
+use crate::security::password_hash::HashError;
 use crate::security::random;
 use crate::security::stored_hash::StoredHash;
 use crate::store::{AccessTokenKind, NewAccessToken, UserStatus};
@@ -149,30 +150,31 @@ impl ResetCore {
             // Imports refuse what does not parse, so this is a hash written otherwise: it
             // opens nothing, and costs what an unknown email costs.
             .and_then(|hash| StoredHash::parse(hash).ok());
-        let matches = match &stored {
-            Some(stored) => match stored.argon2_phc() {
-                Some(phc) => {
-                    self.passwords
-                        .verify(password.to_owned(), phc.to_owned())
-                        .await?
-                }
-                None => {
-                    let decoy = self.decoy_hash().await?;
-                    self.passwords
-                        .verify_legacy(password.to_owned(), stored.clone(), decoy)
-                        .await?
-                }
-            },
+        let has_hash = stored.is_some();
+        // No account: the decoy goes through the very steps an account's hash goes through
+        // (parsed, then verified), so that the two take the same time.
+        let checked = match stored {
+            Some(stored) => stored,
+            None => StoredHash::parse(&self.decoy_hash().await?)
+                .map_err(|e| ServiceError::from(HashError::Hashing(e.to_string())))?,
+        };
+        let verified = match checked.argon2_phc() {
+            Some(phc) => {
+                self.passwords
+                    .verify(password.to_owned(), phc.to_owned())
+                    .await?
+            }
             None => {
                 let decoy = self.decoy_hash().await?;
-                self.passwords.verify(password.to_owned(), decoy).await?;
-                false
+                self.passwords
+                    .verify_legacy(password.to_owned(), checked.clone(), decoy)
+                    .await?
             }
         };
-        let session = match (user, stored) {
-            (Some(user), Some(stored)) if matches => {
+        let session = match user {
+            Some(user) if has_hash && verified => {
                 let mut account = Account::from(user);
-                if !self.passwords.is_current(&stored) {
+                if !self.passwords.is_current(&checked) {
                     self.upgrade_hash(&mut account, password).await?;
                 }
                 // A password a reset replaced meanwhile no longer opens anything.
@@ -233,12 +235,18 @@ impl ResetCore {
     }
 
     /// A hash with the configured parameters, verified against when there is no account, so
-    /// that path costs what a real verification costs. Made once per process.
-    async fn decoy_hash(&self) -> Result<String, LoginError> {
+    /// that path costs what a real verification costs. Made once per process, by
+    /// [`Self::prepare_login`] in a server, so that no login pays for making it.
+    async fn decoy_hash(&self) -> Result<String, HashError> {
         let hash = self
             .decoy
             .get_or_try_init(|| self.passwords.hash(random::alphanumeric(32)))
             .await?;
         Ok(hash.clone())
+    }
+
+    /// Makes the login's decoy hash now (one argon2id hash), before the first login.
+    pub async fn prepare_login(&self) -> Result<(), HashError> {
+        self.decoy_hash().await.map(drop)
     }
 }
