@@ -40,7 +40,7 @@ pub fn measure(
         let password = password.to_owned();
         let start_line = start_line.clone();
         workers.push(std::thread::spawn(move || {
-            lower_priority();
+            lower_priority(HASHING_NICE);
             let mut memory = vec![Block::new(); params.block_count()];
             start_line.wait();
             let start = Instant::now();
@@ -95,13 +95,13 @@ pub fn measure(
     Ok(total)
 }
 
-/// The calling thread's nice value raised to [`HASHING_NICE`], as resetd's hashing
-/// threads do it (`priority::lower_current_thread`).
-fn lower_priority() {
+/// The calling thread's nice value raised to `nice` (as resetd's hashing threads do it with
+/// [`HASHING_NICE`], `priority::lower_current_thread`).
+pub(super) fn lower_priority(nice: i32) {
     // SAFETY: getpriority and setpriority have no memory effects; on Linux, PRIO_PROCESS
     // with `who` = 0 names the calling thread.
     unsafe {
-        let nice = libc::getpriority(libc::PRIO_PROCESS, 0).max(HASHING_NICE);
+        let nice = libc::getpriority(libc::PRIO_PROCESS, 0).max(nice);
         libc::setpriority(libc::PRIO_PROCESS, 0, nice);
     }
 }

@@ -28,6 +28,8 @@ use super::server::{Argon2Config, Server, ServerSetup};
 
 /// Endpoints on the receiver: each event is delivered this many times.
 pub const ENDPOINTS: usize = 4;
+/// resetd's background priority (`src/priority.rs`), which the receiver takes too.
+const RECEIVER_NICE: i32 = 10;
 /// `whsec_` + base64 of 32 bytes.
 const SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -112,6 +114,69 @@ async fn serve(mut stream: TcpStream, receiver: Arc<Receiver>) {
     }
 }
 
+/// The receiver's thread; stopped when told, or with the process.
+struct Accepting {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Accepting {
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the product's receiver on a thread and runtime of its own, at the priority of
+/// resetd's background: in a deployment the receiver runs on the product's machine, so
+/// here it may take only the CPU that resetd's requests leave, as the deliveries do.
+fn start_receiver(receiver: Arc<Receiver>) -> Result<(SocketAddr, Accepting), BenchError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(BenchError::io("the webhook receiver"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(BenchError::io("the webhook receiver"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(BenchError::io("the webhook receiver"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(BenchError::io("the webhook receiver"))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("webhook-receiver".to_owned())
+        .spawn(move || {
+            super::argon2_floor::lower_priority(RECEIVER_NICE);
+            runtime.block_on(async move {
+                let Ok(listener) = TcpListener::from_std(listener) else {
+                    return;
+                };
+                let accept = async {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        tokio::spawn(serve(stream, receiver.clone()));
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stopped => {}
+                }
+            });
+        })
+        .map_err(BenchError::io("the webhook receiver"))?;
+    Ok((
+        addr,
+        Accepting {
+            stop: Some(stop),
+            thread: Some(thread),
+        },
+    ))
+}
+
 /// The `[[webhooks]]` tables for a receiver at `addr`.
 fn config(addr: SocketAddr) -> String {
     let mut text = String::new();
@@ -145,19 +210,8 @@ pub struct Load {
 
 /// Runs both parts on a server started from `setup` (its database fresh).
 pub async fn run(setup: &ServerSetup, load: Load) -> Result<Measured, BenchError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(BenchError::io("the webhook receiver"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(BenchError::io("the webhook receiver"))?;
     let receiver = Arc::new(Receiver::new());
-    let shared = receiver.clone();
-    let accepting = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, shared.clone()));
-        }
-    });
+    let (addr, accepting) = start_receiver(receiver.clone())?;
     let mut setup = setup.clone();
     setup.extra_config = config(addr);
     let start_setup = setup.clone();
@@ -165,7 +219,7 @@ pub async fn run(setup: &ServerSetup, load: Load) -> Result<Measured, BenchError
         .await
         .map_err(|e| BenchError::unexpected("starting resetd", e.to_string()))??;
     let result = measure(&setup, &server, load, &receiver).await;
-    accepting.abort();
+    accepting.stop();
     let status = tokio::task::spawn_blocking(move || server.stop())
         .await
         .map_err(|e| BenchError::unexpected("stopping resetd", e.to_string()))??;
