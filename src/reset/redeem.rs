@@ -120,14 +120,12 @@ impl ResetCore {
             .store
             .find_reset_token_with_user(dialect.as_str(), &hash)
             .await?;
-        let bound_user = self.bound_user(redemption.binding).await?;
+        let bound_user_id = self.bound_user_id(redemption.binding).await?;
         // A request that names an account gets a token only of that account: an unknown
         // or malformed name matches no token at all.
-        let issued = match (&redemption.binding, issued, &bound_user) {
+        let issued = match (&redemption.binding, issued, bound_user_id) {
             (Binding::None, found, _) => found,
-            (_, Some((token, owner)), Some(user)) if token.user_id == user.id => {
-                Some((token, owner))
-            }
+            (_, Some((token, owner)), Some(id)) if token.user_id == id => Some((token, owner)),
             (_, _, _) => None,
         };
         // A secret the server never issued (for this account) was guessed; one it issued but
@@ -138,8 +136,7 @@ impl ResetCore {
         }
         let live = issued.filter(|(t, _)| t.used_at.is_none() && t.expires_at > now);
         let Some((token, user)) = live else {
-            let user_id = bound_user.as_ref().map(|u| u.id);
-            let kind = AuditKind::RedemptionFailed;
+            let (user_id, kind) = (bound_user_id, AuditKind::RedemptionFailed);
             if matches!(redemption.binding, Binding::None) {
                 self.audit(kind, user_id, dialect, redemption.client_ip)
                     .await;
@@ -228,12 +225,13 @@ impl ResetCore {
         Ok(updated)
     }
 
-    async fn bound_user(&self, binding: Binding<'_>) -> Result<Option<User>, RedeemError> {
+    /// The id of the account the request names, if there is one.
+    async fn bound_user_id(&self, binding: Binding<'_>) -> Result<Option<i64>, RedeemError> {
         Ok(match binding {
             Binding::None => None,
-            Binding::UserPublicId(id) => self.store.user_by_public_id(id).await?,
+            Binding::UserPublicId(id) => self.store.user_id_by_public_id(id).await?,
             Binding::Email(raw) => match email_address::normalize(raw) {
-                Ok(email) => self.store.user_by_email(&email).await?,
+                Ok(email) => self.store.user_id_by_email(&email).await?,
                 Err(_) => None,
             },
         })

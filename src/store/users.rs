@@ -86,6 +86,30 @@ impl Store {
         })
     }
 
+    /// The id of the account with `email` (lowercased by the caller): the id alone, which
+    /// SQLite reads from the unique index without touching the row, so that naming an
+    /// account costs what naming none costs (SECURITY.md 23).
+    pub async fn user_id_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        let email = email.to_owned();
+        run!(self, read, |conn| {
+            let query = users::table
+                .filter(users::email.eq(email))
+                .select(users::id);
+            Ok(conn.get_result(query).await.optional()?)
+        })
+    }
+
+    /// [`Self::user_id_by_email`] by the account's public id.
+    pub async fn user_id_by_public_id(&self, public_id: &str) -> Result<Option<i64>, StoreError> {
+        let public_id = public_id.to_owned();
+        run!(self, read, |conn| {
+            let query = users::table
+                .filter(users::public_id.eq(public_id))
+                .select(users::id);
+            Ok(conn.get_result(query).await.optional()?)
+        })
+    }
+
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         run!(self, read, |conn| {
             let user = conn
@@ -187,6 +211,20 @@ mod tests {
                 t.store.user_by_email("nobody@x").await.expect("lookup"),
                 None
             );
+            let ids = [
+                t.store.user_id_by_email("bob@example.test").await,
+                t.store.user_id_by_public_id(&user.public_id).await,
+            ];
+            for id in ids {
+                assert_eq!(id.expect("lookup"), Some(user.id));
+            }
+            let none = [
+                t.store.user_id_by_email("nobody@x").await,
+                t.store.user_id_by_public_id("Nobody000000").await,
+            ];
+            for id in none {
+                assert_eq!(id.expect("lookup"), None);
+            }
 
             let patch = UserPatch {
                 status: Some(UserStatus::Banned),
