@@ -18,9 +18,8 @@ pub fn alphanumeric(len: usize) -> String {
 /// transaction inserting them dirties a few index pages instead of one per row (with ids
 /// random throughout, a 1,000,000-account SQLite import spent 11.4 s instead of 2.2 s in
 /// the kernel writing pages, and ran at 26,000 accounts/s instead of 84,000). Ids of one
-/// batch tell each other apart by
-/// their count: an id is a name, never a secret, and its rows are found by it only behind
-/// a secret (a link's code, the admin token).
+/// batch tell each other apart by their count: an id is a name, never a secret, and its
+/// rows are found by it only behind a secret (a link's code, the admin token).
 pub struct IdRun {
     prefix: String,
     next: u64,
