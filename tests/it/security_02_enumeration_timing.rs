@@ -13,9 +13,9 @@
 //! RESETD_TIMING_ARGON2=test ... (the logins with the suite's cheap argon2, see login_timing)
 //! ```
 //!
-//! Each sends requests for a known and an unknown account, half each in a random order, over
-//! one keep-alive connection, then compares the two latency distributions: medians, spread, and a
-//! Mann–Whitney U rank test (two-sided, normal approximation). With no timing difference the
+//! Each sends requests for a known and an unknown account, half each in a random order,
+//! over one keep-alive connection, then compares the two latency distributions: medians,
+//! spread, and a Mann–Whitney U rank test (two-sided, normal approximation). With no timing difference the
 //! probability that a known request is slower than an unknown one is about 0.5 and p is not
 //! small.
 
@@ -62,8 +62,9 @@ async fn server_with(
     Some((server, known.id))
 }
 
-/// Sends `method path` with `body(known)` for the known and the unknown account, half each in a random order;
-/// every answer must be the same; compares the two latency distributions and prints them.
+/// Sends `method path` with `body(known)` for the known and the unknown account, half each
+/// in a random order; every answer must be the same; compares the two latency
+/// distributions and prints them.
 async fn measure(
     server: &TestServer,
     label: &str,
