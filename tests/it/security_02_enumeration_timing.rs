@@ -15,9 +15,9 @@
 //!
 //! Each sends requests for a known and an unknown account, half each in a random order,
 //! over one keep-alive connection, then compares the two latency distributions: medians,
-//! spread, and a Mann–Whitney U rank test (two-sided, normal approximation). With no timing difference the
-//! probability that a known request is slower than an unknown one is about 0.5 and p is not
-//! small.
+//! spread, and a Mann–Whitney U rank test (two-sided, normal approximation). With no timing
+//! difference the probability that a known request is slower than an unknown one is about
+//! 0.5 and p is not small.
 
 use crate::support;
 
