@@ -17,6 +17,7 @@ use super::import_file::{self, EmailOrder};
 use super::machine::format_kib;
 use super::postgres::FreshDatabase;
 use super::report::{format_rate, Target};
+use super::server::proc_status_kib;
 
 /// The SQLite target, in accounts per second (issue 16).
 const SQLITE_TARGET_RATE: f64 = 50_000.0;
@@ -265,7 +266,7 @@ impl PeakRss {
                 if let Some(kib) = std::fs::read_to_string(&path)
                     .ok()
                     .as_deref()
-                    .and_then(vm_hwm_kib)
+                    .and_then(|status| proc_status_kib(status, "VmHWM:"))
                 {
                     peak = peak.max(kib);
                 }
@@ -283,15 +284,6 @@ impl PeakRss {
         self.stop.store(true, Ordering::SeqCst);
         self.thread.join().unwrap_or(0)
     }
-}
-
-/// `VmHWM:    20480 kB` -> 20480.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().strip_suffix("kB"))
-        .and_then(|kib| kib.trim().parse().ok())
 }
 
 fn load_average() -> String {
@@ -430,11 +422,11 @@ mod tests {
     #[test]
     fn the_peak_is_read_from_vm_hwm() {
         let status = "Name:\tresetd\nVmPeak:\t  900000 kB\nVmHWM:\t   20480 kB\nVmRSS:\t 1 kB\n";
-        assert_eq!(vm_hwm_kib(status), Some(20480));
-        assert_eq!(vm_hwm_kib("Name:\tzombie\n"), None);
+        assert_eq!(proc_status_kib(status, "VmHWM:"), Some(20480));
+        assert_eq!(proc_status_kib("Name:\tzombie\n", "VmHWM:"), None);
         // This process's own mark: some memory, and not more than a machine has.
         let own = std::fs::read_to_string("/proc/self/status").expect("status");
-        assert!(vm_hwm_kib(&own).is_some_and(|kib| kib > 0));
+        assert!(proc_status_kib(&own, "VmHWM:").is_some_and(|kib| kib > 0));
     }
 
     #[test]

@@ -241,7 +241,7 @@ fn listening_address(line: &str) -> Option<SocketAddr> {
 }
 
 /// A `Key:   1234 kB` line of `/proc/PID/status`.
-fn proc_status_kib(status: &str, key: &str) -> Option<u64> {
+pub(super) fn proc_status_kib(status: &str, key: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
 }
