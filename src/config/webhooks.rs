@@ -44,7 +44,9 @@ pub struct WebhookConfig {
 }
 
 /// The events a webhook may report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, strum::VariantArray,
+)]
 pub enum WebhookEventName {
     #[serde(rename = "password.reset_requested")]
     ResetRequested,
@@ -61,14 +63,8 @@ pub enum WebhookEventName {
 }
 
 impl WebhookEventName {
-    pub const ALL: [WebhookEventName; 6] = [
-        WebhookEventName::ResetRequested,
-        WebhookEventName::ResetCompleted,
-        WebhookEventName::PasswordChanged,
-        WebhookEventName::UserCreated,
-        WebhookEventName::UserUpdated,
-        WebhookEventName::UserDeleted,
-    ];
+    pub const ALL: &'static [WebhookEventName] =
+        <WebhookEventName as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -104,7 +104,7 @@ fn built_in() -> MailTemplates {
 fn every_mail_in_every_language_matches_its_snapshot() {
     let templates = built_in();
     for kind in MailKind::ALL {
-        for language in Language::ALL {
+        for &language in Language::ALL {
             let mail = render(&templates, kind, language.tag());
             let name = format!("{}.{}", kind.stem(), language.tag());
             insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
@@ -125,9 +125,9 @@ fn the_built_in_list_matches_the_template_files() {
     let mut used: Vec<String> = MailKind::ALL
         .into_iter()
         .flat_map(|kind| {
-            Language::ALL.into_iter().flat_map(move |language| {
+            Language::ALL.iter().flat_map(move |&language| {
                 Part::ALL
-                    .into_iter()
+                    .iter()
                     .map(move |part| part.template_name(kind, language))
             })
         })
@@ -255,7 +255,7 @@ fn durations_follow_the_configured_lifetime_in_the_mail_language() {
 #[test]
 fn the_password_changed_notice_has_no_link_or_code() {
     let templates = built_in();
-    for language in Language::ALL {
+    for &language in Language::ALL {
         let mail = render(&templates, MailKind::PasswordChanged, language.tag());
         for part in [&mail.body_text, &mail.body_html] {
             assert!(!part.contains("http"), "{part}");
@@ -335,7 +335,7 @@ fn an_overridden_layout_frames_every_html_mail() {
     );
     let templates = MailTemplates::load(Some(dir.path())).expect("overrides load");
     for kind in MailKind::ALL {
-        for language in Language::ALL {
+        for &language in Language::ALL {
             let mail = render(&templates, kind, language.tag());
             assert!(
                 mail.body_html.contains("<h2>ACME</h2>"),

@@ -130,7 +130,7 @@ impl MailKind {
 }
 
 /// The three templates of one mail in one language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Part {
     Subject,
     Text,
@@ -138,7 +138,7 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 3] = [Part::Subject, Part::Text, Part::Html];
+    pub const ALL: &'static [Part] = <Part as strum::VariantArray>::VARIANTS;
 
     /// The template's file name, e.g. `cloudreve_reset.zh-CN.html.j2`.
     pub fn template_name(self, kind: MailKind, language: Language) -> String {
@@ -281,7 +281,7 @@ impl MailTemplates {
     fn check_samples(&self) -> Result<(), TemplateError> {
         const SAMPLE_LINK: &str = "https://accounts.example.com/reset?code=sample";
         for kind in MailKind::ALL {
-            for language in Language::ALL {
+            for &language in Language::ALL {
                 for nickname in [Some("Sample"), None] {
                     let context = match kind {
                         MailKind::Reset(reset) => ResetMail {

@@ -19,7 +19,8 @@ struct StatusLabels {
 }
 
 /// What became of one delivery attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryOutcome {
     Sent,
     /// Failed; tried again later.
@@ -29,18 +30,10 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
-    const ALL: [DeliveryOutcome; 3] = [
-        DeliveryOutcome::Sent,
-        DeliveryOutcome::Failed,
-        DeliveryOutcome::Dead,
-    ];
+    const ALL: &'static [DeliveryOutcome] = <DeliveryOutcome as strum::VariantArray>::VARIANTS;
 
     fn as_str(self) -> &'static str {
-        match self {
-            DeliveryOutcome::Sent => "sent",
-            DeliveryOutcome::Failed => "failed",
-            DeliveryOutcome::Dead => "dead",
-        }
+        self.into()
     }
 }
 
@@ -52,7 +45,7 @@ pub struct MailMetrics {
 
 impl MailMetrics {
     pub(super) fn register(&self, registry: &mut Registry) {
-        for outcome in DeliveryOutcome::ALL {
+        for &outcome in DeliveryOutcome::ALL {
             let _ = self.deliveries.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             });

@@ -24,7 +24,8 @@ struct RedemptionLabels {
 }
 
 /// How a token reached its owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum IssuedVia {
     /// Mailed in answer to a reset request.
     Email,
@@ -34,10 +35,7 @@ pub enum IssuedVia {
 
 impl IssuedVia {
     fn as_str(self) -> &'static str {
-        match self {
-            IssuedVia::Email => "email",
-            IssuedVia::Operator => "operator",
-        }
+        self.into()
     }
 }
 

@@ -18,7 +18,8 @@ struct StatusLabels {
 }
 
 /// What became of one delivery attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum WebhookOutcome {
     Delivered,
     /// Failed; tried again later.
@@ -28,18 +29,10 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
-    const ALL: [WebhookOutcome; 3] = [
-        WebhookOutcome::Delivered,
-        WebhookOutcome::Failed,
-        WebhookOutcome::Dead,
-    ];
+    const ALL: &'static [WebhookOutcome] = <WebhookOutcome as strum::VariantArray>::VARIANTS;
 
     fn as_str(self) -> &'static str {
-        match self {
-            WebhookOutcome::Delivered => "delivered",
-            WebhookOutcome::Failed => "failed",
-            WebhookOutcome::Dead => "dead",
-        }
+        self.into()
     }
 }
 
@@ -51,7 +44,7 @@ pub struct WebhookMetrics {
 
 impl WebhookMetrics {
     pub(super) fn register(&self, registry: &mut Registry) {
-        for outcome in WebhookOutcome::ALL {
+        for &outcome in WebhookOutcome::ALL {
             let _ = self.deliveries.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             });

@@ -55,8 +55,8 @@ pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
             validation_code: "sample".to_owned(),
         },
     ];
-    for language in Language::ALL {
-        for page in Page::ALL {
+    for &language in Language::ALL {
+        for &page in Page::ALL {
             let page_links: Vec<Option<&ResetLink>> = match page {
                 Page::Form => links.iter().map(Some).collect(),
                 Page::Incomplete | Page::Unavailable => vec![None],

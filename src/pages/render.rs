@@ -40,7 +40,7 @@ pub static PAGE_TEMPLATES: TemplateSet = TemplateSet {
 };
 
 /// The three pages a link can open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Page {
     /// The new-password form, for a complete link.
     Form,
@@ -51,7 +51,7 @@ pub enum Page {
 }
 
 impl Page {
-    pub const ALL: [Page; 3] = [Page::Form, Page::Incomplete, Page::Unavailable];
+    pub const ALL: &'static [Page] = <Page as strum::VariantArray>::VARIANTS;
 
     /// The template's file name, e.g. `form.zh-CN.html.j2`.
     pub fn template_name(self, language: Language) -> String {

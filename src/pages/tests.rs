@@ -130,7 +130,7 @@ fn only_the_form_carries_the_script_and_the_link() {
          repeated, only spaces, very common passwords and your email address are not \
          accepted.</p>"
     ));
-    for language in Language::ALL {
+    for &language in Language::ALL {
         assert!(!incomplete(&templates, language).contains("<script"));
         let unavailable = unavailable_page(&templates, "Acme", language).expect("renders");
         assert!(!unavailable.contains("<script"));
@@ -200,8 +200,8 @@ fn every_template_is_listed_and_on_disk() {
     let mut listed: Vec<&str> = PAGE_TEMPLATES.built_in.iter().map(|(n, _)| *n).collect();
     listed.sort_unstable();
     let mut used: Vec<String> = Page::ALL
-        .into_iter()
-        .flat_map(|page| Language::ALL.map(|l| page.template_name(l)))
+        .iter()
+        .flat_map(|page| Language::ALL.iter().map(|&l| page.template_name(l)))
         .chain(["layout.html.j2".to_owned()])
         .collect();
     used.sort_unstable();

@@ -8,7 +8,19 @@ use super::policy::PasswordPolicy;
 use super::token_format::TokenFormat;
 use crate::mail::{Language, ResetKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Dialect {
     Ipcola,
     Strapi,
@@ -17,20 +29,10 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 4] = [
-        Dialect::Ipcola,
-        Dialect::Strapi,
-        Dialect::Cloudreve,
-        Dialect::Selfcommunity,
-    ];
+    pub const ALL: &'static [Dialect] = <Dialect as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Ipcola => "ipcola",
-            Dialect::Strapi => "strapi",
-            Dialect::Cloudreve => "cloudreve",
-            Dialect::Selfcommunity => "selfcommunity",
-        }
+        self.into()
     }
 
     /// The original product's name.
@@ -136,7 +138,8 @@ impl FromStr for Dialect {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Dialect::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|d| d.as_str() == s)
             .ok_or(UnknownDialect)
     }
@@ -172,7 +175,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for d in Dialect::ALL {
+        for &d in Dialect::ALL {
             assert_eq!(d.as_str().parse::<Dialect>().ok(), Some(d));
         }
         assert!("nope".parse::<Dialect>().is_err());

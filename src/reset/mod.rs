@@ -90,7 +90,7 @@ pub struct ResetCore {
 /// it reports.
 pub fn known_labels() -> KnownLabels {
     KnownLabels {
-        dialects: Dialect::ALL.map(Dialect::as_str).to_vec(),
+        dialects: Dialect::ALL.iter().map(|d| d.as_str()).collect(),
         limit_kinds: LimitKind::COUNTED.map(LimitKind::as_str).to_vec(),
     }
 }

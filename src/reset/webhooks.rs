@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn every_configured_event_is_a_stored_one() {
-        for name in WebhookEventName::ALL {
+        for &name in WebhookEventName::ALL {
             assert_eq!(
                 event_of(name).map(WebhookEvent::as_str),
                 Some(name.as_str())

@@ -52,7 +52,8 @@ const ACCOUNT_KEY_PURPOSE: &str = "ratelimit";
 const PRUNE_EVERY_MS: Millis = 60_000;
 
 /// What is counted; the name is the key's prefix and what a log line says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum LimitKind {
     AccountRequests,
     IpRequests,
@@ -74,14 +75,7 @@ impl LimitKind {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            LimitKind::AccountRequests => "account_requests",
-            LimitKind::IpRequests => "ip_requests",
-            LimitKind::IpFailedRedemptions => "ip_failed_redemptions",
-            LimitKind::IpFailedLogins => "ip_failed_logins",
-            LimitKind::AccountFailedLogins => "account_failed_logins",
-            LimitKind::IpCaptchas => "ip_captchas",
-        }
+        self.into()
     }
 }
 
@@ -535,6 +529,23 @@ mod tests {
     use crate::store::test_support::{store_tests, TestStore};
 
     const EMAIL: &str = "ann@example.com";
+
+    /// The names are an interface: the `limit` label of `resetd_rate_limit_hits_total`.
+    #[test]
+    fn limits_keep_their_names() {
+        let names: Vec<&str> = LimitKind::COUNTED.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "account_requests",
+                "ip_requests",
+                "ip_failed_redemptions",
+                "ip_failed_logins",
+                "account_failed_logins",
+            ]
+        );
+        assert_eq!(LimitKind::IpCaptchas.as_str(), "ip_captchas");
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("test address")

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::clock::Millis;
 
 /// A language resetd has a full set of mail and page templates for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::VariantArray)]
 pub enum Language {
     English,
     /// Simplified Chinese.
@@ -15,7 +15,7 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 2] = [Language::English, Language::ChineseSimplified];
+    pub const ALL: &'static [Language] = <Language as strum::VariantArray>::VARIANTS;
 
     /// The language for an account's `language` tag (`en-US`, `zh-CN`, `zh-Hans`, `zh`...),
     /// matched on the primary subtag, case-insensitively; anything else is English.

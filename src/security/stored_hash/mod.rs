@@ -22,7 +22,19 @@ use subtle::ConstantTimeEq as _;
 use formats::{argon2_form, bcrypt_form, cloudreve, django_pbkdf2, passlib_pbkdf2, scrypt_form};
 
 /// The formats resetd reads, named as `resetd user list --legacy` and the metrics show them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Scheme {
     /// `$argon2id$...`: resetd's own format (legacy only when its parameters differ).
     Argon2id,
@@ -50,38 +62,10 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 13] = [
-        Scheme::Argon2id,
-        Scheme::Argon2i,
-        Scheme::Bcrypt,
-        Scheme::DjangoBcryptSha256,
-        Scheme::DjangoBcrypt,
-        Scheme::DjangoPbkdf2Sha256,
-        Scheme::DjangoPbkdf2Sha1,
-        Scheme::DjangoArgon2,
-        Scheme::PasslibPbkdf2Sha256,
-        Scheme::Scrypt,
-        Scheme::CloudreveV4,
-        Scheme::CloudreveV3,
-        Scheme::CloudreveV2,
-    ];
+    pub const ALL: &'static [Scheme] = <Scheme as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Argon2id => "argon2id",
-            Scheme::Argon2i => "argon2i",
-            Scheme::Bcrypt => "bcrypt",
-            Scheme::DjangoBcryptSha256 => "django_bcrypt_sha256",
-            Scheme::DjangoBcrypt => "django_bcrypt",
-            Scheme::DjangoPbkdf2Sha256 => "django_pbkdf2_sha256",
-            Scheme::DjangoPbkdf2Sha1 => "django_pbkdf2_sha1",
-            Scheme::DjangoArgon2 => "django_argon2",
-            Scheme::PasslibPbkdf2Sha256 => "passlib_pbkdf2_sha256",
-            Scheme::Scrypt => "scrypt",
-            Scheme::CloudreveV4 => "cloudreve_v4",
-            Scheme::CloudreveV3 => "cloudreve_v3",
-            Scheme::CloudreveV2 => "cloudreve_v2",
-        }
+        self.into()
     }
 }
 

@@ -28,7 +28,7 @@ fn every_hash_made_by_the_real_tools_verifies_its_password_only() {
         seen.insert(hash.scheme());
     }
     // Every scheme but Django's plain bcrypt (which no product here uses) is covered.
-    for scheme in Scheme::ALL {
+    for &scheme in Scheme::ALL {
         assert!(
             seen.contains(&scheme) || scheme == Scheme::DjangoBcrypt,
             "no fixture for {}",
@@ -101,4 +101,28 @@ fn only_argon2id_with_the_configured_parameters_is_current() {
     let bcrypt = StoredHash::parse("$2b$10$hFxQOypVi7ZGem1C3vk5Q.XwFtFzYdv99bHiV.UkN5Nsmbd18ElIm")
         .expect("parses");
     assert!(!bcrypt.is_current(&ours));
+}
+
+/// The names are an interface: `resetd user list --legacy` and the metrics' labels.
+#[test]
+fn schemes_keep_their_names() {
+    let names: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "argon2id",
+            "argon2i",
+            "bcrypt",
+            "django_bcrypt_sha256",
+            "django_bcrypt",
+            "django_pbkdf2_sha256",
+            "django_pbkdf2_sha1",
+            "django_argon2",
+            "passlib_pbkdf2_sha256",
+            "scrypt",
+            "cloudreve_v4",
+            "cloudreve_v3",
+            "cloudreve_v2",
+        ]
+    );
 }
