@@ -15,6 +15,7 @@ mod accounts;
 mod argon2;
 mod http;
 mod mail;
+mod queue;
 mod rate_limits;
 mod resets;
 mod webhooks;

@@ -1,21 +1,9 @@
-//! Webhooks: delivery attempts by outcome, and the queue's depth, read from the store by the
-//! `/metrics` handler when scraped (the database's, shared by replicas: aggregate with `max`).
+//! Webhooks: delivery attempts by outcome, and the queue's depth (`queue.rs`).
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use strum::VariantArray as _;
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    outcome: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StatusLabels {
-    status: &'static str,
-}
+use super::queue::{QueueMetrics, QueueNames};
 
 /// What became of one delivery attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
@@ -28,59 +16,34 @@ pub enum WebhookOutcome {
     Dead,
 }
 
-impl WebhookOutcome {
-    const ALL: &'static [WebhookOutcome] = <WebhookOutcome as strum::VariantArray>::VARIANTS;
-
-    fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+const NAMES: QueueNames = QueueNames {
+    attempts: "webhook_deliveries",
+    attempts_help: "Webhook delivery attempts by this process, by outcome (`delivered`; \
+                    `failed`, to be retried; `dead`, given up)",
+    depth: "webhook_queue",
+    depth_help: "Webhook deliveries by status (`pending`: waiting; `dead`: given up), read \
+                 from the database when scraped",
+};
 
 #[derive(Clone, Default)]
-pub struct WebhookMetrics {
-    deliveries: Family<OutcomeLabels, Counter>,
-    depth: Family<StatusLabels, Gauge>,
-}
+pub struct WebhookMetrics(QueueMetrics);
 
 impl WebhookMetrics {
     pub(super) fn register(&self, registry: &mut Registry) {
-        for &outcome in WebhookOutcome::ALL {
-            let _ = self.deliveries.get_or_create(&OutcomeLabels {
-                outcome: outcome.as_str(),
-            });
-        }
-        registry.register(
-            "webhook_deliveries",
-            "Webhook delivery attempts by this process, by outcome (`delivered`; `failed`, to \
-             be retried; `dead`, given up)",
-            self.deliveries.clone(),
-        );
-        registry.register(
-            "webhook_queue",
-            "Webhook deliveries by status (`pending`: waiting; `dead`: given up), read from \
-             the database when scraped",
-            self.depth.clone(),
-        );
+        let outcomes = WebhookOutcome::VARIANTS.iter().map(|&o| o.into());
+        self.0.register(registry, &NAMES, outcomes);
     }
 
     pub fn attempted(&self, outcome: WebhookOutcome) {
-        self.deliveries
-            .get_or_create(&OutcomeLabels {
-                outcome: outcome.as_str(),
-            })
-            .inc();
+        self.0.attempted(outcome.into());
     }
 
     pub fn set_depth(&self, pending: i64, dead: i64) {
-        for (status, count) in [("pending", pending), ("dead", dead)] {
-            self.depth
-                .get_or_create(&StatusLabels { status })
-                .set(count);
-        }
+        self.0.set_depth(pending, dead);
     }
 
-    /// The depth could not be read: left out rather than shown stale.
+    /// The depth could not be read.
     pub fn forget_depth(&self) {
-        self.depth.clear();
+        self.0.forget_depth();
     }
 }
