@@ -163,7 +163,25 @@ impl SpawnBlocking for Inline {
 pub(super) async fn on_blocking_thread<R: Send + 'static>(
     work: impl FnOnce() -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, StoreError> {
-    match tokio::task::spawn_blocking(work).await {
+    joined(tokio::task::spawn_blocking(work).await)
+}
+
+/// [`on_blocking_thread`] on `runtime`'s blocking pool, asked for by a task of `runtime`:
+/// a thread tokio starts for it is then started by one of `runtime`'s own threads and
+/// inherits their priority, not the caller's.
+async fn on_blocking_thread_of<R: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    work: impl FnOnce() -> Result<R, StoreError> + Send + 'static,
+) -> Result<R, StoreError> {
+    let asked = runtime.spawn(async move { tokio::task::spawn_blocking(work).await });
+    match asked.await {
+        Ok(done) => joined(done),
+        Err(error) => joined(Err(error)),
+    }
+}
+
+fn joined<R>(done: Result<Result<R, StoreError>, tokio::task::JoinError>) -> Result<R, StoreError> {
+    match done {
         Ok(result) => result,
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
         Err(_cancelled) => Err(StoreError::Unavailable(
@@ -226,8 +244,9 @@ impl SqlitePool {
         self.immediate(Commit::Synced, body).await
     }
 
-    /// The writer's turn, then a connection, then on one blocking thread: `BEGIN IMMEDIATE`
-    /// (the database's write lock before anything is read), the body, and the commit.
+    /// The writer's turn, then a connection, then on one blocking thread (the foreground's,
+    /// see `SqlitePool::write_threads`): `BEGIN IMMEDIATE` (the database's write lock before
+    /// anything is read), the body, and the commit.
     async fn immediate<R, F>(&self, commit: Commit, body: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
@@ -235,7 +254,7 @@ impl SqlitePool {
     {
         let turn = self.turn().await;
         let mut conn = self.pool.get_owned().await?;
-        on_blocking_thread(move || {
+        let work = move || {
             let _turn = turn;
             let conn: &mut SqliteConn = &mut conn;
             block_on(async move {
@@ -261,8 +280,12 @@ impl SqlitePool {
                 }
                 finished
             })
-        })
-        .await
+        };
+        if self.background {
+            on_blocking_thread_of(&self.write_threads, work).await
+        } else {
+            on_blocking_thread(work).await
+        }
     }
 }
 
@@ -335,5 +358,48 @@ where
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
             Err(rollback_error) => Err(rollback_error.into()),
         },
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::super::connection::Pools;
+    use super::super::test_support::TestStore;
+    use crate::priority::{current_thread_nice, lower_current_thread, BACKGROUND_NICE};
+
+    /// A background handle used from a thread of lower priority (as `background.rs` makes)
+    /// writes at the foreground's priority, and reads at its own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_writes_run_at_the_foreground_priority() {
+        let t = TestStore::sqlite().await;
+        let store = t.store.clone();
+        let url = t.url().to_owned();
+        let foreground = current_thread_nice();
+        let background = std::thread::spawn(move || {
+            lower_current_thread();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let beside = store.connect_beside(&url).await.expect("beside");
+                let Pools::Sqlite(pool) = &beside.pools else {
+                    panic!("a SQLite store");
+                };
+                let wrote = pool
+                    .write(|_conn| Box::pin(async { Ok(current_thread_nice()) }))
+                    .await
+                    .expect("write");
+                let read = pool
+                    .read(|_reader| Box::pin(async { Ok(current_thread_nice()) }))
+                    .await
+                    .expect("read");
+                (wrote, read)
+            })
+        });
+        let niced = tokio::task::spawn_blocking(move || background.join().expect("thread"))
+            .await
+            .expect("join");
+        assert_eq!(niced, (foreground, BACKGROUND_NICE.max(foreground)));
     }
 }

@@ -64,6 +64,11 @@ pub(super) struct SqlitePool {
     pub(super) writer: Arc<WriterLock>,
     /// Whether this handle's writers are background ones (`Store::connect_beside`).
     pub(super) background: bool,
+    /// The runtime the store was opened on, whose blocking threads run a `connect_beside`
+    /// handle's writes too: holding the writer's turn, a background writer blocks every
+    /// foreground one, and on the background runtime's threads it would run at their lower
+    /// priority (`priority.rs`), preempted by the very work that waits for it.
+    pub(super) write_threads: tokio::runtime::Handle,
 }
 
 impl SqlitePool {
@@ -80,7 +85,7 @@ impl SqlitePool {
 /// The handle to the database. Cheap to clone: clones share one pool.
 #[derive(Clone)]
 pub struct Store {
-    pools: Pools,
+    pub(super) pools: Pools,
     /// Reset requests on their way into `reset_requests` (`reset_requests.rs`).
     pub(super) queued_requests: Arc<GroupCommit<NewResetRequest>>,
 }
@@ -140,6 +145,7 @@ impl Store {
                 pool: connect_sqlite(path, BESIDE_POOL_SIZE).await?.pool,
                 writer: mine.writer.clone(),
                 background: true,
+                write_threads: mine.write_threads.clone(),
             }),
             (DatabaseUrl::Postgres(url), Pools::Postgres(_)) => {
                 Pools::Postgres(PgPool(connect_postgres(url, BESIDE_POOL_SIZE).await?))
@@ -236,6 +242,7 @@ async fn connect_sqlite(path: String, max_size: u32) -> Result<SqlitePool, Store
         pool,
         writer: Arc::default(),
         background: false,
+        write_threads: tokio::runtime::Handle::current(),
     })
 }
 
