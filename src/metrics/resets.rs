@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
+use strum::VariantArray as _;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DialectLabels {
@@ -24,7 +25,7 @@ struct RedemptionLabels {
 }
 
 /// How a token reached its owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum IssuedVia {
     /// Mailed in answer to a reset request.
@@ -51,7 +52,7 @@ impl ResetMetrics {
         // Every dialect from the start, so that a first event is an increase, not a new series.
         for &dialect in dialects {
             let _ = self.requested.get_or_create(&DialectLabels { dialect });
-            for via in [IssuedVia::Email, IssuedVia::Operator].map(IssuedVia::as_str) {
+            for via in IssuedVia::VARIANTS.iter().map(|v| v.as_str()) {
                 let _ = self.issued.get_or_create(&IssuedLabels { dialect, via });
             }
             let _ = self.redemptions.get_or_create(&RedemptionLabels {
