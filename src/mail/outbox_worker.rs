@@ -7,14 +7,11 @@
 //! per batch (one write, one commit, instead of one per message), so such a death may send
 //! again the messages of one batch at most.
 
-use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use lettre::message::Mailbox;
-use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +21,7 @@ use crate::clock::{Millis, SharedClock};
 use crate::metrics::{DeliveryOutcome, MailMetrics};
 use crate::security::sealing::{BodySealer, SealError};
 use crate::store::{OutboxMessage, Store, StoreError};
-use crate::worker::{Driver, Pass, Queue, Schedule};
+use crate::worker::{error_summary, work_batch, Backoff, Driver, Pass, Queue, Schedule};
 
 /// How long to let mail gather after a wake-up before claiming it. Every redemption wakes
 /// the worker for its one "password changed" mail, and each pass costs a claiming
@@ -69,9 +66,6 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Spread of the random jitter on retry delays (±20%), so messages that failed together
-/// do not all come back at the same instant.
-const JITTER: f64 = 0.2;
 /// Deliveries of a batch under way at once. A mail server answers each message after a
 /// round trip or more (and the file transport after a write on a blocking thread): one at a
 /// time, the worker spent most of its time waiting. A few at once stays well within what
@@ -88,14 +82,14 @@ impl RetryPolicy {
     /// Delay before the next attempt after `attempts` failed ones (at least 1):
     /// `min(max_delay, base_delay * 2^(attempts-1))`, scaled by `jitter` (near 1.0).
     pub fn retry_delay(&self, attempts: i32, jitter: f64) -> Duration {
-        let doublings = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(31);
-        let delay = self
-            .base_delay
-            .saturating_mul(1_u32 << doublings)
-            .min(self.max_delay);
-        Duration::try_from_secs_f64(delay.as_secs_f64() * jitter).unwrap_or(delay)
+        self.backoff().delay(attempts, jitter)
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
     }
 }
 
@@ -278,10 +272,10 @@ impl OutboxWorker {
             return Ok(DeliveryOutcome::Dead);
         }
 
-        let jitter = rand::rng().random_range(1.0 - JITTER..=1.0 + JITTER);
-        let delay = self.policy.retry_delay(row.attempts, jitter);
-        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-        let next_attempt_at: Millis = self.clock.now_ms().saturating_add(delay_ms);
+        let (next_attempt_at, delay_ms) = self
+            .policy
+            .backoff()
+            .next_attempt(self.clock.now_ms(), row.attempts);
         self.store
             .mark_failed(row.id, &summary(&error), Some(next_attempt_at))
             .await?;
@@ -334,70 +328,42 @@ impl Queue for OutboxWorker {
         };
 
         let mut sent = Vec::new();
-        let mut lease_ran_out = false;
-        let mut stopping = false;
-        let mut failure = None;
-        let mut pending = VecDeque::from(claimed);
-        // Recipients with a delivery under way (see `next_deliverable`).
-        let mut busy: HashSet<String> = HashSet::new();
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < CONCURRENT_DELIVERIES && !lease_ran_out && !stopping {
-                let Some(row) = next_deliverable(&mut pending, &busy) else {
-                    break;
-                };
-                // The batch shares one lease, renewed while it is worked. Once it has run out
-                // anyway (the store away too long), the rest may already be another
-                // worker's: sending them too would duplicate them.
-                if !pass.lease_held() {
-                    tracing::info!(
-                        outbox_id = row.id,
-                        "outbox lease ran out: the rest of the batch is left to the next claim"
-                    );
-                    lease_ran_out = true;
-                    break;
-                }
-                busy.insert(row.recipient.clone());
-                in_flight.push(async move {
-                    let outcome = self.deliver(&row, pass).await;
-                    (row, outcome)
-                });
-            }
-            let Some((row, outcome)) = in_flight.next().await else {
-                break;
-            };
-            busy.remove(&row.recipient);
-            let (id, attempts) = (row.id, row.attempts);
-            match outcome {
-                Ok(outcome) => {
-                    self.metrics.delivered(outcome);
-                    match outcome {
-                        DeliveryOutcome::Sent => {
-                            stats.sent += 1;
-                            sent.push((id, attempts));
-                        }
-                        DeliveryOutcome::Failed => stats.retrying += 1,
-                        DeliveryOutcome::Dead => stats.dead += 1,
+        let worked = work_batch(
+            claimed,
+            pass,
+            CONCURRENT_DELIVERIES,
+            // Mail to one address goes out one at a time, in the order it was queued: of
+            // several reset mails to one person the last holds the live token, and it must
+            // not arrive before the others.
+            |row: &OutboxMessage| Some(row.recipient.as_str()),
+            |row| async move {
+                let outcome = self.deliver(&row, pass).await;
+                (row, outcome)
+            },
+            |row, outcome| {
+                self.metrics.delivered(outcome);
+                match outcome {
+                    DeliveryOutcome::Sent => {
+                        stats.sent += 1;
+                        sent.push((row.id, row.attempts));
                     }
+                    DeliveryOutcome::Failed => stats.retrying += 1,
+                    DeliveryOutcome::Dead => stats.dead += 1,
                 }
-                // The store failed: start nothing more, let what is under way finish, and
-                // record what was sent if the store lets us (else it is sent again once the
-                // lease ends).
-                Err(error) => {
-                    stopping = true;
-                    failure.get_or_insert(error);
-                }
-            }
-            if !pass.keep_going() {
-                stopping = true;
-            }
+            },
+        )
+        .await;
+        if worked.lease_ran_out {
+            tracing::info!("outbox lease ran out: the rest of the batch is left to the next claim");
         }
+        // Recorded even after a store failure, if the store lets us (else what was sent is
+        // sent again once the lease ends).
         self.record_sent(&sent).await?;
-        if let Some(error) = failure {
+        if let Some(error) = worked.failure {
             return Err(error);
         }
-        let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
-        if !unattempted.is_empty() && !lease_ran_out {
+        let unattempted = worked.to_release(|row| row.id);
+        if !unattempted.is_empty() {
             self.store.release_outbox(&unattempted).await?;
             stats.released = unattempted.len();
             tracing::info!(
@@ -409,19 +375,6 @@ impl Queue for OutboxWorker {
     }
 }
 
-/// Takes the first of `pending` whose recipient has no delivery under way (`busy`). Mail to
-/// one address so goes out one at a time, in the order it was queued: of several reset mails
-/// to one person the last holds the live token, and it must not arrive before the others.
-fn next_deliverable(
-    pending: &mut VecDeque<OutboxMessage>,
-    busy: &HashSet<String>,
-) -> Option<OutboxMessage> {
-    let next = pending
-        .iter()
-        .position(|row| !busy.contains(&row.recipient))?;
-    pending.remove(next)
-}
-
 /// Resolves [`SHUTDOWN_SEND_GRACE`] after `stopping` has.
 async fn grace_after(stopping: impl Future<Output = ()>) {
     stopping.await;
@@ -429,15 +382,7 @@ async fn grace_after(stopping: impl Future<Output = ()>) {
 }
 
 fn summary(error: &dyn std::fmt::Display) -> String {
-    let mut text = error.to_string();
-    if text.len() > MAX_ERROR_SUMMARY {
-        let mut end = MAX_ERROR_SUMMARY;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
+    error_summary(&error.to_string(), MAX_ERROR_SUMMARY)
 }
 
 #[cfg(test)]
@@ -465,27 +410,36 @@ mod tests {
         assert_eq!(unbounded.retry_delay(100, 1.2), Duration::MAX);
     }
 
-    #[test]
-    fn mail_to_one_recipient_waits_for_the_one_before_it() {
+    #[tokio::test]
+    async fn mail_to_one_recipient_waits_for_the_one_before_it() {
         let row = crate::store::test_support::claimed_mail;
-        let mut pending = VecDeque::from([
+        let batch = vec![
             row(1, "ann@example.test"),
             row(2, "ann@example.test"),
             row(3, "bob@example.test"),
             row(4, "ann@example.test"),
-        ]);
-        let mut busy = HashSet::new();
-        let mut take = |busy: &HashSet<String>| next_deliverable(&mut pending, busy).map(|r| r.id);
-        assert_eq!(take(&busy), Some(1));
-        busy.insert("ann@example.test".to_owned());
+        ];
+        let started = std::sync::Mutex::new(Vec::new());
+        let test_pass = crate::worker::TestPass::new();
+        let worked = work_batch(
+            batch,
+            &test_pass.pass(),
+            CONCURRENT_DELIVERIES,
+            |row: &OutboxMessage| Some(row.recipient.as_str()),
+            |row| {
+                let started = &started;
+                async move {
+                    started.lock().expect("not poisoned").push(row.id);
+                    tokio::task::yield_now().await;
+                    (row, Ok::<(), StoreError>(()))
+                }
+            },
+            |_, ()| {},
+        )
+        .await;
+        assert!(worked.unattempted.is_empty() && worked.failure.is_none());
         // Ann's next mails wait for her first; Bob's goes past them.
-        assert_eq!(take(&busy), Some(3));
-        busy.insert("bob@example.test".to_owned());
-        assert_eq!(take(&busy), None);
-        busy.remove("ann@example.test");
-        assert_eq!(take(&busy), Some(2));
-        assert_eq!(take(&busy), Some(4));
-        assert_eq!(take(&busy), None);
+        assert_eq!(*started.lock().expect("not poisoned"), [1, 3, 2, 4]);
     }
 
     #[test]

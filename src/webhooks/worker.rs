@@ -6,12 +6,10 @@
 //! receiver recognises the duplicate. Deliveries are recorded together, once per batch.
 //! Never logged: the body, the secrets, the signatures.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt as _};
-use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +19,7 @@ use crate::metrics::{WebhookMetrics, WebhookOutcome};
 use crate::security::sealing::BodySealer;
 use crate::security::webhook_signature::WebhookSigner;
 use crate::store::{Store, StoreError, WebhookDelivery};
-use crate::worker::{Driver, Pass, Queue, Schedule};
+use crate::worker::{error_summary, work_batch, Backoff, Driver, Pass, Queue, Schedule};
 
 /// Retries, leases and timeouts (`[webhook_delivery]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,21 +48,15 @@ impl WebhookPolicy {
         }
     }
 
-    /// `min(max_delay, base_delay * 2^(attempts-1))`, scaled by `jitter` (near 1.0).
-    fn retry_delay(&self, attempts: i32, jitter: f64) -> Duration {
-        let doublings = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(31);
-        let delay = self
-            .base_delay
-            .saturating_mul(1_u32 << doublings)
-            .min(self.max_delay);
-        Duration::try_from_secs_f64(delay.as_secs_f64() * jitter).unwrap_or(delay)
+    /// Delays between attempts: `min(max_delay, base_delay * 2^(attempts-1))`, jittered.
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
     }
 }
 
-/// ±20% on retry delays, so deliveries that failed together do not come back together.
-const JITTER: f64 = 0.2;
 /// POSTs under way at once: receivers answer after a round trip; one at a time the worker
 /// would mostly wait.
 const CONCURRENT_DELIVERIES: usize = 64;
@@ -227,10 +219,10 @@ impl WebhookWorker {
             );
             return Ok(WebhookOutcome::Dead);
         }
-        let jitter = rand::rng().random_range(1.0 - JITTER..=1.0 + JITTER);
-        let delay = self.policy.retry_delay(row.attempts, jitter);
-        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-        let next: Millis = self.clock.now_ms().saturating_add(delay_ms);
+        let (next, delay_ms) = self
+            .policy
+            .backoff()
+            .next_attempt(self.clock.now_ms(), row.attempts);
         self.store
             .mark_webhook_failed(row.id, &error, Some(next))
             .await?;
@@ -282,58 +274,37 @@ impl Queue for WebhookWorker {
             ..WebhookStats::default()
         };
         let mut delivered = Vec::new();
-        let mut stopping = false;
-        let mut lease_ran_out = false;
-        let mut failure = None;
-        let mut pending = VecDeque::from(claimed);
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < CONCURRENT_DELIVERIES && !stopping && !lease_ran_out {
-                let Some(row) = pending.pop_front() else {
-                    break;
-                };
-                if !pass.lease_held() {
-                    // The rest may be another worker's by now.
-                    lease_ran_out = true;
-                    break;
-                }
-                in_flight.push(async move {
-                    let outcome = self.deliver(&row).await;
-                    (row, outcome)
-                });
-            }
-            let Some((row, outcome)) = in_flight.next().await else {
-                break;
-            };
-            match outcome {
-                Ok(outcome) => {
-                    self.metrics.attempted(outcome);
-                    match outcome {
-                        WebhookOutcome::Delivered => {
-                            stats.delivered += 1;
-                            delivered.push(row.id);
-                        }
-                        WebhookOutcome::Failed => stats.retrying += 1,
-                        WebhookOutcome::Dead => stats.dead += 1,
+        let worked = work_batch(
+            claimed,
+            pass,
+            CONCURRENT_DELIVERIES,
+            // The claim holds at most one delivery per account and endpoint.
+            |_: &WebhookDelivery| None,
+            |row| async move {
+                let outcome = self.deliver(&row).await;
+                (row, outcome)
+            },
+            |row, outcome| {
+                self.metrics.attempted(outcome);
+                match outcome {
+                    WebhookOutcome::Delivered => {
+                        stats.delivered += 1;
+                        delivered.push(row.id);
                     }
+                    WebhookOutcome::Failed => stats.retrying += 1,
+                    WebhookOutcome::Dead => stats.dead += 1,
                 }
-                Err(error) => {
-                    stopping = true;
-                    failure.get_or_insert(error);
-                }
-            }
-            if !pass.keep_going() {
-                stopping = true;
-            }
-        }
+            },
+        )
+        .await;
         self.store
             .mark_webhooks_delivered(&delivered, self.clock.now_ms())
             .await?;
-        if let Some(error) = failure {
+        if let Some(error) = worked.failure {
             return Err(error);
         }
-        let unattempted: Vec<i64> = pending.into_iter().map(|row| row.id).collect();
-        if !unattempted.is_empty() && !lease_ran_out {
+        let unattempted = worked.to_release(|row| row.id);
+        if !unattempted.is_empty() {
             self.store.release_webhooks(&unattempted).await?;
             stats.released = unattempted.len();
         }
@@ -341,13 +312,8 @@ impl Queue for WebhookWorker {
     }
 }
 
-/// At most [`MAX_ERROR_SUMMARY`] bytes of `text`, cut at a character boundary.
 fn summary(text: &str) -> String {
-    let mut end = text.len().min(MAX_ERROR_SUMMARY);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    error_summary(text, MAX_ERROR_SUMMARY)
 }
 
 #[cfg(test)]
@@ -362,9 +328,9 @@ mod tests {
             ..WebhookDeliveryConfig::default()
         });
         let delays: Vec<u64> = (1..=5)
-            .map(|n| policy.retry_delay(n, 1.0).as_millis() as u64)
+            .map(|n| policy.backoff().delay(n, 1.0).as_millis() as u64)
             .collect();
         assert_eq!(delays, [1_000, 2_000, 4_000, 5_000, 5_000]);
-        assert_eq!(policy.retry_delay(1, 1.2).as_millis(), 1_200);
+        assert_eq!(policy.backoff().delay(1, 1.2).as_millis(), 1_200);
     }
 }

@@ -101,3 +101,32 @@ impl<'a> Pass<'a> {
         }
     }
 }
+
+/// A [`Pass`] for tests of code that a queue's `run` calls: the driver not stopping, the
+/// lease held for an hour unless the test says otherwise.
+#[cfg(test)]
+pub(crate) struct TestPass {
+    lease: Lease,
+    stop: CancellationToken,
+}
+
+#[cfg(test)]
+impl TestPass {
+    pub(crate) fn new() -> TestPass {
+        TestPass::held_for(3_600_000)
+    }
+
+    /// A pass whose lease ends `ms` from now (in the past when negative).
+    pub(crate) fn held_for(ms: i64) -> TestPass {
+        let clock: SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+        let until = clock.now_ms() + ms;
+        TestPass {
+            lease: Lease::new(clock, until),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn pass(&self) -> Pass<'_> {
+        Pass::new(&self.lease, &self.stop, None)
+    }
+}

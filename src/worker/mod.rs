@@ -11,6 +11,7 @@
 //!
 //! This module is a leaf beside `clock`: it knows nothing of what the queues hold.
 
+mod batch;
 mod driver;
 mod lease;
 
@@ -18,8 +19,11 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+pub use batch::{error_summary, work_batch, Backoff, Worked};
 pub use driver::Driver;
 pub use lease::Pass;
+#[cfg(test)]
+pub(crate) use lease::TestPass;
 
 use crate::clock::Millis;
 
