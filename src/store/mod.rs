@@ -76,6 +76,7 @@ mod database_url;
 mod error;
 mod group_commit;
 mod insert_many;
+mod lease_writes;
 mod locks;
 mod migrations;
 mod models;

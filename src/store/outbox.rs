@@ -7,11 +7,20 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::access::run;
+use super::lease_writes::lease_writes;
 use super::locks::RowLocks;
 use super::models::OutboxRow;
 use super::schema::outbox;
 use super::{NewOutboxMessage, OutboxMessage, OutboxStatus, Store, StoreError};
 use crate::clock::Millis;
+
+lease_writes!(
+    outbox,
+    OutboxStatus,
+    mark_failed,
+    release_outbox,
+    renew_outbox_leases
+);
 
 /// The INSERT that queues a message; run it on the connection (and in the transaction) of
 /// the write it goes with.
@@ -156,93 +165,6 @@ impl Store {
                 ))
                 .execute(conn)
                 .await?;
-            Ok(())
-        })
-    }
-
-    /// Records a failed attempt: back to `pending` until `next_attempt_at`, or `dead` when
-    /// there is none (retries exhausted). `error_summary` must carry no secret.
-    pub async fn mark_failed(
-        &self,
-        id: i64,
-        error_summary: &str,
-        next_attempt_at: Option<Millis>,
-    ) -> Result<(), StoreError> {
-        let target = outbox::table.find(id);
-        let changes = (
-            outbox::lease_until.eq(None::<Millis>),
-            outbox::last_error.eq(error_summary.to_owned()),
-        );
-        run!(self, write, |conn| {
-            match next_attempt_at {
-                Some(at) => {
-                    diesel::update(target)
-                        .set((
-                            changes,
-                            outbox::status.eq(OutboxStatus::Pending),
-                            outbox::next_attempt_at.eq(at),
-                        ))
-                        .execute(conn)
-                        .await?
-                }
-                None => {
-                    diesel::update(target)
-                        .set((changes, outbox::status.eq(OutboxStatus::Dead)))
-                        .execute(conn)
-                        .await?
-                }
-            };
-            Ok(())
-        })
-    }
-
-    /// Hands claimed but unattempted messages back (a worker shutting down): `pending`
-    /// again, due at once, and the claim's attempt not counted.
-    pub async fn release_outbox(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids = ids.to_vec();
-        run!(self, write, |conn| {
-            diesel::update(
-                outbox::table
-                    .filter(outbox::id.eq_any(ids))
-                    .filter(outbox::status.eq(OutboxStatus::Sending)),
-            )
-            .set((
-                outbox::status.eq(OutboxStatus::Pending),
-                outbox::lease_until.eq(None::<Millis>),
-                outbox::attempts.eq(outbox::attempts - 1),
-            ))
-            .execute(conn)
-            .await?;
-            Ok(())
-        })
-    }
-
-    /// Moves the lease of those of `ids` still `sending` under the lease ending at `held` to
-    /// `until`: a worker keeping the batch it is delivering. Messages settled or released
-    /// since, or claimed by another worker after a lapse, are left alone.
-    pub async fn renew_outbox_leases(
-        &self,
-        ids: &[i64],
-        held: Millis,
-        until: Millis,
-    ) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids = ids.to_vec();
-        run!(self, write, |conn| {
-            diesel::update(
-                outbox::table
-                    .filter(outbox::id.eq_any(ids))
-                    .filter(outbox::status.eq(OutboxStatus::Sending))
-                    .filter(outbox::lease_until.eq(held)),
-            )
-            .set(outbox::lease_until.eq(until))
-            .execute(conn)
-            .await?;
             Ok(())
         })
     }

@@ -9,10 +9,19 @@ use diesel_async::RunQueryDsl;
 
 use super::access::run;
 use super::insert_many::InsertMany;
+use super::lease_writes::lease_writes;
 use super::locks::RowLocks;
 use super::schema::webhook_deliveries as wd;
 use super::{NewWebhookDelivery, Store, StoreError, WebhookDelivery, WebhookStatus};
 use crate::clock::Millis;
+
+lease_writes!(
+    wd,
+    WebhookStatus,
+    mark_webhook_failed,
+    release_webhooks,
+    renew_webhook_leases
+);
 
 /// Queues `rows` on the connection (and in the transaction) of the write they report.
 pub(super) async fn enqueue<C: InsertMany>(
@@ -135,91 +144,6 @@ impl Store {
                 ))
                 .execute(conn)
                 .await?;
-            Ok(())
-        })
-    }
-
-    /// Records a failed attempt: `pending` until `next_attempt_at`, or `dead` when there is
-    /// none. `error_summary` must carry no secret.
-    pub async fn mark_webhook_failed(
-        &self,
-        id: i64,
-        error_summary: &str,
-        next_attempt_at: Option<Millis>,
-    ) -> Result<(), StoreError> {
-        let target = wd::table.find(id);
-        let changes = (
-            wd::lease_until.eq(None::<Millis>),
-            wd::last_error.eq(error_summary.to_owned()),
-        );
-        run!(self, write, |conn| {
-            match next_attempt_at {
-                Some(at) => {
-                    diesel::update(target)
-                        .set((
-                            changes,
-                            wd::status.eq(WebhookStatus::Pending),
-                            wd::next_attempt_at.eq(at),
-                        ))
-                        .execute(conn)
-                        .await?
-                }
-                None => {
-                    diesel::update(target)
-                        .set((changes, wd::status.eq(WebhookStatus::Dead)))
-                        .execute(conn)
-                        .await?
-                }
-            };
-            Ok(())
-        })
-    }
-
-    /// Hands claimed but unattempted deliveries back: `pending`, due at once, the claim's
-    /// attempt not counted.
-    pub async fn release_webhooks(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids = ids.to_vec();
-        run!(self, write, |conn| {
-            diesel::update(
-                wd::table
-                    .filter(wd::id.eq_any(ids))
-                    .filter(wd::status.eq(WebhookStatus::Sending)),
-            )
-            .set((
-                wd::status.eq(WebhookStatus::Pending),
-                wd::lease_until.eq(None::<Millis>),
-                wd::attempts.eq(wd::attempts - 1),
-            ))
-            .execute(conn)
-            .await?;
-            Ok(())
-        })
-    }
-
-    /// Moves the lease of those of `ids` still held until `held` to `until`.
-    pub async fn renew_webhook_leases(
-        &self,
-        ids: &[i64],
-        held: Millis,
-        until: Millis,
-    ) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids = ids.to_vec();
-        run!(self, write, |conn| {
-            diesel::update(
-                wd::table
-                    .filter(wd::id.eq_any(ids))
-                    .filter(wd::status.eq(WebhookStatus::Sending))
-                    .filter(wd::lease_until.eq(held)),
-            )
-            .set(wd::lease_until.eq(until))
-            .execute(conn)
-            .await?;
             Ok(())
         })
     }
