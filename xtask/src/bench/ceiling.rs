@@ -31,14 +31,29 @@ pub fn note(rows: &[Row]) -> Option<String> {
     let per_hash_us = find(Scenario::FloorArgon2)?.cpu_per_request_us?;
     let redeem = find(Scenario::Redeem)?;
     let server_us = redeem.cpu_per_request_us?;
+    let split = redeem
+        .hashing_cpu_per_request_us
+        .map(|hashing_us| split(per_hash_us, server_us, hashing_us))
+        .unwrap_or_default();
     Some(format!(
         "`redeem / floor-argon2` can be at most {ceiling:.2} here: `floor-argon2` keeps every \
          core hashing ({per_hash_us:.0} µs of CPU per hash), while each redemption costs \
          {server_us:.0} µs of resetd's CPU ({:.0} µs beyond one hash) and the load \
-         generator's on the same cores. On PostgreSQL the database server's CPU per \
+         generator's on the same cores.{split} On PostgreSQL the database server's CPU per \
          redemption comes on top and is not measured.",
         server_us - per_hash_us
     ))
+}
+
+/// Where a redemption's CPU went: its hash, against the floor's, and the rest.
+fn split(per_hash_us: f64, server_us: f64, hashing_us: f64) -> String {
+    let slower = (hashing_us / per_hash_us - 1.0) * 100.0;
+    format!(
+        " Of that, {hashing_us:.0} µs ran on resetd's hashing threads ({slower:+.0}% against \
+         the floor's hash: the same hash costs more beside the rest of the server) and \
+         {:.0} µs elsewhere (HTTP, the store, the mail, the log).",
+        server_us - hashing_us
+    )
 }
 
 #[cfg(test)]
@@ -57,6 +72,7 @@ mod tests {
             server_cpu: None,
             bench_cpu: Some(bench_cpu),
             cpu_per_request_us: Some(cpu_per_request_us),
+            hashing_cpu_per_request_us: None,
         }
     }
 
@@ -73,6 +89,21 @@ mod tests {
         let note = note(&rows).expect("note");
         assert!(note.contains("at most 0.83"), "{note}");
         assert!(note.contains("2000 µs beyond one hash"), "{note}");
+        // Without the hashing threads' own figure, no split.
+        assert!(!note.contains("hashing threads"), "{note}");
+    }
+
+    #[test]
+    fn the_note_splits_a_redemption_into_its_hash_and_the_rest() {
+        let mut redeem = row(Scenario::Redeem, 100.0, 0.1, 17_000.0);
+        redeem.hashing_cpu_per_request_us = Some(16_500.0);
+        let rows = [row(Scenario::FloorArgon2, 130.0, 2.0, 15_000.0), redeem];
+        let note = note(&rows).expect("note");
+        assert!(
+            note.contains("16500 µs ran on resetd's hashing threads (+10%"),
+            "{note}"
+        );
+        assert!(note.contains("500 µs elsewhere"), "{note}");
     }
 
     #[test]

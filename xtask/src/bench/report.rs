@@ -53,6 +53,8 @@ pub struct Row {
     /// requests caused included (for `floor-argon2`: the bench's, per hash). Unlike rates,
     /// it hardly depends on what else the machine is doing.
     pub cpu_per_request_us: Option<f64>,
+    /// The part of `cpu_per_request_us` spent on resetd's hashing threads.
+    pub hashing_cpu_per_request_us: Option<f64>,
 }
 
 impl Row {
@@ -78,6 +80,7 @@ impl Row {
             server_cpu: None,
             bench_cpu: None,
             cpu_per_request_us: None,
+            hashing_cpu_per_request_us: None,
         }
     }
 }
@@ -375,6 +378,7 @@ mod tests {
             server_cpu: Some(1.5),
             bench_cpu: None,
             cpu_per_request_us: Some(87.4),
+            hashing_cpu_per_request_us: None,
         }
     }
 

@@ -302,6 +302,7 @@ impl Scenarios<'_> {
 struct Usage {
     started: Instant,
     server_cpu: Option<Duration>,
+    hashing_cpu: Option<Duration>,
     bench_cpu: Option<Duration>,
 }
 
@@ -311,6 +312,7 @@ impl Usage {
         Usage {
             started: Instant::now(),
             server_cpu: server.cpu_time(),
+            hashing_cpu: server.hashing_cpu_time(),
             bench_cpu: own_cpu_time(),
         }
     }
@@ -322,6 +324,8 @@ impl Usage {
         row.server_cpu = busy_cores(self.server_cpu, server_cpu, elapsed);
         row.bench_cpu = busy_cores(self.bench_cpu, own_cpu_time(), elapsed);
         row.cpu_per_request_us = per_request_us(self.server_cpu, server_cpu, requests);
+        row.hashing_cpu_per_request_us =
+            per_request_us(self.hashing_cpu, server.hashing_cpu_time(), requests);
     }
 }
 

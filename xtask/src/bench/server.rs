@@ -25,6 +25,9 @@ const WRAPPER_VAR: &str = "RESETD_BENCH_WRAPPER";
 /// than resetd's defaults: the report says so.
 pub const EXTRA_CONFIG_VAR: &str = "RESETD_BENCH_EXTRA_CONFIG";
 
+/// How resetd names its hashing threads (`resetd-argon2-0`, ...; `security/password_hash.rs`).
+const HASHING_THREAD_PREFIX: &str = "resetd-argon2-";
+
 /// How to run it.
 #[derive(Debug, Clone)]
 pub struct ServerSetup {
@@ -183,6 +186,21 @@ impl Server {
     pub fn cpu_time(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
         proc_stat_cpu(&stat)
+    }
+
+    /// CPU time resetd's hashing threads have used so far (user + system), from each one's
+    /// `/proc/PID/task/TID/stat`: the share of a redemption that is its argon2 hash.
+    pub fn hashing_cpu_time(&self) -> Option<Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?;
+        let mut total = Duration::ZERO;
+        for task in tasks.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.starts_with(HASHING_THREAD_PREFIX) {
+                let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+                total += proc_stat_cpu(&stat)?;
+            }
+        }
+        Some(total)
     }
 
     /// Lines the server logged at ERROR level.
