@@ -26,13 +26,26 @@ where
 }
 
 /// A handler's body on its `Call`, in the request's span, its answer counted and logged as
-/// every handler's is ([`Answered`]).
+/// every handler's is ([`Answered`]). With `no_store: Headers`, a success also carries
+/// `Cache-Control: no-store` in the operation's `Headers` type: the answers that hold a
+/// token or a session.
 macro_rules! route {
     ($rqctx:ident, |$call:ident| $body:expr) => {{
         let call = $crate::dialects::call::Call::new(&$rqctx);
         let $call = &call;
         let span = $crate::logging::request_span(&$rqctx.request_id);
         let answer = tracing::Instrument::instrument($body, span).await;
+        $crate::dialects::answered::Answered::answered(answer, &$rqctx)
+    }};
+    ($rqctx:ident, |$call:ident| $body:expr, no_store: $headers:ident) => {{
+        let call = $crate::dialects::call::Call::new(&$rqctx);
+        let $call = &call;
+        let span = $crate::logging::request_span(&$rqctx.request_id);
+        let answer = tracing::Instrument::instrument($body, span)
+            .await
+            .map(|answer| {
+                answer.map(|ok| dropshot::HttpResponseHeaders::new(ok, no_store!($headers)))
+            });
         $crate::dialects::answered::Answered::answered(answer, &$rqctx)
     }};
 }

@@ -77,22 +77,18 @@ impl ResetdApi for ResetdServer {
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::IpcolaSendEmailVcodeRequest>,
     ) -> Result<Answer<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError>, IpcolaHttpError> {
-        let call = Call::new(&rqctx);
-        async { ipcola::send_email_vcode(&call, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            ipcola::send_email_vcode(call, call.read(body).await).await
+        })
     }
 
     async fn ipcola_reset_password(
         rqctx: RequestContext<AppState>,
         body: JsonBody<types::IpcolaResetPasswordRequest>,
     ) -> Result<Answer<HttpResponseOk<types::IpcolaResult>, IpcolaHttpError>, IpcolaHttpError> {
-        let call = Call::new(&rqctx);
-        async { ipcola::reset_password(&call, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            ipcola::reset_password(call, call.read(body).await).await
+        })
     }
 
     async fn ipcola_get_captcha(
@@ -127,14 +123,11 @@ impl ResetdApi for ResetdServer {
         >,
         StrapiHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { strapi::reset_password(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .map(|answer| {
-                answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(StrapiResetPasswordHeaders)))
-            })
-            .answered(&rqctx)
+        route!(
+            rqctx,
+            |call| async { strapi::reset_password(call, call.read(body).await?).await },
+            no_store: StrapiResetPasswordHeaders
+        )
     }
 
     async fn cloudreve_send_reset_email(
@@ -144,11 +137,9 @@ impl ResetdApi for ResetdServer {
         Answer<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError>,
         CloudreveHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { cloudreve::send_reset_email(&call, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            cloudreve::send_reset_email(call, call.read(body).await).await
+        })
     }
 
     async fn cloudreve_reset_password(
@@ -160,11 +151,9 @@ impl ResetdApi for ResetdServer {
         CloudreveHttpError,
     > {
         let path = path.into_inner();
-        let call = Call::new(&rqctx);
-        async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            cloudreve::reset_password(call, &path.user_id, call.read(body).await).await
+        })
     }
 
     async fn cloudreve_get_captcha(
@@ -199,16 +188,11 @@ impl ResetdApi for ResetdServer {
         >,
         StrapiHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { strapi::reset_password(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .map(|answer| {
-                answer.map(|ok| {
-                    HttpResponseHeaders::new(ok, no_store!(StrapiApiResetPasswordHeaders))
-                })
-            })
-            .answered(&rqctx)
+        route!(
+            rqctx,
+            |call| async { strapi::reset_password(call, call.read(body).await?).await },
+            no_store: StrapiApiResetPasswordHeaders
+        )
     }
 
     async fn cloudreve_v4_send_reset_email(
@@ -218,11 +202,9 @@ impl ResetdApi for ResetdServer {
         Answer<HttpResponseOk<types::CloudreveResponse>, CloudreveHttpError>,
         CloudreveHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { cloudreve::send_reset_email(&call, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            cloudreve::send_reset_email(call, call.read(body).await).await
+        })
     }
 
     async fn cloudreve_v4_reset_password(
@@ -234,11 +216,9 @@ impl ResetdApi for ResetdServer {
         CloudreveHttpError,
     > {
         let path = path.into_inner();
-        let call = Call::new(&rqctx);
-        async { cloudreve::reset_password(&call, &path.user_id, call.read(body).await).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .answered(&rqctx)
+        route!(rqctx, |call| async {
+            cloudreve::reset_password(call, &path.user_id, call.read(body).await).await
+        })
     }
 
     async fn cloudreve_v4_get_captcha(
@@ -283,16 +263,11 @@ impl ResetdApi for ResetdServer {
         >,
         SelfcommunityHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { selfcommunity::reset_password(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .map(|answer| {
-                answer.map(|ok| {
-                    HttpResponseHeaders::new(ok, no_store!(SelfcommunityResetPasswordHeaders))
-                })
-            })
-            .answered(&rqctx)
+        route!(
+            rqctx,
+            |call| async { selfcommunity::reset_password(call, call.read(body).await?).await },
+            no_store: SelfcommunityResetPasswordHeaders
+        )
     }
 
     async fn resetd_healthz(rqctx: RequestContext<AppState>) -> ResetdOk<types::ResetdHealth> {
@@ -313,14 +288,11 @@ impl ResetdApi for ResetdServer {
         >,
         ResetdHttpError,
     > {
-        let call = Call::new(&rqctx);
-        async { resetd::login(&call, call.read(body).await?).await }
-            .instrument(request_span(&rqctx.request_id))
-            .await
-            .map(|answer| {
-                answer.map(|ok| HttpResponseHeaders::new(ok, no_store!(ResetdLoginHeaders)))
-            })
-            .answered(&rqctx)
+        route!(
+            rqctx,
+            |call| async { resetd::login(call, call.read(body).await?).await },
+            no_store: ResetdLoginHeaders
+        )
     }
 
     async fn resetd_introspect(
