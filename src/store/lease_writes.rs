@@ -14,6 +14,9 @@
 /// - `$renew(ids, held, until)`: the lease of those of `ids` still `sending` under the lease
 ///   ending at `held` moved to `until`. Items settled or released since, or claimed by
 ///   another worker after a lapse, are left alone.
+///
+/// The invoking module brings `diesel::prelude::*` and `diesel_async::RunQueryDsl` into
+/// scope, as every store module does.
 macro_rules! lease_writes {
     ($table:ident, $Status:ident, $mark_failed:ident, $release:ident, $renew:ident) => {
         impl $crate::store::Store {
