@@ -79,12 +79,7 @@ const MAX_ERROR_SUMMARY: usize = 500;
 const SHUTDOWN_SEND_GRACE: Duration = Duration::from_secs(5);
 
 impl RetryPolicy {
-    /// Delay before the next attempt after `attempts` failed ones (at least 1):
-    /// `min(max_delay, base_delay * 2^(attempts-1))`, scaled by `jitter` (near 1.0).
-    pub fn retry_delay(&self, attempts: i32, jitter: f64) -> Duration {
-        self.backoff().delay(attempts, jitter)
-    }
-
+    /// Delays between attempts: `min(max_delay, base_delay * 2^(attempts-1))`, jittered.
     fn backoff(&self) -> Backoff {
         Backoff {
             base_delay: self.base_delay,
@@ -392,14 +387,17 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_jitters() {
         let policy = RetryPolicy::default();
-        assert_eq!(policy.retry_delay(1, 1.0), Duration::from_secs(2));
-        assert_eq!(policy.retry_delay(2, 1.0), Duration::from_secs(4));
-        assert_eq!(policy.retry_delay(5, 1.0), Duration::from_secs(32));
-        assert_eq!(policy.retry_delay(20, 1.0), Duration::from_secs(900));
-        assert_eq!(policy.retry_delay(i32::MAX, 1.0), Duration::from_secs(900));
-        assert_eq!(policy.retry_delay(0, 1.0), Duration::from_secs(2));
-        assert_eq!(policy.retry_delay(1, 0.8), Duration::from_millis(1600));
-        assert_eq!(policy.retry_delay(20, 1.2), Duration::from_secs(1080));
+        assert_eq!(policy.backoff().delay(1, 1.0), Duration::from_secs(2));
+        assert_eq!(policy.backoff().delay(2, 1.0), Duration::from_secs(4));
+        assert_eq!(policy.backoff().delay(5, 1.0), Duration::from_secs(32));
+        assert_eq!(policy.backoff().delay(20, 1.0), Duration::from_secs(900));
+        assert_eq!(
+            policy.backoff().delay(i32::MAX, 1.0),
+            Duration::from_secs(900)
+        );
+        assert_eq!(policy.backoff().delay(0, 1.0), Duration::from_secs(2));
+        assert_eq!(policy.backoff().delay(1, 0.8), Duration::from_millis(1600));
+        assert_eq!(policy.backoff().delay(20, 1.2), Duration::from_secs(1080));
 
         // Huge settings saturate instead of overflowing.
         let unbounded = RetryPolicy {
@@ -407,7 +405,7 @@ mod tests {
             max_delay: Duration::MAX,
             ..policy
         };
-        assert_eq!(unbounded.retry_delay(100, 1.2), Duration::MAX);
+        assert_eq!(unbounded.backoff().delay(100, 1.2), Duration::MAX);
     }
 
     #[tokio::test]
