@@ -174,10 +174,7 @@ async fn on_blocking_thread_of<R: Send + 'static>(
     work: impl FnOnce() -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, StoreError> {
     let asked = runtime.spawn(async move { tokio::task::spawn_blocking(work).await });
-    match asked.await {
-        Ok(done) => joined(done),
-        Err(error) => joined(Err(error)),
-    }
+    joined(asked.await.and_then(|done| done))
 }
 
 fn joined<R>(done: Result<Result<R, StoreError>, tokio::task::JoinError>) -> Result<R, StoreError> {
