@@ -85,6 +85,7 @@ mod password_upgrade;
 mod rate_limits;
 mod reset_requests;
 mod reset_tokens;
+mod reused;
 pub mod schema;
 mod settings;
 mod text_enum;

@@ -10,6 +10,7 @@ use super::access::run;
 use super::lease_writes::lease_writes;
 use super::locks::RowLocks;
 use super::models::OutboxRow;
+use super::reused::Reused;
 use super::schema::outbox;
 use super::{NewOutboxMessage, OutboxMessage, OutboxStatus, Store, StoreError};
 use crate::clock::Millis;
@@ -128,16 +129,19 @@ impl Store {
             if ids.is_empty() {
                 return Ok::<_, StoreError>(Vec::new());
             }
-            let claimed = diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-                .filter(due(now))
-                .set((
-                    outbox::status.eq(OutboxStatus::Sending),
-                    outbox::lease_until.eq(now.saturating_add(lease_ms)),
-                    outbox::attempts.eq(outbox::attempts + 1),
-                ))
-                .returning(OutboxMessage::as_returning())
-                .get_results(conn)
-                .await?;
+            // One shape per batch size on SQLite (`IN (?, ...)`), at most `limit` of them.
+            let claimed = Reused(
+                diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+                    .filter(due(now))
+                    .set((
+                        outbox::status.eq(OutboxStatus::Sending),
+                        outbox::lease_until.eq(now.saturating_add(lease_ms)),
+                        outbox::attempts.eq(outbox::attempts + 1),
+                    ))
+                    .returning(OutboxMessage::as_returning()),
+            )
+            .get_results(conn)
+            .await?;
             Ok(claimed)
         })?;
         // RETURNING comes in no particular order.
@@ -152,8 +156,9 @@ impl Store {
         }
         let ids = ids.to_vec();
         run!(self, write, |conn| {
-            diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-                .set((
+            // The worker marks at most a batch at once: a bounded number of shapes.
+            Reused(
+                diesel::update(outbox::table.filter(outbox::id.eq_any(ids))).set((
                     outbox::status.eq(OutboxStatus::Sent),
                     outbox::sent_at.eq(now),
                     outbox::lease_until.eq(None::<Millis>),
@@ -162,9 +167,10 @@ impl Store {
                     // Message-ID, times), not the secret.
                     outbox::body_text.eq(DELIVERED_BODY),
                     outbox::body_html.eq(DELIVERED_BODY),
-                ))
-                .execute(conn)
-                .await?;
+                )),
+            )
+            .execute(conn)
+            .await?;
             Ok(())
         })
     }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::access::run;
+use super::reused::Reused;
 use super::schema::rate_limits;
 use super::{Store, StoreError};
 use crate::clock::Millis;
@@ -43,20 +44,22 @@ impl Store {
         let max = i32::try_from(max).unwrap_or(i32::MAX);
         let key = key.to_owned();
         run!(self, write, |conn| {
-            let count = diesel::insert_into(rate_limits::table)
-                .values((
-                    rate_limits::key.eq(key),
-                    rate_limits::window_start.eq(window_start),
-                    rate_limits::count.eq(1),
-                ))
-                .on_conflict((rate_limits::key, rate_limits::window_start))
-                .do_update()
-                .set(rate_limits::count.eq(rate_limits::count + 1))
-                .filter(rate_limits::count.lt(max))
-                .returning(rate_limits::count)
-                .get_result::<i32>(conn)
-                .await
-                .optional()?;
+            let count = Reused(
+                diesel::insert_into(rate_limits::table)
+                    .values((
+                        rate_limits::key.eq(key),
+                        rate_limits::window_start.eq(window_start),
+                        rate_limits::count.eq(1),
+                    ))
+                    .on_conflict((rate_limits::key, rate_limits::window_start))
+                    .do_update()
+                    .set(rate_limits::count.eq(rate_limits::count + 1))
+                    .filter(rate_limits::count.lt(max))
+                    .returning(rate_limits::count),
+            )
+            .get_result::<i32>(conn)
+            .await
+            .optional()?;
             Ok(count.map(i64::from))
         })
     }
@@ -69,12 +72,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = key.to_owned();
         run!(self, write, |conn| {
-            diesel::update(
-                rate_limits::table
-                    .find((key, window_start))
-                    .filter(rate_limits::count.gt(0)),
+            Reused(
+                diesel::update(
+                    rate_limits::table
+                        .find((key, window_start))
+                        .filter(rate_limits::count.gt(0)),
+                )
+                .set(rate_limits::count.eq(rate_limits::count - 1)),
             )
-            .set(rate_limits::count.eq(rate_limits::count - 1))
             .execute(conn)
             .await?;
             Ok(())

@@ -5,6 +5,7 @@ use diesel_async::RunQueryDsl;
 
 use super::access::run;
 use super::locks::RowLocks;
+use super::reused::Reused;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::insert_many::InsertMany as _;
@@ -399,53 +400,59 @@ impl Store {
             // once the winner commits re-evaluates `used_at IS NULL` against the committed
             // row, finds it false and changes nothing (0 rows). No snapshot is trusted, so
             // no serialization failure either: the losers get `None`, not an error.
-            let claimed = diesel::update(
-                reset_tokens::table
-                    .find(reset.token_id)
-                    .filter(reset_tokens::user_id.eq(reset.user_id))
-                    .filter(reset_tokens::used_at.is_null())
-                    .filter(reset_tokens::expires_at.gt(now)),
+            let claimed = Reused(
+                diesel::update(
+                    reset_tokens::table
+                        .find(reset.token_id)
+                        .filter(reset_tokens::user_id.eq(reset.user_id))
+                        .filter(reset_tokens::used_at.is_null())
+                        .filter(reset_tokens::expires_at.gt(now)),
+                )
+                .set(reset_tokens::used_at.eq(now)),
             )
-            .set(reset_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
             if claimed == 0 {
                 return Ok(None);
             }
             // The account's live tokens of other dialects die with the old password.
-            diesel::update(
-                reset_tokens::table
-                    .filter(reset_tokens::user_id.eq(reset.user_id))
-                    .filter(reset_tokens::used_at.is_null()),
+            Reused(
+                diesel::update(
+                    reset_tokens::table
+                        .filter(reset_tokens::user_id.eq(reset.user_id))
+                        .filter(reset_tokens::used_at.is_null()),
+                )
+                .set(reset_tokens::used_at.eq(now)),
             )
-            .set(reset_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
-            let user = diesel::update(users::table.find(reset.user_id))
-                .set((
-                    users::password_hash.eq(&reset.password_hash),
-                    users::updated_at.eq(now),
-                ))
-                .returning(User::as_returning())
-                .get_result(conn)
-                .await?;
-            diesel::update(
-                access_tokens::table
-                    .filter(access_tokens::user_id.eq(reset.user_id))
-                    .filter(access_tokens::revoked_at.is_null()),
+            let user = Reused(
+                diesel::update(users::table.find(reset.user_id))
+                    .set((
+                        users::password_hash.eq(&reset.password_hash),
+                        users::updated_at.eq(now),
+                    ))
+                    .returning(User::as_returning()),
             )
-            .set(access_tokens::revoked_at.eq(now))
+            .get_result(conn)
+            .await?;
+            Reused(
+                diesel::update(
+                    access_tokens::table
+                        .filter(access_tokens::user_id.eq(reset.user_id))
+                        .filter(access_tokens::revoked_at.is_null()),
+                )
+                .set(access_tokens::revoked_at.eq(now)),
+            )
             .execute(conn)
             .await?;
             for token in &reset.session {
-                diesel::insert_into(access_tokens::table)
-                    .values(token)
+                Reused(diesel::insert_into(access_tokens::table).values(token))
                     .execute(conn)
                     .await?;
             }
-            insert_outbox(reset.mail, now).execute(conn).await?;
-            diesel::insert_into(audit_events::table)
-                .values(&reset.audit)
+            Reused(insert_outbox(reset.mail, now)).execute(conn).await?;
+            Reused(diesel::insert_into(audit_events::table).values(&reset.audit))
                 .execute(conn)
                 .await?;
             super::webhooks::enqueue(conn, reset.webhooks).await?;
