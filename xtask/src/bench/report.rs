@@ -149,7 +149,11 @@ impl DbReport {
             Target::at_least(
                 "redeem / floor-argon2",
                 ratio(rate(Scenario::Redeem), rate(Scenario::FloorArgon2)),
-                Some(0.9),
+                // Lower on PostgreSQL (issue 15): its server's CPU shares the same cores.
+                Some(match self.db {
+                    Db::Sqlite => 0.9,
+                    Db::Postgres => 0.8,
+                }),
             ),
         ]
     }
@@ -479,14 +483,27 @@ mod tests {
         assert_eq!(find("errors").met, Some(true));
         assert_eq!(find("server peak RSS").met, Some(true));
 
-        // The request ratio has a target on SQLite only.
-        let postgres = report(Db::Postgres, sqlite.rows.clone());
-        let request = postgres
-            .targets()
-            .into_iter()
-            .find(|t| t.what == "request / floor-http")
-            .expect("reported");
+        // The request ratio has a target on SQLite only; the redemption ratio's is lower
+        // on PostgreSQL.
+        let postgres = report(Db::Postgres, sqlite.rows.clone()).targets();
+        let find = |what: &str| {
+            postgres
+                .iter()
+                .find(|t| t.what == what)
+                .unwrap_or_else(|| panic!("no target {what}"))
+        };
+        let request = find("request / floor-http");
         assert_eq!((request.measured.as_str(), request.met), ("0.30", None));
+        let redeem = find("redeem / floor-argon2");
+        assert_eq!(redeem.target, "≥ 0.80");
+        assert_eq!((redeem.measured.as_str(), redeem.met), ("0.88", Some(true)));
+        assert_eq!(
+            targets
+                .iter()
+                .find(|t| t.what == "redeem / floor-argon2")
+                .map(|t| t.target.as_str()),
+            Some("≥ 0.90")
+        );
     }
 
     #[test]
