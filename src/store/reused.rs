@@ -1,13 +1,14 @@
 //! [`Reused`]: a write statement prepared once per connection, not on every run.
 //!
-//! Diesel prepares an UPDATE, an upsert and an INSERT with an optional column again every
-//! time it runs: their SQL can change with the values (a `None` in a changeset leaves its
-//! column out), and Diesel would otherwise cache them under their Rust type alone. On
-//! SQLite that is a parse per statement; on PostgreSQL a parse and a plan on the server.
-//! A redemption runs about ten of them. [`Reused`] caches the statement under its SQL
-//! text and bind types instead, which is right for any statement: a different SQL text is
-//! a different entry. So it is for statements whose SQL takes a bounded number of shapes
-//! (not `eq_any` over a list of any length on SQLite, which spells out one `?` per item).
+//! Diesel caches no UPDATE, no upsert and no INSERT with an optional column: their SQL can
+//! change with the values (a `None` in a changeset leaves its column out), and each new
+//! shape would be one more cached statement. So it prepares them again on every run: a
+//! parse on SQLite, a parse and a plan on the PostgreSQL server. A redemption runs about
+//! ten of them. [`Reused`] lets the connection cache one under its SQL text and bind types,
+//! the key Diesel already uses for queries without a static id: a different SQL text is a
+//! different entry, so it is correct for any statement. It is for statements whose SQL
+//! takes few shapes, so that the cache stays small (not `eq_any` over a list of any length
+//! on SQLite, which spells out one `?` per item).
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
