@@ -27,13 +27,23 @@ let counter = 0;
  * A fresh browser identity: an email no other test uses and a client IP of its own. resetd
  * trusts the harness's loopback address as a proxy, so `X-Forwarded-For` names the client
  * and each test gets its own rate-limit budget.
+ *
+ * `node --test` runs each file in a process of its own, each with its own `counter`, all
+ * within one rate-limit window: the address must tell the processes apart too. With only
+ * `pid % 250` in it, two files whose pids met modulo 250 shared their budgets, and one was
+ * refused (a CI run saw Strapi's `forgotPassword` answered 429). resetd counts an IPv6
+ * client by its /64, so the /64 carries the whole pid (22 bits at most on Linux) and the
+ * counter (10 bits).
  */
 export function newVisitor(label) {
   counter += 1;
+  assert.ok(counter < 1024, 'the counter fits its 10 bits');
   const tag = `${label}-${process.pid}-${counter}`;
+  const high = (process.pid >>> 6) & 0xffff;
+  const low = ((process.pid & 0x3f) << 10) | counter;
   return {
     email: `${tag}@example.com`,
-    headers: { 'X-Forwarded-For': `198.51.${process.pid % 250}.${counter % 250}` },
+    headers: { 'X-Forwarded-For': `2001:db8:${high.toString(16)}:${low.toString(16)}::1` },
   };
 }
 
