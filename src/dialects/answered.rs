@@ -37,16 +37,12 @@ macro_rules! route {
         let answer = tracing::Instrument::instrument($body, span).await;
         $crate::dialects::answered::Answered::answered(answer, &$rqctx)
     }};
-    ($rqctx:ident, |$call:ident| $body:expr, no_store: $headers:ident) => {{
-        let call = $crate::dialects::call::Call::new(&$rqctx);
-        let $call = &call;
-        let span = $crate::logging::request_span(&$rqctx.request_id);
-        let answer = tracing::Instrument::instrument($body, span)
-            .await
-            .map(|answer| {
+    ($rqctx:ident, |$call:ident| $body:expr, no_store: $headers:ident) => {
+        route!($rqctx, |$call| async {
+            $body.await.map(|answer| {
                 answer.map(|ok| dropshot::HttpResponseHeaders::new(ok, no_store!($headers)))
-            });
-        $crate::dialects::answered::Answered::answered(answer, &$rqctx)
-    }};
+            })
+        })
+    };
 }
 pub(super) use route;
