@@ -467,12 +467,7 @@ mod tests {
             ],
         );
         let targets = sqlite.targets();
-        let find = |what: &str| {
-            targets
-                .iter()
-                .find(|t| t.what == what)
-                .unwrap_or_else(|| panic!("no target {what}"))
-        };
+        let find = |what: &str| target(&targets, what);
         assert_eq!(find("request / floor-http").measured, "0.30");
         assert_eq!(find("request / floor-http").met, Some(true));
         assert_eq!(find("request-unknown / request").measured, "1.01");
@@ -486,24 +481,20 @@ mod tests {
         // The request ratio has a target on SQLite only; the redemption ratio's is lower
         // on PostgreSQL.
         let postgres = report(Db::Postgres, sqlite.rows.clone()).targets();
-        let find = |what: &str| {
-            postgres
-                .iter()
-                .find(|t| t.what == what)
-                .unwrap_or_else(|| panic!("no target {what}"))
-        };
-        let request = find("request / floor-http");
+        let request = target(&postgres, "request / floor-http");
         assert_eq!((request.measured.as_str(), request.met), ("0.30", None));
-        let redeem = find("redeem / floor-argon2");
+        let redeem = target(&postgres, "redeem / floor-argon2");
         assert_eq!(redeem.target, "≥ 0.80");
         assert_eq!((redeem.measured.as_str(), redeem.met), ("0.88", Some(true)));
-        assert_eq!(
-            targets
-                .iter()
-                .find(|t| t.what == "redeem / floor-argon2")
-                .map(|t| t.target.as_str()),
-            Some("≥ 0.90")
-        );
+        assert_eq!(target(&targets, "redeem / floor-argon2").target, "≥ 0.90");
+    }
+
+    /// The target named `what` among `targets`.
+    fn target<'t>(targets: &'t [Target], what: &str) -> &'t Target {
+        targets
+            .iter()
+            .find(|t| t.what == what)
+            .unwrap_or_else(|| panic!("no target {what}"))
     }
 
     #[test]
