@@ -233,6 +233,11 @@ async fn connect_sqlite(path: String, max_size: u32) -> Result<SqlitePool, Store
     let manager = AsyncDieselConnectionManager::new_with_config(path, config);
     let pool = Pool::builder()
         .max_size(max_size)
+        // The most recently used connection first: its page cache is the one most likely
+        // still current. SQLite drops a connection's whole cache when another connection has
+        // written since its last transaction, so handing them out in turn (bb8's default)
+        // made nearly every operation start from a cold cache and read its pages again.
+        .queue_strategy(bb8::QueueStrategy::Lifo)
         .connection_timeout(SQLITE_CHECKOUT_TIMEOUT)
         .error_sink(Box::new(LogPoolErrors))
         .build(manager)
