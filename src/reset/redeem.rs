@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 
 use crate::mail::PasswordChangedMail;
-use crate::store::{AuditKind, CompleteReset, NewAuditEvent, User, UserStatus, WebhookEvent};
+use crate::store::{
+    AuditKind, CompleteReset, NewAuditEvent, TokenOwner, User, UserStatus, WebhookEvent,
+};
 
 use super::account::Account;
 use super::error::{RedeemError, ServiceError};
@@ -38,17 +40,36 @@ pub enum Binding<'a> {
 /// Longest account id a redemption may name: far above the ids resetd gives out.
 const MAX_PUBLIC_ID_CHARS: usize = 64;
 
-impl Binding<'_> {
-    /// Whether the account name could belong to an account at all.
-    fn is_well_formed(&self) -> bool {
+impl<'a> Binding<'a> {
+    /// The account name as the store compares it (an email normalized), or `None` when it
+    /// could belong to no account at all.
+    fn normalized(self) -> Option<Bound<'a>> {
         match self {
-            Binding::None => true,
+            Binding::None => Some(Bound::Any),
             Binding::UserPublicId(id) => {
-                !id.is_empty()
+                let well_formed = !id.is_empty()
                     && id.len() <= MAX_PUBLIC_ID_CHARS
-                    && id.bytes().all(|b| b.is_ascii_graphic())
+                    && id.bytes().all(|b| b.is_ascii_graphic());
+                well_formed.then_some(Bound::PublicId(id))
             }
-            Binding::Email(raw) => email_address::normalize(raw).is_ok(),
+            Binding::Email(raw) => email_address::normalize(raw).ok().map(Bound::Email),
+        }
+    }
+}
+
+/// A [`Binding`] that could name an account.
+enum Bound<'a> {
+    Any,
+    PublicId(&'a str),
+    Email(String),
+}
+
+impl Bound<'_> {
+    fn owner(&self) -> TokenOwner<'_> {
+        match self {
+            Bound::Any => TokenOwner::Any,
+            Bound::PublicId(id) => TokenOwner::PublicId(id),
+            Bound::Email(email) => TokenOwner::Email(email),
         }
     }
 }
@@ -106,28 +127,21 @@ impl ResetCore {
         policy.check_shape(redemption.new_password)?;
         // A token (or account name) no server could have issued is refused before anything is
         // counted or logged: input that cannot be well formed writes nothing (SECURITY.md 18).
-        if !dialect.token_format().matches(redemption.token) || !redemption.binding.is_well_formed()
-        {
-            return Err(RedeemError::InvalidToken);
-        }
+        let bound = match redemption.binding.normalized() {
+            Some(bound) if dialect.token_format().matches(redemption.token) => bound,
+            _ => return Err(RedeemError::InvalidToken),
+        };
         // SECURITY.md 10: counted as a guess before any lookup, refused past the IP's limit.
         let attempt = self.begin_redemption(dialect, redemption.client_ip).await?;
 
         let now = self.clock.now_ms();
         let hash = self.reset_token_hash(dialect, redemption.token);
-        // The token's account comes with it: one store call, not two.
+        // The token comes with its account, and only if that is the account the request
+        // names: one store call, not two.
         let issued = self
             .store
-            .find_reset_token_with_user(dialect.as_str(), &hash)
+            .find_reset_token_with_user(dialect.as_str(), &hash, bound.owner())
             .await?;
-        let bound_user_id = self.bound_user_id(redemption.binding).await?;
-        // A request that names an account gets a token only of that account: an unknown
-        // or malformed name matches no token at all.
-        let issued = match (&redemption.binding, issued, bound_user_id) {
-            (Binding::None, found, _) => found,
-            (_, Some((token, owner)), Some(id)) if token.user_id == id => Some((token, owner)),
-            (_, _, _) => None,
-        };
         // A secret the server never issued (for this account) was guessed; one it issued but
         // that is used, burned or expired came from the mailbox (a second click, a race
         // lost to a concurrent redemption). Only guesses count against the client IP.
@@ -136,11 +150,11 @@ impl ResetCore {
         }
         let live = issued.filter(|(t, _)| t.used_at.is_none() && t.expires_at > now);
         let Some((token, user)) = live else {
-            let (user_id, kind) = (bound_user_id, AuditKind::RedemptionFailed);
-            if matches!(redemption.binding, Binding::None) {
-                self.audit(kind, user_id, dialect, redemption.client_ip)
-                    .await;
+            let kind = AuditKind::RedemptionFailed;
+            if matches!(bound, Bound::Any) {
+                self.audit(kind, None, dialect, redemption.client_ip).await;
             } else {
+                let user_id = self.bound_user_id(&bound).await?;
                 let audit = self.audit_event(kind, user_id, dialect, redemption.client_ip);
                 self.count_failure(dialect, user_id, now, audit).await?;
             }
@@ -226,14 +240,11 @@ impl ResetCore {
     }
 
     /// The id of the account the request names, if there is one.
-    async fn bound_user_id(&self, binding: Binding<'_>) -> Result<Option<i64>, RedeemError> {
-        Ok(match binding {
-            Binding::None => None,
-            Binding::UserPublicId(id) => self.store.user_id_by_public_id(id).await?,
-            Binding::Email(raw) => match email_address::normalize(raw) {
-                Ok(email) => self.store.user_id_by_email(&email).await?,
-                Err(_) => None,
-            },
+    async fn bound_user_id(&self, bound: &Bound<'_>) -> Result<Option<i64>, RedeemError> {
+        Ok(match bound {
+            Bound::Any => None,
+            Bound::PublicId(id) => self.store.user_id_by_public_id(id).await?,
+            Bound::Email(email) => self.store.user_id_by_email(email).await?,
         })
     }
 

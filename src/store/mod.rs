@@ -108,7 +108,7 @@ pub use models::{
     OutboxMessage, OutboxStatus, QueuedIssue, ResetRequest, ResetToken, User, UserPatch,
     UserStatus,
 };
-pub use reset_tokens::{Settled, Settlement};
+pub use reset_tokens::{Settled, Settlement, TokenOwner};
 pub use text_enum::UnknownVariant;
 pub use user_admin::{EmailFilter, UserFilter};
 pub use user_import::{ImportAnnouncements, ImportOutcome, ImportRow};

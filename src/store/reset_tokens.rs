@@ -115,6 +115,34 @@ pub enum Settled {
     AlreadyDone,
 }
 
+/// Whose token a lookup accepts: a request that names an account gets a token of that
+/// account only.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenOwner<'a> {
+    Any,
+    /// The account with this public id.
+    PublicId(&'a str),
+    /// The account with this (normalized) email.
+    Email(&'a str),
+}
+
+/// [`TokenOwner`], owned by the operation that runs on another thread.
+enum OwnedTokenOwner {
+    Any,
+    PublicId(String),
+    Email(String),
+}
+
+impl From<TokenOwner<'_>> for OwnedTokenOwner {
+    fn from(owner: TokenOwner<'_>) -> Self {
+        match owner {
+            TokenOwner::Any => OwnedTokenOwner::Any,
+            TokenOwner::PublicId(id) => OwnedTokenOwner::PublicId(id.to_owned()),
+            TokenOwner::Email(email) => OwnedTokenOwner::Email(email.to_owned()),
+        }
+    }
+}
+
 impl Store {
     /// Replaces the user's tokens of this dialect with `token` and queues `mail`, in one
     /// transaction: the email exists exactly when the token does. See
@@ -275,27 +303,34 @@ impl Store {
         })
     }
 
-    /// [`Store::find_reset_token`] with the account it belongs to, in one statement: a
-    /// redemption needs both, and each store call costs a hop to a blocking thread (SQLite)
-    /// or a pool checkout and its `SELECT 1` (PostgreSQL).
+    /// [`Store::find_reset_token`] with the account it belongs to, if that account is
+    /// `owner`, in one statement: a redemption needs both, and each store call costs a hop to
+    /// a blocking thread (SQLite) or a pool checkout and its `SELECT 1` (PostgreSQL).
     pub async fn find_reset_token_with_user(
         &self,
         dialect: &str,
         token_hash: &str,
+        owner: TokenOwner<'_>,
     ) -> Result<Option<(ResetToken, User)>, StoreError> {
         let (dialect, token_hash) = (dialect.to_owned(), token_hash.to_owned());
+        let owner = OwnedTokenOwner::from(owner);
         run!(self, read, |conn| {
-            let found = conn
-                .get_result(
-                    reset_tokens::table
-                        .inner_join(users::table)
-                        .filter(reset_tokens::dialect.eq(dialect))
-                        .filter(reset_tokens::token_hash.eq(token_hash))
-                        .select((ResetToken::as_select(), User::as_select())),
-                )
-                .await
-                .optional()?;
-            Ok(found)
+            let token = reset_tokens::table
+                .inner_join(users::table)
+                .filter(reset_tokens::dialect.eq(dialect))
+                .filter(reset_tokens::token_hash.eq(token_hash))
+                .select((ResetToken::as_select(), User::as_select()));
+            // One concrete statement per kind of owner, so that each is prepared once.
+            let found = match owner {
+                OwnedTokenOwner::Any => conn.get_result(token).await,
+                OwnedTokenOwner::PublicId(id) => {
+                    conn.get_result(token.filter(users::public_id.eq(id))).await
+                }
+                OwnedTokenOwner::Email(email) => {
+                    conn.get_result(token.filter(users::email.eq(email))).await
+                }
+            };
+            Ok(found.optional()?)
         })
     }
 
@@ -472,7 +507,7 @@ mod tests {
     use crate::store::test_support::{mail, store_tests, TestStore};
     use crate::store::{
         AccessTokenKind, CompleteReset, NewAccessToken, NewResetToken, OutboxStatus, Store,
-        StoreError,
+        StoreError, TokenOwner,
     };
     use crate::store::{AuditKind, NewAuditEvent};
 
@@ -569,6 +604,40 @@ mod tests {
             assert!(!second.is_live(HOUR));
             let expired = store.live_reset_token(user.id, "strapi", HOUR).await;
             assert_eq!(expired.expect("live"), None);
+        }
+
+        async fn a_token_is_found_with_its_account_only_for_that_account(t: TestStore) {
+            let ann = t.user("ann@example.test", 0).await;
+            let bob = t.user("bob@example.test", 0).await;
+            let store = &t.store;
+            let issued = store.issue_reset_token(token(ann.id, "h-ann", HOUR), None, None, 0);
+            let issued = issued.await.expect("issue").expect("issued");
+
+            let find = |owner| store.find_reset_token_with_user("strapi", "h-ann", owner);
+            let owners = [
+                TokenOwner::Any,
+                TokenOwner::PublicId(&ann.public_id),
+                TokenOwner::Email("ann@example.test"),
+            ];
+            for owner in owners {
+                let (token, user) = find(owner).await.expect("find").expect("Ann's token");
+                assert_eq!((token.id, user.id, user.email.as_str()), (issued.id, ann.id, "ann@example.test"));
+            }
+            // Another account, or one that does not exist, gets nothing.
+            let others = [
+                TokenOwner::PublicId(&bob.public_id),
+                TokenOwner::Email("bob@example.test"),
+                TokenOwner::PublicId("Nobody000000"),
+                TokenOwner::Email("nobody@example.test"),
+            ];
+            for owner in others {
+                assert_eq!(find(owner).await.expect("find"), None, "{owner:?}");
+            }
+            // Nor does another dialect's or an unknown hash.
+            let other_dialect = store.find_reset_token_with_user("cloudreve", "h-ann", TokenOwner::Any);
+            assert_eq!(other_dialect.await.expect("find"), None);
+            let unknown = store.find_reset_token_with_user("strapi", "h-none", TokenOwner::Any);
+            assert_eq!(unknown.await.expect("find"), None);
         }
 
         async fn token_burns_after_the_limit(t: TestStore) {
