@@ -40,36 +40,19 @@ pub enum Binding<'a> {
 /// Longest account id a redemption may name: far above the ids resetd gives out.
 const MAX_PUBLIC_ID_CHARS: usize = 64;
 
-impl<'a> Binding<'a> {
-    /// The account name as the store compares it (an email normalized), or `None` when it
-    /// could belong to no account at all.
-    fn normalized(self) -> Option<Bound<'a>> {
+impl Binding<'_> {
+    /// The account a token must belong to, as the store compares it (an email normalized),
+    /// or `None` when the name could belong to no account at all.
+    fn owner(self) -> Option<TokenOwner> {
         match self {
-            Binding::None => Some(Bound::Any),
+            Binding::None => Some(TokenOwner::Any),
             Binding::UserPublicId(id) => {
                 let well_formed = !id.is_empty()
                     && id.len() <= MAX_PUBLIC_ID_CHARS
                     && id.bytes().all(|b| b.is_ascii_graphic());
-                well_formed.then_some(Bound::PublicId(id))
+                well_formed.then(|| TokenOwner::PublicId(id.to_owned()))
             }
-            Binding::Email(raw) => email_address::normalize(raw).ok().map(Bound::Email),
-        }
-    }
-}
-
-/// A [`Binding`] that could name an account.
-enum Bound<'a> {
-    Any,
-    PublicId(&'a str),
-    Email(String),
-}
-
-impl Bound<'_> {
-    fn owner(&self) -> TokenOwner<'_> {
-        match self {
-            Bound::Any => TokenOwner::Any,
-            Bound::PublicId(id) => TokenOwner::PublicId(id),
-            Bound::Email(email) => TokenOwner::Email(email),
+            Binding::Email(raw) => email_address::normalize(raw).ok().map(TokenOwner::Email),
         }
     }
 }
@@ -127,8 +110,8 @@ impl ResetCore {
         policy.check_shape(redemption.new_password)?;
         // A token (or account name) no server could have issued is refused before anything is
         // counted or logged: input that cannot be well formed writes nothing (SECURITY.md 18).
-        let bound = match redemption.binding.normalized() {
-            Some(bound) if dialect.token_format().matches(redemption.token) => bound,
+        let owner = match redemption.binding.owner() {
+            Some(owner) if dialect.token_format().matches(redemption.token) => owner,
             _ => return Err(RedeemError::InvalidToken),
         };
         // SECURITY.md 10: counted as a guess before any lookup, refused past the IP's limit.
@@ -140,7 +123,7 @@ impl ResetCore {
         // names: one store call, not two.
         let issued = self
             .store
-            .find_reset_token_with_user(dialect.as_str(), &hash, bound.owner())
+            .find_reset_token_with_user(dialect.as_str(), &hash, &owner)
             .await?;
         // A secret the server never issued (for this account) was guessed; one it issued but
         // that is used, burned or expired came from the mailbox (a second click, a race
@@ -151,10 +134,10 @@ impl ResetCore {
         let live = issued.filter(|(t, _)| t.used_at.is_none() && t.expires_at > now);
         let Some((token, user)) = live else {
             let kind = AuditKind::RedemptionFailed;
-            if matches!(bound, Bound::Any) {
+            if owner == TokenOwner::Any {
                 self.audit(kind, None, dialect, redemption.client_ip).await;
             } else {
-                let user_id = self.bound_user_id(&bound).await?;
+                let user_id = self.bound_user_id(&owner).await?;
                 let audit = self.audit_event(kind, user_id, dialect, redemption.client_ip);
                 self.count_failure(dialect, user_id, now, audit).await?;
             }
@@ -240,11 +223,11 @@ impl ResetCore {
     }
 
     /// The id of the account the request names, if there is one.
-    async fn bound_user_id(&self, bound: &Bound<'_>) -> Result<Option<i64>, RedeemError> {
-        Ok(match bound {
-            Bound::Any => None,
-            Bound::PublicId(id) => self.store.user_id_by_public_id(id).await?,
-            Bound::Email(email) => self.store.user_id_by_email(email).await?,
+    async fn bound_user_id(&self, owner: &TokenOwner) -> Result<Option<i64>, RedeemError> {
+        Ok(match owner {
+            TokenOwner::Any => None,
+            TokenOwner::PublicId(id) => self.store.user_id_by_public_id(id).await?,
+            TokenOwner::Email(email) => self.store.user_id_by_email(email).await?,
         })
     }
 

@@ -117,30 +117,13 @@ pub enum Settled {
 
 /// Whose token a lookup accepts: a request that names an account gets a token of that
 /// account only.
-#[derive(Debug, Clone, Copy)]
-pub enum TokenOwner<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
     Any,
     /// The account with this public id.
-    PublicId(&'a str),
-    /// The account with this (normalized) email.
-    Email(&'a str),
-}
-
-/// [`TokenOwner`], owned by the operation that runs on another thread.
-enum OwnedTokenOwner {
-    Any,
     PublicId(String),
+    /// The account with this (normalized) email.
     Email(String),
-}
-
-impl From<TokenOwner<'_>> for OwnedTokenOwner {
-    fn from(owner: TokenOwner<'_>) -> Self {
-        match owner {
-            TokenOwner::Any => OwnedTokenOwner::Any,
-            TokenOwner::PublicId(id) => OwnedTokenOwner::PublicId(id.to_owned()),
-            TokenOwner::Email(email) => OwnedTokenOwner::Email(email.to_owned()),
-        }
-    }
 }
 
 impl Store {
@@ -310,10 +293,10 @@ impl Store {
         &self,
         dialect: &str,
         token_hash: &str,
-        owner: TokenOwner<'_>,
+        owner: &TokenOwner,
     ) -> Result<Option<(ResetToken, User)>, StoreError> {
         let (dialect, token_hash) = (dialect.to_owned(), token_hash.to_owned());
-        let owner = OwnedTokenOwner::from(owner);
+        let owner = owner.clone();
         run!(self, read, |conn| {
             let token = reset_tokens::table
                 .inner_join(users::table)
@@ -322,11 +305,11 @@ impl Store {
                 .select((ResetToken::as_select(), User::as_select()));
             // One concrete statement per kind of owner, so that each is prepared once.
             let found = match owner {
-                OwnedTokenOwner::Any => conn.get_result(token).await,
-                OwnedTokenOwner::PublicId(id) => {
+                TokenOwner::Any => conn.get_result(token).await,
+                TokenOwner::PublicId(id) => {
                     conn.get_result(token.filter(users::public_id.eq(id))).await
                 }
-                OwnedTokenOwner::Email(email) => {
+                TokenOwner::Email(email) => {
                     conn.get_result(token.filter(users::email.eq(email))).await
                 }
             };
@@ -613,11 +596,13 @@ mod tests {
             let issued = store.issue_reset_token(token(ann.id, "h-ann", HOUR), None, None, 0);
             let issued = issued.await.expect("issue").expect("issued");
 
-            let find = |owner| store.find_reset_token_with_user("strapi", "h-ann", owner);
+            let find = |owner| async move {
+                store.find_reset_token_with_user("strapi", "h-ann", &owner).await
+            };
             let owners = [
                 TokenOwner::Any,
-                TokenOwner::PublicId(&ann.public_id),
-                TokenOwner::Email("ann@example.test"),
+                TokenOwner::PublicId(ann.public_id.clone()),
+                TokenOwner::Email("ann@example.test".to_owned()),
             ];
             for owner in owners {
                 let (token, user) = find(owner).await.expect("find").expect("Ann's token");
@@ -625,18 +610,19 @@ mod tests {
             }
             // Another account, or one that does not exist, gets nothing.
             let others = [
-                TokenOwner::PublicId(&bob.public_id),
-                TokenOwner::Email("bob@example.test"),
-                TokenOwner::PublicId("Nobody000000"),
-                TokenOwner::Email("nobody@example.test"),
+                TokenOwner::PublicId(bob.public_id.clone()),
+                TokenOwner::Email("bob@example.test".to_owned()),
+                TokenOwner::PublicId("Nobody000000".to_owned()),
+                TokenOwner::Email("nobody@example.test".to_owned()),
             ];
             for owner in others {
-                assert_eq!(find(owner).await.expect("find"), None, "{owner:?}");
+                let label = format!("{owner:?}");
+                assert_eq!(find(owner).await.expect("find"), None, "{label}");
             }
             // Nor does another dialect's or an unknown hash.
-            let other_dialect = store.find_reset_token_with_user("cloudreve", "h-ann", TokenOwner::Any);
+            let other_dialect = store.find_reset_token_with_user("cloudreve", "h-ann", &TokenOwner::Any);
             assert_eq!(other_dialect.await.expect("find"), None);
-            let unknown = store.find_reset_token_with_user("strapi", "h-none", TokenOwner::Any);
+            let unknown = store.find_reset_token_with_user("strapi", "h-none", &TokenOwner::Any);
             assert_eq!(unknown.await.expect("find"), None);
         }
 
