@@ -171,8 +171,13 @@ pub struct Timing {
     pub warmup: Duration,
     pub floor_http: Duration,
     pub request: Duration,
+    /// Each `floor-argon2` window.
     pub floor_argon2: Duration,
+    /// All `redeem` windows together.
     pub redeem: Duration,
+    /// `redeem` windows, each after a `floor-argon2` window, with one more floor after the
+    /// last (`turns.rs`).
+    pub turns: u32,
     pub health_under_hash: Duration,
     /// How long the reset queue may take to drain after a request scenario.
     pub drain_timeout: Duration,
@@ -187,8 +192,9 @@ impl Timing {
         warmup: Duration::from_secs(2),
         floor_http: Duration::from_secs(15),
         request: Duration::from_secs(15),
-        floor_argon2: Duration::from_secs(10),
+        floor_argon2: Duration::from_secs(4),
         redeem: Duration::from_secs(20),
+        turns: 4,
         health_under_hash: Duration::from_secs(15),
         drain_timeout: Duration::from_secs(300),
         accounts: 1000,
@@ -201,6 +207,7 @@ impl Timing {
         request: Duration::from_millis(500),
         floor_argon2: Duration::from_millis(500),
         redeem: Duration::from_millis(1000),
+        turns: 1,
         health_under_hash: Duration::from_millis(1000),
         drain_timeout: Duration::from_secs(60),
         accounts: 40,

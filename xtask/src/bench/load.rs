@@ -139,6 +139,16 @@ impl LoadResult {
     pub fn rate(&self) -> f64 {
         per_second(self.latencies.len(), self.window)
     }
+
+    /// `other` counted in with this one, as if its window had followed this one's.
+    pub fn absorb(&mut self, other: LoadResult) {
+        // Both histograms have the same bounds (`latency_histogram`), so adding cannot fail.
+        let _ = self.latencies.add(&other.latencies);
+        self.window += other.window;
+        self.succeeded_total += other.succeeded_total;
+        self.errors.merge(other.errors);
+        self.exhausted |= other.exhausted;
+    }
 }
 
 pub fn per_second(count: u64, window: Duration) -> f64 {

@@ -117,8 +117,7 @@ impl Scenarios<'_> {
         let mut row = row;
         // The work the requests caused in the background (the issuer, the outbox) is theirs.
         row.cpu_per_request_us = per_request_us(
-            cpu_before,
-            self.server.cpu_time(),
+            used(cpu_before, self.server.cpu_time()),
             result.succeeded_total + 1,
         );
         match drained {
@@ -148,7 +147,8 @@ impl Scenarios<'_> {
         Ok(row)
     }
 
-    pub async fn floor_argon2(&mut self) -> Result<Row, BenchError> {
+    /// One `floor-argon2` window; its CPU is the bench's own.
+    pub async fn floor_argon2(&self) -> Result<(LoadResult, Spent), BenchError> {
         let (argon2, warmup, window) = (self.argon2, self.timing.warmup, self.timing.floor_argon2);
         let cpu_before = own_cpu_time();
         let started = Instant::now();
@@ -157,11 +157,12 @@ impl Scenarios<'_> {
         })
         .await
         .map_err(|e| BenchError::unexpected("floor-argon2", e.to_string()))??;
-        let cpu_after = own_cpu_time();
-        let mut row = Row::from_load(Scenario::FloorArgon2, &result);
-        row.bench_cpu = busy_cores(cpu_before, cpu_after, started.elapsed());
-        row.cpu_per_request_us = per_request_us(cpu_before, cpu_after, result.succeeded_total);
-        Ok(row)
+        let spent = Spent {
+            elapsed: started.elapsed(),
+            bench_cpu: used(cpu_before, own_cpu_time()),
+            ..Spent::default()
+        };
+        Ok((result, spent))
     }
 
     /// Fresh tokens for `redeem` and `health-under-hash`: what the floor says the
@@ -169,7 +170,7 @@ impl Scenarios<'_> {
     /// (redeeming a token burns the account's other tokens).
     pub async fn mint_tokens(&mut self, floor_rate: f64) -> Result<Arc<Once>, BenchError> {
         let t = self.timing;
-        let seconds = (t.warmup * 2 + t.redeem + t.health_under_hash).as_secs_f64();
+        let seconds = (t.warmup * (t.turns + 1) + t.redeem + t.health_under_hash).as_secs_f64();
         let in_flight = self.redeem_connections() * 2;
         let count = (floor_rate * seconds * 1.5).ceil() as usize + in_flight + 16;
         let started = Instant::now();
@@ -198,11 +199,11 @@ impl Scenarios<'_> {
         Ok(Arc::new(Once::new(requests)))
     }
 
-    pub async fn redeem(&mut self, tokens: Arc<Once>) -> Row {
-        let plan = self.plan(self.redeem_connections(), self.timing.redeem);
-        let (row, result) = self.measure(Scenario::Redeem, plan, tokens).await;
-        self.note_exhausted(Scenario::Redeem, &result);
-        row
+    /// One `redeem` window of `window` (a run has several, see `turns.rs`); the caller
+    /// notes what went wrong, once for all of them.
+    pub async fn redeem(&self, tokens: Arc<Once>, window: Duration) -> (LoadResult, Spent) {
+        let plan = self.plan(self.redeem_connections(), window);
+        self.measure_load(plan, tokens).await
     }
 
     /// `/healthz`, paced, beside a full `redeem` load; the row is the probe's, and a note
@@ -223,11 +224,9 @@ impl Scenarios<'_> {
             load::run(addr, redeem_plan, pool)
         );
         let mut row = Row::from_load(Scenario::HealthUnderHash, &health);
-        before.finish(
-            self.server,
-            &mut row,
-            health.succeeded_total + redeemed.succeeded_total,
-        );
+        before
+            .finish(self.server)
+            .fill_server(&mut row, health.succeeded_total + redeemed.succeeded_total);
         row.errors += redeemed.errors.count;
         self.note_exhausted(Scenario::HealthUnderHash, &redeemed);
         self.notes.push(format!(
@@ -268,15 +267,25 @@ impl Scenarios<'_> {
         plan: LoadPlan,
         workload: Arc<dyn Workload>,
     ) -> (Row, LoadResult) {
-        let before = Usage::now(self.server);
-        let result = load::run(self.server.addr, plan, workload).await;
+        let (result, spent) = self.measure_load(plan, workload).await;
         let mut row = Row::from_load(scenario, &result);
-        before.finish(self.server, &mut row, result.succeeded_total);
+        spent.fill_server(&mut row, result.succeeded_total);
         self.note_errors(scenario, &result);
         (row, result)
     }
 
-    fn note_exhausted(&mut self, scenario: Scenario, result: &LoadResult) {
+    /// Runs one load, and what it cost the server and the bench.
+    async fn measure_load(
+        &self,
+        plan: LoadPlan,
+        workload: Arc<dyn Workload>,
+    ) -> (LoadResult, Spent) {
+        let before = Usage::now(self.server);
+        let result = load::run(self.server.addr, plan, workload).await;
+        (result, before.finish(self.server))
+    }
+
+    pub(super) fn note_exhausted(&mut self, scenario: Scenario, result: &LoadResult) {
         if result.exhausted {
             self.notes.push(format!(
                 "`{}`: the pool of fresh tokens ran out before the window ended; its rate \
@@ -286,7 +295,7 @@ impl Scenarios<'_> {
         }
     }
 
-    fn note_errors(&mut self, scenario: Scenario, result: &LoadResult) {
+    pub(super) fn note_errors(&mut self, scenario: Scenario, result: &LoadResult) {
         if result.errors.count > 0 {
             self.notes.push(format!(
                 "`{}`: {} errors, such as: {}.",
@@ -317,27 +326,72 @@ impl Usage {
         }
     }
 
-    fn finish(&self, server: &Server, row: &mut Row, requests: u64) {
-        let elapsed = self.started.elapsed();
-        let server_cpu = server.cpu_time();
-        row.peak_rss_kib = server.peak_rss_kib();
-        row.server_cpu = busy_cores(self.server_cpu, server_cpu, elapsed);
-        row.bench_cpu = busy_cores(self.bench_cpu, own_cpu_time(), elapsed);
-        row.cpu_per_request_us = per_request_us(self.server_cpu, server_cpu, requests);
-        row.hashing_cpu_per_request_us =
-            per_request_us(self.hashing_cpu, server.hashing_cpu_time(), requests);
+    fn finish(&self, server: &Server) -> Spent {
+        Spent {
+            elapsed: self.started.elapsed(),
+            server_cpu: used(self.server_cpu, server.cpu_time()),
+            hashing_cpu: used(self.hashing_cpu, server.hashing_cpu_time()),
+            bench_cpu: used(self.bench_cpu, own_cpu_time()),
+            peak_rss_kib: server.peak_rss_kib(),
+        }
     }
 }
 
-/// CPU time used between two readings, in microseconds per request.
-fn per_request_us(before: Option<Duration>, after: Option<Duration>, requests: u64) -> Option<f64> {
-    let used = after?.checked_sub(before?)?;
+/// What a load cost: its wall time, the CPU time each process used in it, and the server's
+/// peak memory. `None` where a reading failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spent {
+    pub elapsed: Duration,
+    pub server_cpu: Option<Duration>,
+    /// The part of `server_cpu` on resetd's hashing threads.
+    pub hashing_cpu: Option<Duration>,
+    pub bench_cpu: Option<Duration>,
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Spent {
+    /// Both loads together, as if they had run back to back.
+    pub fn add(self, other: Spent) -> Spent {
+        let sum = |a: Option<Duration>, b: Option<Duration>| Some(a? + b?);
+        Spent {
+            elapsed: self.elapsed + other.elapsed,
+            server_cpu: sum(self.server_cpu, other.server_cpu),
+            hashing_cpu: sum(self.hashing_cpu, other.hashing_cpu),
+            bench_cpu: sum(self.bench_cpu, other.bench_cpu),
+            peak_rss_kib: self.peak_rss_kib.max(other.peak_rss_kib),
+        }
+    }
+
+    /// A server scenario's row: the server's CPU per request, both processes' in cores.
+    pub fn fill_server(&self, row: &mut Row, requests: u64) {
+        row.peak_rss_kib = self.peak_rss_kib;
+        row.server_cpu = busy_cores(self.server_cpu, self.elapsed);
+        row.bench_cpu = busy_cores(self.bench_cpu, self.elapsed);
+        row.cpu_per_request_us = per_request_us(self.server_cpu, requests);
+        row.hashing_cpu_per_request_us = per_request_us(self.hashing_cpu, requests);
+    }
+
+    /// A row of work done in the bench process itself (`floor-argon2`): its CPU per request.
+    pub fn fill_bench(&self, row: &mut Row, requests: u64) {
+        row.bench_cpu = busy_cores(self.bench_cpu, self.elapsed);
+        row.cpu_per_request_us = per_request_us(self.bench_cpu, requests);
+    }
+}
+
+/// CPU time used between two readings.
+fn used(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+    after?.checked_sub(before?)
+}
+
+/// CPU time used, in microseconds per request.
+fn per_request_us(used: Option<Duration>, requests: u64) -> Option<f64> {
+    let used = used?;
     (requests > 0).then(|| used.as_secs_f64() * 1e6 / requests as f64)
 }
 
-/// CPU time used between two readings, in cores kept busy on average.
-fn busy_cores(before: Option<Duration>, after: Option<Duration>, wall: Duration) -> Option<f64> {
-    let used = after?.checked_sub(before?)?;
+/// CPU time used, in cores kept busy on average over `wall`.
+fn busy_cores(used: Option<Duration>, wall: Duration) -> Option<f64> {
+    let used = used?;
     (!wall.is_zero()).then(|| used.as_secs_f64() / wall.as_secs_f64())
 }
 
@@ -401,11 +455,19 @@ mod tests {
     #[test]
     fn busy_cores_is_cpu_time_over_wall_time() {
         let s = Duration::from_secs;
-        assert_eq!(busy_cores(Some(s(10)), Some(s(13)), s(2)), Some(1.5));
-        assert_eq!(busy_cores(None, Some(s(13)), s(2)), None);
-        assert_eq!(busy_cores(Some(s(1)), Some(s(2)), Duration::ZERO), None);
-        assert_eq!(per_request_us(Some(s(1)), Some(s(3)), 4), Some(500_000.0));
-        assert_eq!(per_request_us(Some(s(1)), Some(s(3)), 0), None);
+        assert_eq!(busy_cores(used(Some(s(10)), Some(s(13))), s(2)), Some(1.5));
+        assert_eq!(busy_cores(used(None, Some(s(13))), s(2)), None);
+        assert_eq!(
+            busy_cores(used(Some(s(1)), Some(s(2))), Duration::ZERO),
+            None
+        );
+        assert_eq!(
+            per_request_us(used(Some(s(1)), Some(s(3))), 4),
+            Some(500_000.0)
+        );
+        assert_eq!(per_request_us(used(Some(s(1)), Some(s(3))), 0), None);
+        // A reading that went backwards (a restarted process) is no figure.
+        assert_eq!(used(Some(s(3)), Some(s(1))), None);
     }
 
     #[test]

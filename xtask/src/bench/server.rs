@@ -32,8 +32,10 @@ const HASHING_THREAD_PREFIX: &str = "resetd-argon2-";
 #[derive(Debug, Clone)]
 pub struct ServerSetup {
     pub binary: PathBuf,
-    /// Holds the log, the config file and the mail directory (and the SQLite file).
+    /// Holds the log and the config file (and the SQLite file).
     pub dir: PathBuf,
+    /// Where the `file://` mail transport writes.
+    pub mail_dir: PathBuf,
     pub database_url: String,
     pub admin_token: String,
     pub secret: String,
@@ -54,10 +56,6 @@ pub struct Argon2Config {
 }
 
 impl ServerSetup {
-    pub fn mail_dir(&self) -> PathBuf {
-        self.dir.join("mail")
-    }
-
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("resetd.log")
     }
@@ -83,8 +81,8 @@ pub struct Server {
 
 impl Server {
     pub fn start(setup: &ServerSetup) -> Result<Server, BenchError> {
-        let mail = setup.mail_dir();
-        std::fs::create_dir_all(&mail).map_err(BenchError::io(&mail))?;
+        let mail = &setup.mail_dir;
+        std::fs::create_dir_all(mail).map_err(BenchError::io(mail))?;
         let config_path = setup.dir.join("resetd.toml");
         std::fs::write(&config_path, setup.config_toml()).map_err(BenchError::io(&config_path))?;
         let log_path = setup.log_path();

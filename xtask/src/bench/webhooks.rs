@@ -238,7 +238,7 @@ async fn measure(
     load: Load,
     receiver: &Receiver,
 ) -> Result<Measured, BenchError> {
-    let mail_dir = setup.mail_dir();
+    let mail_dir = setup.mail_dir.clone();
     let mut s = Scenarios {
         server,
         admin: Admin::new(server.addr, &setup.admin_token)?,
@@ -351,6 +351,7 @@ pub(super) async fn measure_on_its_own_database(
             Some(fresh) => fresh.url.clone(),
             None => format!("sqlite://{}", dir.join("resetd.db").display()),
         },
+        mail_dir: setup.mail_dir.join("webhooks"),
         dir,
         ..setup.clone()
     };
