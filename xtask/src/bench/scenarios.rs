@@ -9,6 +9,8 @@
 //! | `redeem` | redemptions of fresh tokens (one argon2id hash each), dialects in turn |
 //! | `health-under-hash` | `GET /healthz`, paced, while `redeem` load runs beside it |
 //!
+//! `floor-argon2` and `redeem` take turns, several windows each (`turns.rs`).
+//!
 //! After each request scenario the bench waits until the reset issuer has worked off the
 //! queue (see [`wait_for_drain`]), so that no scenario pays for the previous one's
 //! background work.
