@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -117,10 +116,7 @@ impl Server {
             .env("RESETD_LOG_FORMAT", "json")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            // A group of its own, so that stopping it reaches resetd under a wrapper too:
-            // `strace -f` detaches on SIGTERM and leaves its tracee running.
-            .process_group(0);
+            .stderr(log);
         let child = command.spawn().map_err(|source| BenchError::Spawn {
             command: format!("{} serve", setup.binary.display()),
             source,
@@ -220,8 +216,11 @@ impl Server {
 
     /// SIGTERM, then waits for the clean shutdown (SIGKILL after [`STOP_TIMEOUT`]).
     pub fn stop(mut self) -> Result<ExitStatus, BenchError> {
-        if !self.signal_group("TERM") {
-            self.kill_group();
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        if !matches!(kill, Ok(status) if status.success()) {
+            let _ = self.child.kill();
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
@@ -231,27 +230,11 @@ impl Server {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Ok(None) => {
-                    self.kill_group();
+                    let _ = self.child.kill();
                     return self.child.wait().map_err(BenchError::io(&self.log_path));
                 }
                 Err(err) => return Err(BenchError::io(&self.log_path)(err)),
             }
-        }
-    }
-
-    /// Sends `signal` to the server's process group (resetd, and its wrapper if any).
-    fn signal_group(&self, signal: &str) -> bool {
-        Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg("--")
-            .arg(format!("-{}", self.pid))
-            .status()
-            .is_ok_and(|status| status.success())
-    }
-
-    fn kill_group(&mut self) {
-        if !self.signal_group("KILL") {
-            let _ = self.child.kill();
         }
     }
 }
@@ -259,7 +242,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            self.kill_group();
+            let _ = self.child.kill();
             let _ = self.child.wait();
         }
     }
