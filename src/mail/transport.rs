@@ -2,7 +2,9 @@
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, FileTransport, Message, Tokio1Executor, Transport,
+};
 
 use crate::config::{MailUrl, MailUrlError, SmtpSecurity};
 
@@ -45,7 +47,11 @@ pub struct MailTransport {
 
 #[derive(Clone)]
 enum Inner {
-    File(AsyncFileTransport<Tokio1Executor>),
+    /// Written on the caller's thread. A message is a few kilobytes copied into the page
+    /// cache (no sync): a hop to a blocking thread and back, as `AsyncFileTransport` makes,
+    /// cost more CPU than the write under the bench's `redeem` load. The one sender is the
+    /// outbox worker, on the background thread, where nothing answers a client.
+    File(FileTransport),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -69,7 +75,7 @@ impl MailTransport {
             MailUrl::File { dir } => {
                 // Startup only: a blocking call is fine here.
                 std::fs::create_dir_all(dir).map_err(TransportError::CreateDirectory)?;
-                Inner::File(AsyncFileTransport::new(dir))
+                Inner::File(FileTransport::new(dir))
             }
             MailUrl::Smtp {
                 host,
@@ -111,7 +117,7 @@ impl MailTransport {
         let bytes = message.formatted();
         match &self.inner {
             Inner::File(transport) => {
-                transport.send_raw(envelope, &bytes).await?;
+                transport.send_raw(envelope, &bytes)?;
             }
             Inner::Smtp(transport) => {
                 transport.send_raw(envelope, &bytes).await?;
