@@ -67,8 +67,8 @@ impl Default for RetryPolicy {
 }
 
 /// Deliveries of a batch under way at once. A mail server answers each message after a
-/// round trip or more (and the file transport after a write on a blocking thread): one at a
-/// time, the worker spent most of its time waiting. A few at once stays well within what
+/// round trip or more: one at a time, the worker spent most of its time waiting. (The file
+/// transport writes as it is called, so its deliveries run one after the other.) A few at once stays well within what
 /// mail servers accept from one client.
 const CONCURRENT_DELIVERIES: usize = 8;
 /// `last_error` is a summary for operators, not a log.
