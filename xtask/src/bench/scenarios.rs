@@ -270,8 +270,7 @@ impl Scenarios<'_> {
         workload: Arc<dyn Workload>,
     ) -> (Row, LoadResult) {
         let (result, spent) = self.measure_load(plan, workload).await;
-        let mut row = Row::from_load(scenario, &result);
-        spent.fill_server(&mut row, result.succeeded_total);
+        let row = spent.server_row(scenario, &result);
         self.note_errors(scenario, &result);
         (row, result)
     }
@@ -364,6 +363,13 @@ impl Spent {
         }
     }
 
+    /// The row of a server scenario whose requests are `result`'s answers.
+    pub fn server_row(&self, scenario: Scenario, result: &LoadResult) -> Row {
+        let mut row = Row::from_load(scenario, result);
+        self.fill_server(&mut row, result.succeeded_total);
+        row
+    }
+
     /// A server scenario's row: the server's CPU per request, both processes' in cores.
     pub fn fill_server(&self, row: &mut Row, requests: u64) {
         row.peak_rss_kib = self.peak_rss_kib;
@@ -373,10 +379,13 @@ impl Spent {
         row.hashing_cpu_per_request_us = per_request_us(self.hashing_cpu, requests);
     }
 
-    /// A row of work done in the bench process itself (`floor-argon2`): its CPU per request.
-    pub fn fill_bench(&self, row: &mut Row, requests: u64) {
+    /// The row of work done in the bench process itself (`floor-argon2`): its CPU per
+    /// request.
+    pub fn bench_row(&self, scenario: Scenario, result: &LoadResult) -> Row {
+        let mut row = Row::from_load(scenario, result);
         row.bench_cpu = busy_cores(self.bench_cpu, self.elapsed);
-        row.cpu_per_request_us = per_request_us(self.bench_cpu, requests);
+        row.cpu_per_request_us = per_request_us(self.bench_cpu, result.succeeded_total);
+        row
     }
 }
 

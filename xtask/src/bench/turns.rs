@@ -17,22 +17,24 @@ use super::report::{Row, Scenario};
 use super::scenarios::{Scenarios, Spent};
 
 /// Loads of one kind, measured in several windows.
-#[derive(Default)]
 struct Windows {
-    total: Option<(LoadResult, Spent)>,
+    total: (LoadResult, Spent),
     rates: Vec<f64>,
 }
 
 impl Windows {
+    fn new((result, spent): (LoadResult, Spent)) -> Self {
+        Windows {
+            rates: vec![result.rate()],
+            total: (result, spent),
+        }
+    }
+
     fn push(&mut self, (result, spent): (LoadResult, Spent)) {
         self.rates.push(result.rate());
-        self.total = Some(match self.total.take() {
-            None => (result, spent),
-            Some((mut total, total_spent)) => {
-                total.absorb(result);
-                (total, total_spent.add(spent))
-            }
-        });
+        let (total, total_spent) = &mut self.total;
+        total.absorb(result);
+        *total_spent = total_spent.add(spent);
     }
 }
 
@@ -43,35 +45,29 @@ pub async fn floor_and_redeem(
     first: (LoadResult, Spent),
     tokens: Option<Arc<Once>>,
 ) -> Result<(Row, Option<Row>), BenchError> {
-    let mut floors = Windows::default();
-    floors.push(first);
-    let mut redemptions = Windows::default();
+    let mut floors = Windows::new(first);
+    let mut redemptions: Option<Windows> = None;
     if let Some(tokens) = tokens {
         let turns = s.timing.turns.max(1);
         let window = s.timing.redeem / turns;
         for _ in 0..turns {
-            redemptions.push(s.redeem(tokens.clone(), window).await);
+            let redeemed = s.redeem(tokens.clone(), window).await;
+            match &mut redemptions {
+                Some(windows) => windows.push(redeemed),
+                None => redemptions = Some(Windows::new(redeemed)),
+            }
             floors.push(s.floor_argon2().await?);
         }
     }
-    let floor = floors
-        .total
-        .map(|(result, spent)| {
-            let mut row = Row::from_load(Scenario::FloorArgon2, &result);
-            spent.fill_bench(&mut row, result.succeeded_total);
-            row
-        })
-        .ok_or_else(|| BenchError::unexpected("floor-argon2", "no window ran"))?;
-    let redeem = redemptions.total.map(|(result, spent)| {
-        s.note_exhausted(Scenario::Redeem, &result);
-        s.note_errors(Scenario::Redeem, &result);
-        let mut row = Row::from_load(Scenario::Redeem, &result);
-        spent.fill_server(&mut row, result.succeeded_total);
-        row
-    });
-    if redeem.is_some() {
+    let (result, spent) = &floors.total;
+    let floor = spent.bench_row(Scenario::FloorArgon2, result);
+    let redeem = redemptions.map(|redemptions| {
+        let (result, spent) = &redemptions.total;
+        s.note_exhausted(Scenario::Redeem, result);
+        s.note_errors(Scenario::Redeem, result);
         s.notes.push(note(&floors.rates, &redemptions.rates));
-    }
+        spent.server_row(Scenario::Redeem, result)
+    });
     Ok((floor, redeem))
 }
 
@@ -151,11 +147,10 @@ mod tests {
             };
             (result, spent)
         };
-        let mut windows = Windows::default();
-        windows.push(load(10, 1, 100));
+        let mut windows = Windows::new(load(10, 1, 100));
         windows.push(load(30, 1, 300));
         assert_eq!(windows.rates, [10.0, 30.0]);
-        let (result, spent) = windows.total.expect("a total");
+        let (result, spent) = windows.total;
         assert_eq!(result.rate(), 20.0);
         assert_eq!(result.succeeded_total, 42);
         assert_eq!(spent.elapsed, Duration::from_secs(4));
