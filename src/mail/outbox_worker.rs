@@ -67,9 +67,9 @@ impl Default for RetryPolicy {
 }
 
 /// Deliveries of a batch under way at once. A mail server answers each message after a
-/// round trip or more: one at a time, the worker spent most of its time waiting. (The file
-/// transport writes as it is called, so its deliveries run one after the other.) A few at once stays well within what
-/// mail servers accept from one client.
+/// round trip or more: one at a time, the worker spent most of its time waiting. A few at
+/// once stays well within what mail servers accept from one client. (The file transport
+/// writes as it is called, so its deliveries run one after the other.)
 const CONCURRENT_DELIVERIES: usize = 8;
 /// `last_error` is a summary for operators, not a log.
 const MAX_ERROR_SUMMARY: usize = 500;
