@@ -403,9 +403,9 @@ fn setup(args: &BenchArgs, argon2: Argon2Config) -> Setup {
 /// journal (the root file system where this was measured) the kernel then skips recently
 /// deleted inodes one by one when it makes a new file near them: creating a file in a
 /// directory beside an earlier run's deleted mail was measured at 250 µs of CPU, against
-/// 17 µs elsewhere on the same disk and 10 µs on tmpfs. That cost is the file system's and the bench's own
-/// earlier runs', not resetd's, yet it landed on every mail. The database stays on disk:
-/// its commits and syncs are resetd's to pay.
+/// 17 µs elsewhere on the same disk and 10 µs on tmpfs. That cost is the file system's and
+/// the bench's own earlier runs', not resetd's, yet it landed on every mail. The database
+/// stays on disk: its commits and syncs are resetd's to pay.
 fn mail_on_tmpfs() -> Option<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("resetd-bench-mail-")
